@@ -1,0 +1,439 @@
+//! The foundation benchmark: generate a catalog, apply it into the mirror and build the search
+//! index, then measure search as you type, recording detail lookups and disk, and run the same
+//! query set on SQLite FTS5 built over the same rows, in the same run.
+//!
+//! `cargo bench --bench foundation -- [--recordings N] [--seed S] [--dir DIR] [--queries Q]`
+//! prints one Markdown table. N defaults to 1,000,000.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use liner::generate::{CatalogSpec, Generator};
+use liner::ids::RecordingId;
+use liner::model::Cursor;
+use liner::search::{SearchIndex, SearchRequest, WriterOptions};
+use liner::store::Store;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(Parser, Debug)]
+struct Args {
+    #[arg(long, default_value_t = 1_000_000)]
+    recordings: u64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Where to build the mirror (a temporary directory by default).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Recordings sampled to make the query set (each gives one query of every class).
+    #[arg(long, default_value_t = 250)]
+    queries: usize,
+    /// Threads a search may use across segments.
+    #[arg(long, default_value_t = 2)]
+    search_threads: usize,
+    /// Stop after applying into the store, without an index (to see the store alone).
+    #[arg(long)]
+    apply_only: bool,
+    /// cargo passes --bench; ignore it.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let tmp = tempfile::tempdir()?;
+    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("mirror.sqlite");
+    let index_root = dir.join("index");
+    for p in [
+        db.clone(),
+        dir.join("mirror.sqlite-wal"),
+        dir.join("mirror.sqlite-shm"),
+    ] {
+        let _ = std::fs::remove_file(p);
+    }
+    let _ = std::fs::remove_dir_all(&index_root);
+
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    let spec = CatalogSpec::new(args.recordings, args.seed);
+
+    // 1. Generate (in memory, so the apply timing is the store's and not the generator's).
+    let t = Instant::now();
+    let batches: Vec<_> = Generator::new(spec, 5_000).collect();
+    let changes: usize = batches.iter().map(|b| b.changes.len()).sum();
+    rows.push((
+        "generate",
+        format!("{:.2} s ({changes} changes)", t.elapsed().as_secs_f64()),
+    ));
+
+    // 2. Apply into the store while the index maintainer follows the journal on another
+    //    thread, as the daemon will.
+    let mut store = Store::open(&db)?;
+    let reader_store = Store::open(&db)?;
+    let mut index = SearchIndex::open_writer(&index_root, &reader_store, WriterOptions::default())?;
+    let done = Arc::new(AtomicBool::new(false));
+    let t = Instant::now();
+    let indexer = {
+        let done = done.clone();
+        std::thread::spawn(move || -> Result<(SearchIndex, Duration)> {
+            loop {
+                let finished = done.load(Ordering::Acquire);
+                let step = index.catch_up(&reader_store)?;
+                if finished && step.documents == 0 && step.removed == 0 {
+                    index.commit()?;
+                    break;
+                }
+                if step.documents == 0 {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            Ok((index, t.elapsed()))
+        })
+    };
+    if args.apply_only {
+        done.store(true, Ordering::Release);
+        let _ = indexer.join();
+        let t = Instant::now();
+        store.begin_bulk_load()?;
+        let mut position = 0;
+        let mut app = Duration::ZERO;
+        for batch in &batches {
+            let t = Instant::now();
+            position += batch.changes.len() as u64;
+            store.apply_with_popularity(
+                &batch.changes,
+                &batch.popularity,
+                Some(&Cursor::new("bench", position)),
+            )?;
+            app += t.elapsed();
+        }
+        let a = t.elapsed();
+        store.end_bulk_load()?;
+        println!(
+            "apply only: {:.2} s (in apply calls {:.2} s), with secondary indexes {:.2} s",
+            a.as_secs_f64(),
+            app.as_secs_f64(),
+            t.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    store.begin_bulk_load()?;
+    let mut position = 0;
+    for batch in &batches {
+        position += batch.changes.len() as u64;
+        store.apply_with_popularity(
+            &batch.changes,
+            &batch.popularity,
+            Some(&Cursor::new("bench", position)),
+        )?;
+    }
+    let apply_only = t.elapsed();
+    store.end_bulk_load()?;
+    let apply_time = t.elapsed();
+    done.store(true, Ordering::Release);
+    let (mut index, index_time) = indexer
+        .join()
+        .map_err(|_| anyhow::anyhow!("indexer panicked"))??;
+    let total = t.elapsed();
+    rows.push((
+        "apply into store (incl. rebuilding secondary indexes)",
+        format!(
+            "{:.2} s ({:.2} s before the index rebuild)",
+            apply_time.as_secs_f64(),
+            apply_only.as_secs_f64()
+        ),
+    ));
+    rows.push((
+        "index caught up (runs alongside apply)",
+        format!("{:.2} s", index_time.as_secs_f64()),
+    ));
+    rows.push((
+        "**apply + index, total**",
+        format!("**{:.2} s** (target ≤ 12 s)", total.as_secs_f64()),
+    ));
+    drop(batches);
+
+    let t = Instant::now();
+    index.merge_all()?;
+    index.set_search_threads(args.search_threads)?;
+    rows.push((
+        "merge into one segment (not in the total)",
+        format!(
+            "{:.2} s, {} segments, {} docs",
+            t.elapsed().as_secs_f64(),
+            index.num_segments(),
+            index.num_docs()
+        ),
+    ));
+
+    // 3. Query set from real rows.
+    let sample = sample_recordings(&store, args.queries, args.seed)?;
+    let mut rng = SmallRng::seed_from_u64(args.seed ^ 0xBEEF);
+    let classes = [
+        "exact",
+        "one typo",
+        "last word cut short",
+        "typo + cut short",
+    ];
+    let mut queries: Vec<Vec<(String, RecordingId)>> = vec![Vec::new(); 4];
+    for (id, title, artist) in &sample {
+        let first_artist_word = artist.split_whitespace().next().unwrap_or("");
+        let exact = format!("{title} {first_artist_word}");
+        queries[0].push((exact.clone(), *id));
+        queries[1].push((typo(&exact, &mut rng), *id));
+        queries[2].push((cut_last(&exact), *id));
+        queries[3].push((cut_last(&typo(&exact, &mut rng)), *id));
+    }
+    // Warm up once over everything.
+    for q in queries.iter().flatten() {
+        index.search(&SearchRequest::new(q.0.clone()))?;
+    }
+    let mut all = Vec::new();
+    let mut fts_all = Vec::new();
+    let fts = build_fts(&db)?;
+    rows.push((
+        "FTS5 build over the same rows (not in the total)",
+        format!("{:.2} s", fts.1.as_secs_f64()),
+    ));
+    let mut table = Vec::new();
+    for (class, qs) in classes.iter().zip(&queries) {
+        let mut lat = Vec::new();
+        let mut top3 = 0;
+        for (q, id) in qs {
+            let t = Instant::now();
+            let hits = index.search(&SearchRequest::new(q.clone()))?;
+            lat.push(t.elapsed());
+            if hits
+                .iter()
+                .take(3)
+                .any(|h| h.id.to_string() == id.to_string())
+            {
+                top3 += 1;
+            }
+        }
+        let mut flat = Vec::new();
+        let mut found = 0;
+        for (q, id) in qs {
+            let t = Instant::now();
+            let hits = fts_search(&fts.0, q)?;
+            flat.push(t.elapsed());
+            if hits.iter().take(3).any(|h| h == &id.to_string()) {
+                found += 1;
+            }
+        }
+        table.push(format!(
+            "| {class} | {} | {:.0}% | {} | {:.0}% |",
+            pcts(&mut lat),
+            100.0 * top3 as f64 / qs.len() as f64,
+            pcts(&mut flat),
+            100.0 * found as f64 / qs.len() as f64
+        ));
+        all.extend(lat);
+        fts_all.extend(flat);
+    }
+    // Every keystroke of the exact queries, from the second character on: what typing feels like.
+    let mut keystrokes = Vec::new();
+    for (q, _) in &queries[0] {
+        let chars: Vec<char> = q.chars().collect();
+        for n in 2..=chars.len() {
+            let prefix: String = chars[..n].iter().collect();
+            let t = Instant::now();
+            index.search(&SearchRequest::new(prefix))?;
+            keystrokes.push(t.elapsed());
+        }
+    }
+    let all_p = pcts(&mut all);
+    let fts_p = pcts(&mut fts_all);
+    let ratio = p(&fts_all, 0.99).as_secs_f64() / p(&all, 0.99).as_secs_f64();
+
+    // 4. Detail lookups, warm.
+    let mut detail = Vec::new();
+    for _ in 0..2 {
+        detail.clear();
+        for (id, _, _) in sample.iter().cycle().take(20_000) {
+            let t = Instant::now();
+            let d = store.recording_detail(*id)?;
+            detail.push(t.elapsed());
+            anyhow::ensure!(d.is_some(), "sampled recording {id} has no detail");
+        }
+    }
+
+    // 5. Disk.
+    store.checkpoint()?;
+    let sqlite_bytes = file_size(&db) + file_size(&dir.join("mirror.sqlite-wal"));
+    let index_bytes = index.disk_bytes()?;
+    let counts = store.counts()?;
+    let credits = store.credit_count()?;
+
+    println!("\n## liner foundation bench\n");
+    println!(
+        "{} recordings, {} parties, {} works, {} releases, {} credits; seed {}; {} cores\n",
+        counts[1],
+        counts[0],
+        counts[2],
+        counts[3],
+        credits,
+        args.seed,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!("| step | result |\n|---|---|");
+    for (k, v) in &rows {
+        println!("| {k} | {v} |");
+    }
+    println!(
+        "| recording detail (credits, works, writers, releases), warm | {} (target p99 ≤ 50 µs) |",
+        pcts(&mut detail)
+    );
+    println!(
+        "| disk: SQLite | {:.0} MB (target ≤ 600 MB) |",
+        sqlite_bytes as f64 / 1e6
+    );
+    println!(
+        "| disk: index | {:.0} MB (target ≤ 150 MB) |",
+        index_bytes as f64 / 1e6
+    );
+    println!(
+        "\n| search as you type ({} queries per class) | liner p50 / p95 / p99 / max | intended hit in top 3 | FTS5 prefix p50 / p95 / p99 / max | FTS5 top 3 |",
+        sample.len()
+    );
+    println!("|---|---|---|---|---|");
+    for row in table {
+        println!("{row}");
+    }
+    println!("| **all classes** | **{all_p}** | | {fts_p} | |");
+    println!(
+        "| every keystroke of the exact queries ({}) | {} | | | |",
+        keystrokes.len(),
+        pcts(&mut keystrokes)
+    );
+    println!(
+        "\np99 ratio FTS5 / liner: **{ratio:.0}×** (target ≥ 40×); targets p50 ≤ 1 ms, p99 ≤ 4 ms\n"
+    );
+    Ok(())
+}
+
+fn file_size(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+fn p(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i]
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.0} µs")
+    } else {
+        format!("{:.2} ms", us / 1000.0)
+    }
+}
+
+fn pcts(v: &mut [Duration]) -> String {
+    v.sort_unstable();
+    format!(
+        "{} / {} / {} / {}",
+        fmt(p(v, 0.5)),
+        fmt(p(v, 0.95)),
+        fmt(p(v, 0.99)),
+        fmt(p(v, 1.0))
+    )
+}
+
+fn sample_recordings(
+    store: &Store,
+    n: usize,
+    seed: u64,
+) -> Result<Vec<(RecordingId, String, String)>> {
+    let mut out = Vec::new();
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut after = None;
+    // Walk the catalog in pages and keep a random ~1 in 50 until we have enough.
+    while out.len() < n {
+        let page = store.browse_recordings(after, 2_000)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for row in page {
+            if rng.random_ratio(1, 50) && out.len() < n {
+                out.push((row.id, row.title, row.artist));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces or swaps a letter in one word of 4+ letters, the way fast typing does.
+fn typo(q: &str, rng: &mut SmallRng) -> String {
+    let words: Vec<&str> = q.split(' ').collect();
+    let candidates: Vec<usize> = (0..words.len())
+        .filter(|&i| words[i].chars().count() >= 5)
+        .collect();
+    let Some(&w) = candidates.get(rng.random_range(0..candidates.len().max(1))) else {
+        return q.to_owned();
+    };
+    let mut chars: Vec<char> = words[w].chars().collect();
+    let i = rng.random_range(1..chars.len() - 1);
+    if rng.random_bool(0.5) {
+        chars.swap(i, i + 1);
+    } else {
+        chars[i] = if chars[i] == 'e' { 'a' } else { 'e' };
+    }
+    let mut out: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+    out[w] = chars.into_iter().collect();
+    out.join(" ")
+}
+
+/// Cuts the last word to about half (at least 2 characters): a query still being typed.
+fn cut_last(q: &str) -> String {
+    let mut words: Vec<String> = q.split(' ').map(str::to_owned).collect();
+    if let Some(last) = words.last_mut() {
+        let chars: Vec<char> = last.chars().collect();
+        let keep = (chars.len() / 2).max(2).min(chars.len());
+        *last = chars[..keep].iter().collect();
+    }
+    words.join(" ")
+}
+
+fn build_fts(db: &Path) -> Result<(rusqlite::Connection, Duration)> {
+    let conn = rusqlite::Connection::open(db)?;
+    let t = Instant::now();
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS bench_fts;
+         CREATE VIRTUAL TABLE bench_fts USING fts5(id UNINDEXED, title, names,
+             tokenize = 'unicode61 remove_diacritics 2');
+         INSERT INTO bench_fts (id, title, names)
+           SELECT r.id, r.title, r.artist || ' ' || coalesce((SELECT group_concat(p.name, ' ')
+             FROM credit c JOIN party p ON p.key = c.party_key WHERE c.recording_key = r.key), '')
+           FROM recording r WHERE r.version > 0 AND r.deleted = 0;",
+    )
+    .context("building the FTS5 comparison table")?;
+    Ok((conn, t.elapsed()))
+}
+
+/// What a user of FTS5 would write for search as you type: every word as a prefix, ranked by
+/// bm25. FTS5 has no typo tolerance.
+fn fts_search(conn: &rusqlite::Connection, q: &str) -> Result<Vec<String>> {
+    let expr: Vec<String> = liner::search::tokenizer::tokens(q)
+        .iter()
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    if expr.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM bench_fts WHERE bench_fts MATCH ?1 ORDER BY rank LIMIT 20",
+    )?;
+    let rows = stmt.query_map([expr.join(" ")], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

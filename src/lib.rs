@@ -1,0 +1,19 @@
+//! liner: the catalog model, identifiers, wire protocol, local mirror store and search index
+//! shared by the console (`liner`), the sync daemon (`linerd`) and the reference catalog
+//! service (`liner-upstream`).
+//!
+//! - [`ids`]: prefixed, sortable entity ids.
+//! - [`ident`]: external identifiers (ISRC, ISWC, IPI, ISNI, GTIN) with their check rules.
+//! - [`roles`]: the one credit-role vocabulary and its DDEX / MusicBrainz mappings.
+//! - [`model`]: entities, revisions, change records and cursors (the JSON wire format).
+//! - [`store`]: the SQLite mirror that applies change records idempotently.
+//! - [`search`]: the tantivy projection of the store for search as you type.
+//! - [`generate`]: a deterministic, realistic catalog generator for demos and benchmarks.
+
+pub mod generate;
+pub mod ident;
+pub mod ids;
+pub mod model;
+pub mod roles;
+pub mod search;
+pub mod store;

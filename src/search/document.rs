@@ -1,0 +1,63 @@
+//! Turning the store's view of an entity into an index document.
+
+use tantivy::TantivyDocument;
+
+use super::schema::Fields;
+use crate::model::Party;
+use crate::store::{JournalEntry, RecordingSource};
+
+pub(crate) fn from_entry(f: &Fields, entry: &JournalEntry) -> Option<TantivyDocument> {
+    match entry {
+        JournalEntry::Recording(r) => Some(recording(f, r)),
+        JournalEntry::Party(p) => Some(party(f, p)),
+        JournalEntry::Gone(_) => None,
+    }
+}
+
+fn recording(f: &Fields, r: &RecordingSource) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.id, r.id.to_string());
+    doc.add_text(f.kind, "recording");
+    doc.add_text(f.title, &r.title);
+    doc.add_text(f.names, &r.artist);
+    if let Some(isrc) = &r.isrc {
+        doc.add_text(f.code, isrc);
+    }
+    // Names already in the display credit add nothing but weight: index each name once.
+    let mut seen: Vec<&str> = Vec::with_capacity(r.credits.len());
+    for c in &r.credits {
+        let party = c.party.to_string();
+        if c.name != r.artist && !seen.contains(&c.name.as_str()) {
+            doc.add_text(f.names, &c.name);
+            seen.push(&c.name);
+        }
+        doc.add_text(f.role, c.role.as_str());
+        doc.add_text(f.party, party);
+    }
+    doc.add_f64(f.popularity, f64::from(r.popularity));
+    doc
+}
+
+fn party(f: &Fields, p: &Party) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.id, p.id.to_string());
+    doc.add_text(f.kind, "party");
+    doc.add_text(f.title, &p.name);
+    for alias in &p.aliases {
+        doc.add_text(f.names, alias);
+    }
+    if p.sort_name != p.name {
+        doc.add_text(f.names, &p.sort_name);
+    }
+    if let Some(d) = &p.disambiguation {
+        doc.add_text(f.names, d);
+    }
+    if let Some(isni) = &p.isni {
+        doc.add_text(f.code, isni.as_str());
+    }
+    if let Some(ipi) = &p.ipi {
+        doc.add_text(f.code, ipi.as_str());
+    }
+    doc.add_f64(f.popularity, 0.0);
+    doc
+}

@@ -1,0 +1,501 @@
+//! The search index: a tantivy projection of the mirror, rebuilt from it at will.
+//!
+//! Layout under the index root: one directory per build (`build-<ulid>`) and a `CURRENT`
+//! file naming the live one. A rebuild writes a fresh directory and then replaces `CURRENT`
+//! by rename, so readers see the old index or the new one, never half of one. Each commit's
+//! payload holds the schema version and the search-journal position it covers; opening
+//! replays the journal past that position (delete by id, then add), and an index with another
+//! schema version, or one that will not open, is rebuilt.
+
+mod document;
+mod query;
+mod schema;
+pub mod tokenizer;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::model::{EntityId, EntityKind};
+use crate::store::{JournalEntry, Store, StoreError};
+
+pub use query::{FUZZY_MIN_CHARS, SearchHit, SearchRequest};
+pub use schema::{Fields, SCHEMA_VERSION};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("search index is damaged: {0}")]
+    Damaged(String),
+    #[error("search index has no build yet at {0}; run the daemon or `liner generate` first")]
+    Missing(PathBuf),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T, E = SearchError> = std::result::Result<T, E>;
+
+/// What a commit records about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Payload {
+    schema: u32,
+    journal: i64,
+}
+
+/// How the writer is tuned. Defaults suit a daemon on a small machine.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterOptions {
+    pub threads: usize,
+    pub memory_bytes: usize,
+    /// Commit once this many documents are waiting...
+    pub commit_every: usize,
+    /// ...or once the oldest uncommitted change is this old.
+    pub commit_interval: Duration,
+    /// Journal rows read per chunk.
+    pub chunk: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            threads: 1,
+            memory_bytes: 120 << 20,
+            commit_every: 200_000,
+            commit_interval: Duration::from_secs(1),
+            chunk: 5_000,
+        }
+    }
+}
+
+/// What a catch-up did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CatchUp {
+    pub documents: usize,
+    pub removed: usize,
+    pub position: i64,
+}
+
+/// The index, for searching and (with a writer) for keeping up with the store.
+pub struct SearchIndex {
+    root: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    writer: Option<IndexWriter<TantivyDocument>>,
+    options: WriterOptions,
+    /// The journal position of the last commit: what searches see.
+    committed: i64,
+    /// The journal position added to the writer, committed or not.
+    applied: i64,
+    /// Documents added since the last commit, and since when.
+    pending: usize,
+    pending_since: Option<Instant>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("root", &self.root)
+            .field("committed", &self.committed)
+            .field("writable", &self.writer.is_some())
+            .finish()
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
+    move |source| SearchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl SearchIndex {
+    /// Opens the live build for searching only (the console).
+    pub fn open_read_only(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        let dir = current_dir(&root)?.ok_or_else(|| SearchError::Missing(root.clone()))?;
+        let (index, fields) = open_index(&dir)?;
+        let committed = payload(&index)?.map_or(0, |p| p.journal);
+        let reader = reader(&index)?;
+        Ok(SearchIndex {
+            root,
+            index,
+            reader,
+            fields,
+            writer: None,
+            options: WriterOptions::default(),
+            committed,
+            applied: committed,
+            pending: 0,
+            pending_since: None,
+        })
+    }
+
+    /// Opens the index for keeping up with `store`: rebuilds it when it is missing, of another
+    /// schema version or damaged, then replays the journal past its last commit.
+    pub fn open_writer(
+        root: impl AsRef<Path>,
+        store: &Store,
+        options: WriterOptions,
+    ) -> Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        fs::create_dir_all(&root).map_err(io(&root))?;
+        let existing = match current_dir(&root)? {
+            Some(dir) => match open_index(&dir).and_then(|(index, fields)| {
+                let p = payload(&index)?;
+                Ok((index, fields, p))
+            }) {
+                Ok((index, fields, Some(p))) if p.schema == SCHEMA_VERSION => {
+                    Some((index, fields, p.journal))
+                }
+                Ok(_) => {
+                    tracing::info!(dir = %dir.display(), "search index is of another schema version; rebuilding");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "search index will not open; rebuilding");
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut this = match existing {
+            Some((index, fields, committed)) => {
+                let writer =
+                    index.writer_with_num_threads(options.threads, options.memory_bytes)?;
+                let reader = reader(&index)?;
+                SearchIndex {
+                    root,
+                    index,
+                    reader,
+                    fields,
+                    writer: Some(writer),
+                    options,
+                    committed,
+                    applied: committed,
+                    pending: 0,
+                    pending_since: None,
+                }
+            }
+            None => Self::rebuild(&root, store, options)?,
+        };
+        this.catch_up(store)?;
+        this.commit()?;
+        Ok(this)
+    }
+
+    /// Builds a fresh index from the store's tables in a new directory and switches to it
+    /// atomically. The journal position is read before the tables, so anything applied
+    /// during the build is replayed by the next catch-up.
+    pub fn rebuild(root: impl AsRef<Path>, store: &Store, options: WriterOptions) -> Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        fs::create_dir_all(&root).map_err(io(&root))?;
+        let name = format!("build-{}", ulid::Ulid::new());
+        let dir = root.join(&name);
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_dir(&dir, schema)?;
+        tokenizer::register(&index);
+        let mut writer = index.writer_with_num_threads(options.threads, options.memory_bytes)?;
+        let head = store.journal_head()?;
+        for kind in [EntityKind::Party, EntityKind::Recording] {
+            let mut after = 0;
+            while let Some(entries) = store.entries_by_key(kind, after, options.chunk as i64)? {
+                for entry in &entries {
+                    if let Some(doc) = document::from_entry(&fields, entry) {
+                        writer.add_document(doc)?;
+                    }
+                }
+                after += options.chunk as i64;
+            }
+        }
+        commit(&mut writer, head)?;
+        merge_all(&index, &mut writer)?;
+        switch_current(&root, &name)?;
+        remove_other_builds(&root, &name);
+        let reader = reader(&index)?;
+        Ok(SearchIndex {
+            root,
+            index,
+            reader,
+            fields,
+            writer: Some(writer),
+            options,
+            committed: head,
+            applied: head,
+            pending: 0,
+            pending_since: None,
+        })
+    }
+
+    /// Replays the search journal past what the writer has seen (delete by id, then add) and
+    /// commits when a commit is due: `commit_every` documents waiting, or the oldest waiting
+    /// for `commit_interval`. Never commits per document. Call [`SearchIndex::commit`] to make
+    /// everything searchable now.
+    pub fn catch_up(&mut self, store: &Store) -> Result<CatchUp> {
+        let mut done = CatchUp {
+            position: self.applied,
+            ..CatchUp::default()
+        };
+        loop {
+            let writer = self
+                .writer
+                .as_mut()
+                .ok_or_else(|| SearchError::Damaged("catch_up on a read-only index".into()))?;
+            let (entries, upto) = store.journal_entries(self.applied, self.options.chunk)?;
+            if upto == self.applied {
+                break;
+            }
+            for entry in &entries {
+                let id = match entry {
+                    JournalEntry::Recording(r) => EntityId::Recording(r.id),
+                    JournalEntry::Party(p) => EntityId::Party(p.id),
+                    JournalEntry::Gone(id) => *id,
+                };
+                writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+                match document::from_entry(&self.fields, entry) {
+                    Some(doc) => {
+                        writer.add_document(doc)?;
+                        done.documents += 1;
+                    }
+                    None => done.removed += 1,
+                }
+            }
+            self.applied = upto;
+            self.pending += entries.len();
+            self.pending_since.get_or_insert_with(Instant::now);
+            if self.commit_due() {
+                self.commit()?;
+            }
+        }
+        if self.commit_due() {
+            self.commit()?;
+        }
+        done.position = self.applied;
+        Ok(done)
+    }
+
+    fn commit_due(&self) -> bool {
+        self.pending >= self.options.commit_every
+            || self
+                .pending_since
+                .is_some_and(|t| t.elapsed() >= self.options.commit_interval)
+    }
+
+    /// Commits what the writer holds, with its journal position, and makes it searchable.
+    pub fn commit(&mut self) -> Result<()> {
+        if self.applied == self.committed {
+            return Ok(());
+        }
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| SearchError::Damaged("commit on a read-only index".into()))?;
+        commit(writer, self.applied)?;
+        self.committed = self.applied;
+        self.pending = 0;
+        self.pending_since = None;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Merges every segment into one. Fuzzy and prefix matching build an automaton per
+    /// segment, so a bulk-built index with a dozen segments searched several times slower.
+    pub fn merge_all(&mut self) -> Result<()> {
+        self.commit()?;
+        if let Some(writer) = self.writer.as_mut() {
+            merge_all(&self.index, writer)?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Waits for background merges to finish (benchmarks and tests want a settled index).
+    pub fn wait_merges(&mut self) -> Result<()> {
+        if let Some(writer) = self.writer.take() {
+            writer.wait_merging_threads()?;
+            self.writer = Some(
+                self.index
+                    .writer_with_num_threads(self.options.threads, self.options.memory_bytes)?,
+            );
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Lets searches run on several segments at once.
+    pub fn set_search_threads(&mut self, threads: usize) -> Result<()> {
+        if threads > 1 {
+            self.index.set_multithread_executor(threads)?;
+        }
+        Ok(())
+    }
+
+    /// The journal position the searchable index covers.
+    pub fn position(&self) -> i64 {
+        self.committed
+    }
+
+    /// Journal rows the index has not seen yet.
+    pub fn lag(&self, store: &Store) -> Result<i64> {
+        Ok(store.journal_head()? - self.committed)
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn num_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
+    /// Disk used by the live build, in bytes.
+    pub fn disk_bytes(&self) -> Result<u64> {
+        let Some(dir) = current_dir(&self.root)? else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            total += entry.metadata().map_err(io(&dir))?.len();
+        }
+        Ok(total)
+    }
+
+    /// Search as you type.
+    pub fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let Some(q) = query::build(&self.fields, req) else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        query::run(&searcher, &self.fields, q.as_ref(), req.limit)
+    }
+
+    /// Every indexed id, sorted, with its popularity: for comparing an index with its store.
+    pub fn all_ids(&self) -> Result<Vec<String>> {
+        use tantivy::collector::DocSetCollector;
+        use tantivy::query::AllQuery;
+        use tantivy::schema::Value;
+        let searcher = self.reader.searcher();
+        let mut ids = Vec::new();
+        for address in searcher.search(&AllQuery, &DocSetCollector)? {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
+                ids.push(id.to_owned());
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+}
+
+fn open_index(dir: &Path) -> Result<(Index, Fields)> {
+    let index = Index::open_in_dir(dir)?;
+    tokenizer::register(&index);
+    let (expected, fields) = schema::build();
+    if index.schema() != expected {
+        return Err(SearchError::Damaged(
+            "its schema differs from this build's".into(),
+        ));
+    }
+    Ok((index, fields))
+}
+
+fn merge_all(index: &Index, writer: &mut IndexWriter<TantivyDocument>) -> Result<()> {
+    let ids = index.searchable_segment_ids()?;
+    if ids.len() > 1 {
+        writer.merge(&ids).wait()?;
+    }
+    Ok(())
+}
+
+fn reader(index: &Index) -> Result<IndexReader> {
+    Ok(index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?)
+}
+
+fn payload(index: &Index) -> Result<Option<Payload>> {
+    let metas = index.load_metas()?;
+    Ok(metas
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok()))
+}
+
+fn commit(writer: &mut IndexWriter<TantivyDocument>, position: i64) -> Result<()> {
+    let payload = serde_json::to_string(&Payload {
+        schema: SCHEMA_VERSION,
+        journal: position,
+    })
+    .map_err(|e| SearchError::Damaged(e.to_string()))?;
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&payload);
+    prepared.commit()?;
+    Ok(())
+}
+
+const CURRENT: &str = "CURRENT";
+
+fn current_dir(root: &Path) -> Result<Option<PathBuf>> {
+    let path = root.join(CURRENT);
+    match fs::read_to_string(&path) {
+        Ok(name) => {
+            let name = name.trim();
+            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                return Err(SearchError::Damaged(format!(
+                    "{} names {name:?}",
+                    path.display()
+                )));
+            }
+            Ok(Some(root.join(name)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(SearchError::Io { path, source: e }),
+    }
+}
+
+/// Points `CURRENT` at `name`: write a temporary file, sync it, rename it over.
+fn switch_current(root: &Path, name: &str) -> Result<()> {
+    let tmp = root.join("CURRENT.tmp");
+    {
+        use std::io::Write;
+        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(name.as_bytes()).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    let current = root.join(CURRENT);
+    fs::rename(&tmp, &current).map_err(io(&current))?;
+    if let Ok(d) = fs::File::open(root) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes builds that are no longer current. Best effort: a reader may still hold one open,
+/// and a leftover directory is harmless.
+fn remove_other_builds(root: &Path, keep: &str) {
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("build-")
+            && name != keep
+            && let Err(e) = fs::remove_dir_all(entry.path())
+        {
+            tracing::debug!(dir = %name, error = %e, "could not remove an old index build");
+        }
+    }
+}

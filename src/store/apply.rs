@@ -1,0 +1,657 @@
+//! Applying change batches: entities, revisions, search-journal rows and the cursor in one
+//! transaction, idempotently.
+//!
+//! A change takes effect only when its version is higher than the stored one, so a batch
+//! replayed any number of times, or in any order, ends in the same state; its revision is kept
+//! even when the change itself is stale, so history does not depend on arrival order either.
+//! Records are fully validated before anything is written (decoding builds validated types),
+//! so a record is either written whole or quarantined whole.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{Keys, Result, Store, StoreError, body, kind_code, quarantine, table};
+use crate::ids::RecordingId;
+use crate::model::{
+    Change, ChangeOp, ChangeRecord, Cursor, DecodeError, Entity, EntityId, EntityKind, Revision,
+};
+
+/// What one apply did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    /// Changes that took effect.
+    pub applied: usize,
+    /// Changes ignored because the stored version was the same or newer.
+    pub stale: usize,
+    /// Records refused and kept in the quarantine with their reason.
+    pub quarantined: usize,
+}
+
+impl std::ops::AddAssign for ApplyReport {
+    fn add_assign(&mut self, o: Self) {
+        self.applied += o.applied;
+        self.stale += o.stale;
+        self.quarantined += o.quarantined;
+    }
+}
+
+/// Popularity scores that arrive with a batch, by recording.
+pub(crate) type Scores = HashMap<RecordingId, f32>;
+
+impl Store {
+    /// Applies validated changes and moves the cursor, all in one transaction.
+    pub fn apply(&mut self, batch: &[Change], cursor: Option<&Cursor>) -> Result<ApplyReport> {
+        self.apply_with_popularity(batch, &[], cursor)
+    }
+
+    /// Like [`Store::apply`], with popularity scores written in the same transaction: a
+    /// recording that arrives with its score is indexed once, not once for the change and
+    /// again for the score.
+    pub fn apply_with_popularity(
+        &mut self,
+        batch: &[Change],
+        popularity: &[(RecordingId, f32)],
+        cursor: Option<&Cursor>,
+    ) -> Result<ApplyReport> {
+        let mut scores: Scores = popularity.iter().copied().collect();
+        self.write(|tx, keys| {
+            let mut report = ApplyReport::default();
+            for change in batch {
+                apply_one(tx, keys, change, &mut scores, &mut report)?;
+            }
+            // Scores for recordings this batch did not write.
+            for (id, score) in scores.drain() {
+                set_score(tx, keys, id, score)?;
+            }
+            set_cursor(tx, cursor)?;
+            Ok(report)
+        })
+    }
+
+    /// Applies a page of NDJSON change records as the feed delivers them: lines that do not
+    /// parse or validate are quarantined with their reason, the rest are applied, and the
+    /// cursor moves, all in one transaction.
+    pub fn apply_ndjson(&mut self, ndjson: &str, cursor: Option<&Cursor>) -> Result<ApplyReport> {
+        let mut good = Vec::new();
+        let mut bad: Vec<(DecodeError, &str)> = Vec::new();
+        for (i, line) in ndjson.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match ChangeRecord::parse_line(line, i + 1).and_then(|r| r.decode()) {
+                Ok(change) => good.push(change),
+                Err(e) => bad.push((e, line)),
+            }
+        }
+        self.write(|tx, keys| {
+            let mut report = ApplyReport::default();
+            for (err, raw) in &bad {
+                tracing::warn!(record = %err.record, field = %err.field, rule = %err.rule, "quarantined");
+                quarantine::insert(tx, err, raw)?;
+                report.quarantined += 1;
+            }
+            let mut scores = Scores::new();
+            for change in &good {
+                apply_one(tx, keys, change, &mut scores, &mut report)?;
+            }
+            set_cursor(tx, cursor)?;
+            Ok(report)
+        })
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction; on any failure nothing is kept, including
+    /// the id→key cache entries the failed transaction added.
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &mut Keys) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx, &mut self.keys).and_then(|v| tx.commit().map(|_| v).map_err(Into::into));
+        if out.is_err() {
+            self.keys.clear();
+        }
+        out
+    }
+}
+
+fn set_cursor(tx: &Transaction<'_>, cursor: Option<&Cursor>) -> Result<()> {
+    if let Some(c) = cursor {
+        let json = serde_json::to_string(c).map_err(|source| StoreError::Corrupt {
+            what: "cursor".into(),
+            source,
+        })?;
+        tx.prepare_cached(
+            "INSERT INTO meta (key, value) VALUES ('cursor', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute([json])?;
+    }
+    Ok(())
+}
+
+fn apply_one(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    change: &Change,
+    scores: &mut Scores,
+    report: &mut ApplyReport,
+) -> Result<()> {
+    let kind = change.id.kind();
+    // Fast path: an entity this mirror has never seen is inserted without a lookup first
+    // (the insert itself says whether the id was new).
+    let key = match (&change.op, keys.contains_key(&change.id)) {
+        (ChangeOp::Upsert(entity), false) => insert_new(tx, keys, entity, change.version, scores)?,
+        _ => None,
+    };
+    let key = match key {
+        Some(key) => key,
+        None => {
+            let existing = lookup(tx, keys, change.id)?;
+            if let Some((key, stored)) = existing
+                && stored >= change.version
+            {
+                if let Some(rev) = &change.revision {
+                    insert_revision(tx, keys, kind, key, change.version, rev)?;
+                }
+                report.stale += 1;
+                return Ok(());
+            }
+            match &change.op {
+                ChangeOp::Upsert(entity) => {
+                    update_existing(tx, keys, entity, change.version, existing, scores)?
+                }
+                ChangeOp::Delete => tombstone(tx, keys, change.id, change.version, existing)?,
+            }
+        }
+    };
+    if let Some(rev) = &change.revision {
+        insert_revision(tx, keys, kind, key, change.version, rev)?;
+    }
+    if matches!(kind, EntityKind::Party | EntityKind::Recording) {
+        journal(tx, kind, key)?;
+    }
+    if let ChangeOp::Upsert(Entity::Recording(r)) = &change.op {
+        // Written with the row; not again at the end of the batch.
+        scores.remove(&r.id);
+    }
+    report.applied += 1;
+    Ok(())
+}
+
+/// The stored key and version of an entity, if any row exists (placeholders have version 0).
+fn lookup(tx: &Transaction<'_>, keys: &mut Keys, id: EntityId) -> Result<Option<(i64, u64)>> {
+    let t = table(id.kind());
+    if let Some(&key) = keys.get(&id) {
+        let version: Option<u64> = tx
+            .prepare_cached(&format!("SELECT version FROM {t} WHERE key = ?1"))?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        if let Some(v) = version {
+            return Ok(Some((key, v)));
+        }
+        keys.remove(&id);
+    }
+    let found: Option<(i64, u64)> = tx
+        .prepare_cached(&format!("SELECT key, version FROM {t} WHERE id = ?1"))?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((key, _)) = found {
+        keys.insert(id, key);
+    }
+    Ok(found)
+}
+
+/// The key of a referenced entity, creating a placeholder row (version 0) when the reference
+/// arrives before the entity itself.
+pub(crate) fn key_for(tx: &Transaction<'_>, keys: &mut Keys, id: EntityId) -> Result<i64> {
+    if let Some(&key) = keys.get(&id) {
+        return Ok(key);
+    }
+    let t = table(id.kind());
+    let text = id.to_string();
+    let found: Option<i64> = tx
+        .prepare_cached(&format!("SELECT key FROM {t} WHERE id = ?1"))?
+        .query_row([&text], |r| r.get(0))
+        .optional()?;
+    let key = match found {
+        Some(k) => k,
+        None => {
+            tx.prepare_cached(&format!("INSERT INTO {t} (id, version) VALUES (?1, 0)"))?
+                .execute([&text])?;
+            tx.last_insert_rowid()
+        }
+    };
+    keys.insert(id, key);
+    Ok(key)
+}
+
+const INSERT_PARTY: &str = "INSERT INTO party (id, version, name, data) VALUES (?1, ?2, ?3, ?4)";
+const UPDATE_PARTY: &str =
+    "UPDATE party SET version = ?2, deleted = 0, name = ?3, data = ?4 WHERE key = ?1";
+const INSERT_RECORDING: &str = "INSERT INTO recording (id, version, isrc, title, artist, data,
+    popularity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 0))";
+const UPDATE_RECORDING: &str = "UPDATE recording SET version = ?2, deleted = 0, isrc = ?3,
+    title = ?4, artist = ?5, data = ?6, popularity = coalesce(?7, popularity) WHERE key = ?1";
+const INSERT_WORK: &str = "INSERT INTO work (id, version, iswc, title) VALUES (?1, ?2, ?3, ?4)";
+const UPDATE_WORK: &str =
+    "UPDATE work SET version = ?2, deleted = 0, iswc = ?3, title = ?4 WHERE key = ?1";
+const INSERT_RELEASE: &str =
+    "INSERT INTO release (id, version, upc, title, data) VALUES (?1, ?2, ?3, ?4, ?5)";
+const UPDATE_RELEASE: &str =
+    "UPDATE release SET version = ?2, deleted = 0, upc = ?3, title = ?4, data = ?5 WHERE key = ?1";
+
+/// Which row an entity write targets: a new one by id, or an existing one by key.
+enum Target<'a> {
+    Insert(&'a str),
+    Update(i64),
+}
+
+/// Writes an entity's own row (not its children) with static SQL per kind: building SQL or
+/// boxing values per row showed up in profiles of bulk applies.
+fn write_row(
+    tx: &Transaction<'_>,
+    entity: &Entity,
+    version: u64,
+    scores: &Scores,
+    target: Target<'_>,
+) -> Result<(), WriteRowError> {
+    let (insert, first): (bool, &dyn rusqlite::ToSql) = match &target {
+        Target::Insert(id) => (true, id),
+        Target::Update(key) => (false, key),
+    };
+    let sql = |i: &'static str, u: &'static str| if insert { i } else { u };
+    match entity {
+        Entity::Party(p) => {
+            let data = body::party_body(p)?;
+            tx.prepare_cached(sql(INSERT_PARTY, UPDATE_PARTY))?
+                .execute(params![first, version, p.name, data])?;
+        }
+        Entity::Recording(r) => {
+            let data = body::recording_body(r)?;
+            let score = scores.get(&r.id).map(|s| f64::from(*s));
+            tx.prepare_cached(sql(INSERT_RECORDING, UPDATE_RECORDING))?
+                .execute(params![
+                    first,
+                    version,
+                    r.isrc.as_ref().map(|i| i.as_str()),
+                    r.title,
+                    r.display_artist(),
+                    data,
+                    score
+                ])?;
+        }
+        Entity::Work(w) => {
+            tx.prepare_cached(sql(INSERT_WORK, UPDATE_WORK))?
+                .execute(params![
+                    first,
+                    version,
+                    w.iswc.as_ref().map(|i| i.as_str()),
+                    w.title
+                ])?;
+        }
+        Entity::Release(r) => {
+            let data = body::release_body(r)?;
+            tx.prepare_cached(sql(INSERT_RELEASE, UPDATE_RELEASE))?
+                .execute(params![
+                    first,
+                    version,
+                    r.upc.as_ref().map(|u| u.as_str()),
+                    r.title,
+                    data
+                ])?;
+        }
+    }
+    Ok(())
+}
+
+/// A row write fails because the id exists (the caller falls back to an update), or for real.
+enum WriteRowError {
+    Exists,
+    Other(StoreError),
+}
+
+impl From<rusqlite::Error> for WriteRowError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                WriteRowError::Exists
+            }
+            _ => WriteRowError::Other(e.into()),
+        }
+    }
+}
+
+impl From<StoreError> for WriteRowError {
+    fn from(e: StoreError) -> Self {
+        WriteRowError::Other(e)
+    }
+}
+
+/// Inserts an entity whose id the table does not have yet; `None` if it has it after all.
+fn insert_new(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    entity: &Entity,
+    version: u64,
+    scores: &Scores,
+) -> Result<Option<i64>> {
+    let id = entity.id();
+    let id_text = id.to_string();
+    match write_row(tx, entity, version, scores, Target::Insert(&id_text)) {
+        Ok(()) => {}
+        Err(WriteRowError::Exists) => return Ok(None),
+        Err(WriteRowError::Other(e)) => return Err(e),
+    }
+    let key = tx.last_insert_rowid();
+    keys.insert(id, key);
+    insert_children(tx, keys, entity, key)?;
+    Ok(Some(key))
+}
+
+/// Overwrites an existing row (a placeholder, a tombstone or an older version) and its
+/// children.
+fn update_existing(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    entity: &Entity,
+    version: u64,
+    existing: Option<(i64, u64)>,
+    scores: &Scores,
+) -> Result<i64> {
+    let Some((key, old_version)) = existing else {
+        // Not there at all (the fast path was skipped because the key was cached and then
+        // vanished): insert it.
+        let key = insert_new(tx, keys, entity, version, scores)?;
+        return key.ok_or_else(|| StoreError::Corrupt {
+            what: entity.id().to_string(),
+            source: serde::de::Error::custom("row appeared and vanished during one transaction"),
+        });
+    };
+    let old_name: Option<String> = match entity {
+        Entity::Party(_) if old_version > 0 => tx
+            .prepare_cached("SELECT name FROM party WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))?,
+        _ => None,
+    };
+    match write_row(tx, entity, version, scores, Target::Update(key)) {
+        Ok(()) => {}
+        Err(WriteRowError::Exists) => {
+            return Err(StoreError::Corrupt {
+                what: entity.id().to_string(),
+                source: serde::de::Error::custom("an update hit a unique constraint"),
+            });
+        }
+        Err(WriteRowError::Other(e)) => return Err(e),
+    }
+    remove_children(tx, entity.id().kind(), key)?;
+    insert_children(tx, keys, entity, key)?;
+    if let Entity::Party(p) = entity
+        && old_name.is_some_and(|n| n != p.name)
+    {
+        // Recording documents carry credited party names: a rename reindexes them.
+        tx.prepare_cached(
+            "INSERT INTO search_journal (kind, entity_key)
+             SELECT DISTINCT 2, recording_key FROM credit WHERE party_key = ?1",
+        )?
+        .execute([key])?;
+    }
+    Ok(key)
+}
+
+/// Inserts `rows` rows of `cols` columns each with one multi-row statement per 32 rows:
+/// per-statement overhead, not per-row work, dominated applying when measured.
+fn insert_rows(
+    tx: &Transaction<'_>,
+    into: &'static str,
+    cols: usize,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<()> {
+    thread_local! {
+        static SQL: std::cell::RefCell<HashMap<(&'static str, usize), std::rc::Rc<str>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    for chunk in params.chunks(cols * 32) {
+        let n = chunk.len() / cols;
+        let sql = SQL.with(|cache| {
+            cache
+                .borrow_mut()
+                .entry((into, n))
+                .or_insert_with(|| {
+                    let one = format!("({})", vec!["?"; cols].join(", "));
+                    format!("{into} VALUES {}", vec![one; n].join(", ")).into()
+                })
+                .clone()
+        });
+        tx.prepare_cached(&sql)?.execute(chunk)?;
+    }
+    Ok(())
+}
+
+fn insert_children(tx: &Transaction<'_>, keys: &mut Keys, entity: &Entity, key: i64) -> Result<()> {
+    match entity {
+        Entity::Party(_) => {}
+        Entity::Recording(r) => {
+            let mut values: Vec<(i64, i64, Option<&str>, Option<&str>)> = Vec::new();
+            for c in &r.credits {
+                let party = key_for(tx, keys, EntityId::Party(c.party))?;
+                values.push((
+                    party,
+                    i64::from(c.role.code()),
+                    c.instrument.as_deref(),
+                    c.credited_as.as_deref(),
+                ));
+            }
+            let seqs: Vec<i64> = (0..values.len() as i64).collect();
+            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() * 6);
+            for (v, seq) in values.iter().zip(&seqs) {
+                params.extend([&key as &dyn rusqlite::ToSql, seq, &v.0, &v.1, &v.2, &v.3]);
+            }
+            insert_rows(
+                tx,
+                "INSERT INTO credit (recording_key, seq, party_key, role, instrument, credited_as)",
+                6,
+                &params,
+            )?;
+        }
+        Entity::Work(w) => {
+            let mut values: Vec<(i64, i64, i64)> = Vec::new();
+            for wr in w.writers.as_slice() {
+                let party = key_for(tx, keys, EntityId::Party(wr.party))?;
+                values.push((party, i64::from(wr.role.code()), i64::from(wr.share.get())));
+            }
+            let seqs: Vec<i64> = (0..values.len() as i64).collect();
+            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() * 5);
+            for (v, seq) in values.iter().zip(&seqs) {
+                params.extend([&key as &dyn rusqlite::ToSql, seq, &v.0, &v.1, &v.2]);
+            }
+            insert_rows(
+                tx,
+                "INSERT INTO writer (work_key, seq, party_key, role, share_bp)",
+                5,
+                &params,
+            )?;
+        }
+        Entity::Release(r) => {
+            let mut values: Vec<(i64, i64, i64)> = Vec::new();
+            for t in &r.tracks {
+                let rec = key_for(tx, keys, EntityId::Recording(t.recording))?;
+                values.push((i64::from(t.disc), i64::from(t.position), rec));
+            }
+            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() * 4);
+            for v in &values {
+                params.extend([&key as &dyn rusqlite::ToSql, &v.0, &v.1, &v.2]);
+            }
+            // A delivery listing two tracks at one position keeps the last, as the release
+            // JSON would read.
+            insert_rows(
+                tx,
+                "INSERT OR REPLACE INTO track (release_key, disc, position, recording_key)",
+                4,
+                &params,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets one recording's popularity outside a change to it, journaling it for the index.
+pub(crate) fn set_score(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    id: RecordingId,
+    score: f32,
+) -> Result<()> {
+    let key = key_for(tx, keys, EntityId::Recording(id))?;
+    let version: u64 = tx
+        .prepare_cached("UPDATE recording SET popularity = ?2 WHERE key = ?1 RETURNING version")?
+        .query_row(params![key, f64::from(score)], |r| r.get(0))?;
+    if version > 0 {
+        journal(tx, EntityKind::Recording, key)?;
+    }
+    Ok(())
+}
+
+fn remove_children(tx: &Transaction<'_>, kind: EntityKind, key: i64) -> Result<()> {
+    let statements: &[&str] = match kind {
+        EntityKind::Recording => &["DELETE FROM credit WHERE recording_key = ?1"],
+        EntityKind::Work => &["DELETE FROM writer WHERE work_key = ?1"],
+        EntityKind::Release => &["DELETE FROM track WHERE release_key = ?1"],
+        EntityKind::Party => &[],
+    };
+    for sql in statements {
+        tx.prepare_cached(sql)?.execute([key])?;
+    }
+    Ok(())
+}
+
+/// Marks an entity deleted at `version`. The row stays (without data) so that an older upsert
+/// arriving later is recognised as stale instead of bringing the entity back.
+fn tombstone(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    id: EntityId,
+    version: u64,
+    existing: Option<(i64, u64)>,
+) -> Result<i64> {
+    let t = table(id.kind());
+    match existing {
+        Some((key, _)) => {
+            tx.prepare_cached(&format!(
+                "UPDATE {t} SET version = ?2, deleted = 1, data = NULL WHERE key = ?1"
+            ))?
+            .execute(params![key, version])?;
+            remove_children(tx, id.kind(), key)?;
+            Ok(key)
+        }
+        None => {
+            tx.prepare_cached(&format!(
+                "INSERT INTO {t} (id, version, deleted) VALUES (?1, ?2, 1)"
+            ))?
+            .execute(params![id.to_string(), version])?;
+            let key = tx.last_insert_rowid();
+            keys.insert(id, key);
+            Ok(key)
+        }
+    }
+}
+
+fn insert_revision(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    kind: EntityKind,
+    key: i64,
+    version: u64,
+    rev: &Revision,
+) -> Result<()> {
+    let origin = origin_id(tx, keys, rev)?;
+    let diff = if rev.diff.is_empty() {
+        None
+    } else {
+        Some(
+            serde_json::to_string(&rev.diff).map_err(|source| StoreError::Corrupt {
+                what: "revision diff".into(),
+                source,
+            })?,
+        )
+    };
+    let sql = match kind {
+        EntityKind::Party => INSERT_PARTY_REVISION,
+        EntityKind::Recording => INSERT_RECORDING_REVISION,
+        EntityKind::Work => INSERT_WORK_REVISION,
+        EntityKind::Release => INSERT_RELEASE_REVISION,
+    };
+    tx.prepare_cached(sql)?.execute(params![
+        key,
+        version,
+        origin,
+        rev.at.as_millisecond(),
+        diff
+    ])?;
+    Ok(())
+}
+
+const INSERT_PARTY_REVISION: &str = "INSERT OR IGNORE INTO party_revision
+    (entity_key, version, origin, at_ms, diff) VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_RECORDING_REVISION: &str = "INSERT OR IGNORE INTO recording_revision
+    (entity_key, version, origin, at_ms, diff) VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_WORK_REVISION: &str = "INSERT OR IGNORE INTO work_revision
+    (entity_key, version, origin, at_ms, diff) VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_RELEASE_REVISION: &str = "INSERT OR IGNORE INTO release_revision
+    (entity_key, version, origin, at_ms, diff) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// The interned (actor, source, reference, reason) of a revision.
+fn origin_id(tx: &Transaction<'_>, keys: &mut Keys, rev: &Revision) -> Result<i64> {
+    let source = rev.source.kind.as_str();
+    let reference = rev.source.reference.as_deref().unwrap_or("");
+    // Runs of revisions share one origin (an import, a delivery): check the last one first
+    // instead of building a key.
+    if let Some(((a, s, r, why), id)) = &keys.last_origin
+        && a == &rev.actor
+        && *s == source
+        && r == reference
+        && why == &rev.reason
+    {
+        return Ok(*id);
+    }
+    let origin = (
+        rev.actor.clone(),
+        source,
+        reference.to_owned(),
+        rev.reason.clone(),
+    );
+    if let Some(id) = keys.origins.get(&origin).copied() {
+        keys.last_origin = Some((origin, id));
+        return Ok(id);
+    }
+    tx.prepare_cached(
+        "INSERT INTO revision_origin (actor, source, source_ref, reason) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![rev.actor, source, reference, rev.reason])?;
+    let id: i64 = tx
+        .prepare_cached(
+            "SELECT id FROM revision_origin
+             WHERE actor = ?1 AND source = ?2 AND source_ref = ?3 AND reason = ?4",
+        )?
+        .query_row(params![rev.actor, source, reference, rev.reason], |r| {
+            r.get(0)
+        })?;
+    if keys.origins.len() > 10_000 {
+        keys.origins.clear();
+    }
+    keys.origins.insert(origin.clone(), id);
+    keys.last_origin = Some((origin, id));
+    Ok(id)
+}
+
+pub(crate) fn journal(tx: &Transaction<'_>, kind: EntityKind, key: i64) -> Result<()> {
+    tx.prepare_cached("INSERT INTO search_journal (kind, entity_key) VALUES (?1, ?2)")?
+        .execute(params![kind_code(kind), key])?;
+    Ok(())
+}

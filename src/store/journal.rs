@@ -1,0 +1,213 @@
+//! The search journal and the documents the index builds from it.
+//!
+//! Every applied change to a recording or party adds a journal row in the same transaction
+//! as the change, so the index can always tell what it has not seen yet: it reads the rows
+//! past the position stored in its last commit and fetches the current state of each entity
+//! in a few set-based queries per chunk (not one query per document), which keeps catching up
+//! on a million rows in seconds.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
+
+use super::apply::set_score;
+use super::{Result, Store, StoreError, body};
+use crate::ids::{PartyId, RecordingId};
+use crate::model::{EntityId, EntityKind, Party};
+use crate::roles::Role;
+
+/// A name credited on a recording, as search sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreditName {
+    pub party: PartyId,
+    pub name: String,
+    pub role: Role,
+}
+
+/// What the index needs of a recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingSource {
+    pub id: RecordingId,
+    pub title: String,
+    pub artist: String,
+    pub isrc: Option<String>,
+    pub popularity: f32,
+    pub credits: Vec<CreditName>,
+}
+
+/// One entity's current state for the index: a document, or gone (deleted or never seen).
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalEntry {
+    Recording(RecordingSource),
+    Party(Party),
+    Gone(EntityId),
+}
+
+const JOURNAL_KEYS: &str = "SELECT entity_key FROM search_journal
+    WHERE position > ?1 AND position <= ?2 AND kind = ";
+const RECORDING_KEYS: &str = "SELECT key FROM recording WHERE key > ?1 AND key <= ?2";
+const PARTY_KEYS: &str = "SELECT key FROM party WHERE key > ?1 AND key <= ?2";
+
+impl Store {
+    /// The last journal position (0 when empty).
+    pub fn journal_head(&self) -> Result<i64> {
+        Ok(self.conn().query_row(
+            "SELECT coalesce(max(position), 0) FROM search_journal",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The documents for up to `limit` journal rows after `after`, and the last position they
+    /// cover. An entity journaled several times in the range appears once, as it is now.
+    pub fn journal_entries(&self, after: i64, limit: usize) -> Result<(Vec<JournalEntry>, i64)> {
+        let conn = self.conn();
+        let upto: Option<i64> = conn.query_row(
+            "SELECT max(position) FROM
+             (SELECT position FROM search_journal WHERE position > ?1 ORDER BY position LIMIT ?2)",
+            params![after, limit as i64],
+            |r| r.get(0),
+        )?;
+        let Some(upto) = upto else {
+            return Ok((Vec::new(), after));
+        };
+        let mut out = load_parties(conn, &format!("{JOURNAL_KEYS}1"), after, upto)?;
+        out.extend(load_recordings(
+            conn,
+            &format!("{JOURNAL_KEYS}2"),
+            after,
+            upto,
+        )?);
+        Ok((out, upto))
+    }
+
+    /// Documents for every live entity of `kind` with a key in `(after_key, after_key +
+    /// span]`, for rebuilding the index from the tables; `None` once past the last key.
+    pub fn entries_by_key(
+        &self,
+        kind: EntityKind,
+        after_key: i64,
+        span: i64,
+    ) -> Result<Option<Vec<JournalEntry>>> {
+        let conn = self.conn();
+        let t = super::table(kind);
+        let max: i64 =
+            conn.query_row(&format!("SELECT coalesce(max(key), 0) FROM {t}"), [], |r| {
+                r.get(0)
+            })?;
+        if after_key >= max {
+            return Ok(None);
+        }
+        let upto = after_key + span;
+        let entries = match kind {
+            EntityKind::Recording => load_recordings(conn, RECORDING_KEYS, after_key, upto)?,
+            EntityKind::Party => load_parties(conn, PARTY_KEYS, after_key, upto)?,
+            _ => Vec::new(),
+        };
+        Ok(Some(
+            entries
+                .into_iter()
+                .filter(|e| !matches!(e, JournalEntry::Gone(_)))
+                .collect(),
+        ))
+    }
+
+    /// Sets popularity scores (from the event aggregates) and journals the recordings whose
+    /// documents rank by them. A score for a recording not mirrored yet is kept for it.
+    pub fn set_popularity(&mut self, scores: &[(RecordingId, f32)]) -> Result<()> {
+        self.write(|tx, keys| {
+            for (id, score) in scores {
+                set_score(tx, keys, *id, *score)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Drops journal rows the index has committed; they are no longer needed because a
+    /// rebuild reads the tables, not the journal.
+    pub fn prune_journal(&mut self, upto: i64) -> Result<usize> {
+        self.write(|tx, _| {
+            Ok(tx.execute("DELETE FROM search_journal WHERE position <= ?1", [upto])?)
+        })
+    }
+}
+
+fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<JournalEntry>> {
+    let mut credits: HashMap<i64, Vec<CreditName>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.recording_key, p.id, coalesce(c.credited_as, p.name, ''), c.role
+         FROM credit c JOIN party p ON p.key = c.party_key
+         WHERE c.recording_key IN ({keys}) ORDER BY c.recording_key, c.seq"
+    ))?;
+    let mut rows = stmt.query(params![a, b])?;
+    while let Some(r) = rows.next()? {
+        let party: String = r.get(1)?;
+        let role: i64 = r.get(3)?;
+        let (Ok(party), Some(role)) = (party.parse(), Role::from_code(role)) else {
+            return Err(corrupt("credit row", &party));
+        };
+        credits.entry(r.get(0)?).or_default().push(CreditName {
+            party,
+            name: r.get(2)?,
+            role,
+        });
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT key, id, version, deleted, title, artist, isrc, popularity FROM recording
+         WHERE key IN ({keys})"
+    ))?;
+    let mut rows = stmt.query(params![a, b])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let key: i64 = r.get(0)?;
+        let id_text: String = r.get(1)?;
+        let id: RecordingId = id_text
+            .parse()
+            .map_err(|_| corrupt("recording id", &id_text))?;
+        let version: u64 = r.get(2)?;
+        let deleted: bool = r.get(3)?;
+        if version == 0 || deleted {
+            out.push(JournalEntry::Gone(EntityId::Recording(id)));
+            continue;
+        }
+        out.push(JournalEntry::Recording(RecordingSource {
+            id,
+            title: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            artist: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            isrc: r.get(6)?,
+            popularity: r.get::<_, f64>(7)? as f32,
+            credits: credits.remove(&key).unwrap_or_default(),
+        }));
+    }
+    Ok(out)
+}
+
+fn load_parties(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<JournalEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, version, deleted, name, data FROM party WHERE key IN ({keys})"
+    ))?;
+    let mut rows = stmt.query(params![a, b])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id_text: String = r.get(0)?;
+        let id: PartyId = id_text.parse().map_err(|_| corrupt("party id", &id_text))?;
+        let version: u64 = r.get(1)?;
+        let deleted: bool = r.get(2)?;
+        let name: Option<String> = r.get(3)?;
+        let data: Option<Vec<u8>> = r.get(4)?;
+        match (name, data) {
+            (Some(name), Some(data)) if version > 0 && !deleted => {
+                out.push(JournalEntry::Party(body::party(id, name, &data)?));
+            }
+            _ => out.push(JournalEntry::Gone(EntityId::Party(id))),
+        }
+    }
+    Ok(out)
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt {
+        what: format!("{what} {value:?}"),
+        source: serde::de::Error::custom("unparseable value in the mirror"),
+    }
+}

@@ -1,0 +1,420 @@
+//! The mirror store through its public API: idempotent, order-independent apply; quarantine of
+//! bad records with exact reasons; the reads the console needs; the outbox state machine.
+
+mod common;
+
+use liner::generate::{CatalogSpec, Generator, party, party_id, recording_id};
+use liner::ident::Isrc;
+use liner::model::{
+    ArtistCredit, Change, ChangeOp, Credit, Cursor, Entity, EntityId, Recording, Revision, Source,
+    SourceKind,
+};
+use liner::roles::Role;
+use liner::search::{SearchIndex, WriterOptions};
+use liner::store::{ApplyReport, OutboxState, Store, StoreError};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
+const SEED: u64 = 7;
+
+fn catalog(recordings: u64) -> (Vec<Change>, Vec<(liner::ids::RecordingId, f32)>) {
+    let mut changes = Vec::new();
+    let mut scores = Vec::new();
+    for batch in Generator::new(CatalogSpec::new(recordings, SEED), 500) {
+        changes.extend(batch.changes);
+        scores.extend(batch.popularity);
+    }
+    (changes, scores)
+}
+
+fn revision(version: u64, reason: &str) -> Revision {
+    Revision {
+        version,
+        actor: "editor@label".into(),
+        source: Source {
+            kind: SourceKind::Editor,
+            reference: None,
+        },
+        reason: reason.into(),
+        at: "2026-11-26T10:00:00Z".parse().expect("time"),
+        diff: Vec::new(),
+    }
+}
+
+/// Later versions of some entities: an edited recording, a renamed party, a deletion.
+fn edits(base: &[Change]) -> Vec<Change> {
+    let mut out = Vec::new();
+    for c in base {
+        if let ChangeOp::Upsert(Entity::Recording(r)) = &c.op
+            && out.len() < 3
+        {
+            let mut r2 = r.clone();
+            r2.title = format!("{} (Corrected)", r.title);
+            r2.credits.push(Credit {
+                party: party_id(SEED, 3),
+                role: Role::Producer,
+                instrument: None,
+                credited_as: Some("Bee".into()),
+            });
+            out.push(Change::upsert(
+                Entity::Recording(r2),
+                2,
+                Some(revision(2, "credit fix")),
+            ));
+        }
+    }
+    let mut p = party(SEED, 20);
+    p.name = "Renamed Party".into();
+    out.push(Change::upsert(
+        Entity::Party(p),
+        2,
+        Some(revision(2, "rename")),
+    ));
+    out.push(Change {
+        id: EntityId::Recording(recording_id(SEED, 10)),
+        version: 2,
+        op: ChangeOp::Delete,
+        revision: Some(revision(2, "duplicate of another recording")),
+    });
+    out
+}
+
+fn open(dir: &tempfile::TempDir) -> Store {
+    Store::open(dir.path().join("mirror.sqlite")).expect("open store")
+}
+
+fn index_ids(dir: &tempfile::TempDir, store: &Store) -> Vec<String> {
+    let index = SearchIndex::open_writer(dir.path().join("index"), store, WriterOptions::default())
+        .expect("index");
+    index.all_ids().expect("ids")
+}
+
+#[test]
+fn replaying_batches_three_times_and_shuffled_matches_one_in_order_apply() {
+    let (base, scores) = catalog(400);
+    let updates = edits(&base);
+    let all: Vec<Change> = base.iter().chain(&updates).cloned().collect();
+
+    let once_dir = tempfile::tempdir().expect("tmp");
+    let mut once = open(&once_dir);
+    let report = once
+        .apply_with_popularity(&all, &scores, Some(&Cursor::new("e1", 9)))
+        .expect("apply");
+    assert_eq!(report.applied, all.len());
+    assert_eq!(report.stale, 0);
+
+    let replay_dir = tempfile::tempdir().expect("tmp");
+    let mut replay = open(&replay_dir);
+    for _ in 0..3 {
+        for chunk in all.chunks(97) {
+            replay
+                .apply_with_popularity(chunk, &scores, None)
+                .expect("apply");
+        }
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    for _ in 0..2 {
+        let mut shuffled = all.clone();
+        shuffled.shuffle(&mut rng);
+        let report = replay
+            .apply_with_popularity(&shuffled, &scores, None)
+            .expect("apply");
+        assert_eq!(report.applied, 0, "a replay changes nothing");
+        assert_eq!(report.stale, all.len());
+    }
+    replay
+        .apply(&[], Some(&Cursor::new("e1", 9)))
+        .expect("cursor");
+
+    let shuffled_dir = tempfile::tempdir().expect("tmp");
+    let mut shuffled_only = open(&shuffled_dir);
+    let mut shuffled = all.clone();
+    shuffled.shuffle(&mut rng);
+    for chunk in shuffled.chunks(50) {
+        shuffled_only
+            .apply_with_popularity(chunk, &scores, None)
+            .expect("apply");
+    }
+    shuffled_only
+        .apply(&[], Some(&Cursor::new("e1", 9)))
+        .expect("cursor");
+
+    let expected = once.canonical_dump().expect("dump");
+    assert!(expected.len() > 4_000, "a real catalog, not an empty one");
+    assert_eq!(replay.canonical_dump().expect("dump"), expected);
+    assert_eq!(shuffled_only.canonical_dump().expect("dump"), expected);
+    assert_eq!(replay.cursor().expect("cursor"), Some(Cursor::new("e1", 9)));
+
+    let ids = index_ids(&once_dir, &once);
+    assert!(
+        !ids.contains(&recording_id(SEED, 10).to_string()),
+        "deleted recording left the index"
+    );
+    assert_eq!(index_ids(&replay_dir, &replay), ids);
+    assert_eq!(index_ids(&shuffled_dir, &shuffled_only), ids);
+}
+
+#[test]
+fn bad_records_are_quarantined_with_record_field_and_rule_and_the_rest_applies() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = open(&dir);
+    let p = party(SEED, 0);
+    let good = Change::upsert(Entity::Party(p.clone()), 3, Some(revision(3, "load")));
+    let good_line = serde_json::to_string(&good.to_record().expect("record")).expect("json");
+    let rec_id = recording_id(SEED, 1);
+    let recording = |isrc: &str, role: &str| {
+        format!(
+            r#"{{"entity":"recording","id":"{rec_id}","op":"upsert","version":1,"data":{{"id":"{rec_id}","isrc":"{isrc}","title":"Jóga","display_artist":[{{"party":"{}","name":"Björk"}}],"credits":[{{"party":"{}","role":"{role}"}}]}}}}"#,
+            p.id, p.id
+        )
+    };
+    let work = format!(
+        r#"{{"entity":"work","id":"wrk_01HZZZZZZZZZZZZZZZZZZZZZZZ","op":"upsert","version":1,"data":{{"id":"wrk_01HZZZZZZZZZZZZZZZZZZZZZZZ","title":"Jóga","writers":[{{"party":"{}","role":"composer","share":5000}},{{"party":"{}","role":"lyricist","share":4999}}]}}}}"#,
+        p.id, p.id
+    );
+    let stale = good_line.replace("\"version\":3", "\"version\":2");
+    let ndjson = [
+        good_line.clone(),
+        recording("USRC1760783", "main_artist"),
+        recording("USRC17607839", "caterer"),
+        work,
+        "{\"entity\":\"party\",\"id\":".to_owned(),
+        stale,
+    ]
+    .join("\n");
+    let report = store
+        .apply_ndjson(&ndjson, Some(&Cursor::new("e", 6)))
+        .expect("apply");
+    assert_eq!(
+        report,
+        ApplyReport {
+            applied: 1,
+            stale: 1,
+            quarantined: 4
+        }
+    );
+
+    let q = store.quarantine(10).expect("quarantine");
+    let reasons: Vec<(String, String, String)> = q
+        .iter()
+        .rev()
+        .map(|e| (e.record.clone(), e.field.clone(), e.rule.clone()))
+        .collect();
+    assert_eq!(reasons[0].0, format!("recording {rec_id}"));
+    assert_eq!(reasons[0].1, "data.isrc");
+    assert!(
+        reasons[0]
+            .2
+            .contains("it must have 12 characters, found 11"),
+        "{:?}",
+        reasons[0]
+    );
+    assert_eq!(reasons[1].1, "data.credits[0].role");
+    assert!(
+        reasons[1].2.contains("unknown variant `caterer`"),
+        "{:?}",
+        reasons[1]
+    );
+    assert_eq!(reasons[2].1, "data.writers");
+    assert!(reasons[2].2.contains("total 9999 bp"), "{:?}", reasons[2]);
+    assert_eq!(reasons[3].0, "line 5");
+    // Nothing of a refused record was written; the good one was.
+    assert!(store.recording_detail(rec_id).expect("read").is_none());
+    assert_eq!(
+        store.version_of(EntityId::Party(p.id)).expect("read"),
+        Some(3)
+    );
+    assert_eq!(store.cursor().expect("cursor"), Some(Cursor::new("e", 6)));
+    assert!(q.iter().all(|e| !e.raw.is_empty()));
+}
+
+#[test]
+fn reads_give_the_console_what_it_shows() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = open(&dir);
+    let (base, scores) = catalog(300);
+    store
+        .apply_with_popularity(&base, &scores, None)
+        .expect("apply");
+
+    // Recording detail: credits with party names, works with writers and shares, releases.
+    let id = recording_id(SEED, 5);
+    let detail = store.recording_detail(id).expect("read").expect("present");
+    assert!((2..=8).contains(&detail.credits.len()));
+    assert!(detail.credits.iter().all(|c| !c.party_name.is_empty()));
+    assert_eq!(detail.recording.credits.len(), detail.credits.len());
+    assert_eq!(detail.releases.len(), 1);
+    for w in &detail.works {
+        assert_eq!(w.work.writers.total(), 10_000);
+        assert!(w.writers.iter().all(|x| !x.party_name.is_empty()));
+    }
+    let original = base.iter().find_map(|c| match &c.op {
+        ChangeOp::Upsert(Entity::Recording(r)) if r.id == id => Some(r.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        Some(detail.recording.clone()),
+        original,
+        "the mirror returns what it was given"
+    );
+
+    // Party view: every credit grouped by role.
+    let main = detail.credits[0].credit.party;
+    let view = store.party_view(main).expect("read").expect("party");
+    let total: usize = view.by_role.iter().map(|g| g.credits.len()).sum();
+    assert!(total >= 1);
+    assert!(
+        view.by_role.windows(2).all(|w| w[0].role < w[1].role),
+        "grouped and ordered"
+    );
+    assert!(
+        view.by_role
+            .iter()
+            .any(|g| g.credits.iter().any(|c| c.recording == id))
+    );
+
+    // ISRC lookup, keyset browse over everything, history.
+    if let Some(isrc) = &detail.recording.isrc {
+        assert!(store.recordings_by_isrc(isrc).expect("read").contains(&id));
+    }
+    let mut seen = 0;
+    let mut after = None;
+    loop {
+        let page = store.browse_recordings(after, 64).expect("browse");
+        let Some(last) = page.last() else { break };
+        assert!(page.windows(2).all(|w| w[0].id < w[1].id));
+        after = Some(last.id);
+        seen += page.len();
+    }
+    assert_eq!(seen, 300);
+    let history = store.history(EntityId::Recording(id)).expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].source.kind, SourceKind::Import);
+    assert_eq!(history[0].reason, "initial catalog load");
+}
+
+#[test]
+fn same_name_parties_stay_distinct_in_the_store() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = open(&dir);
+    let mut a = party(SEED, 100);
+    let mut b = party(SEED, 101);
+    a.name = "John Smith".into();
+    b.name = "John Smith".into();
+    b.disambiguation = Some("jazz drummer".into());
+    store
+        .apply(
+            &[
+                Change::upsert(Entity::Party(a.clone()), 1, None),
+                Change::upsert(Entity::Party(b.clone()), 1, None),
+            ],
+            None,
+        )
+        .expect("apply");
+    let found = store.parties_named("John Smith").expect("read");
+    assert_eq!(found.len(), 2);
+    assert_ne!(found[0].id, found[1].id);
+}
+
+#[test]
+fn a_recording_referencing_parties_not_yet_seen_gets_them_later() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = open(&dir);
+    let p = party(SEED, 1);
+    let r = Recording {
+        id: recording_id(SEED, 1),
+        isrc: Isrc::parse("GBAHS1400099").ok(),
+        title: "Dancing Queen".into(),
+        version_title: None,
+        duration_ms: Some(230_000),
+        display_artist: vec![ArtistCredit {
+            party: p.id,
+            name: p.name.clone(),
+            join_phrase: String::new(),
+        }],
+        explicit: false,
+        language: None,
+        genre: None,
+        features: None,
+        works: Vec::new(),
+        credits: vec![Credit {
+            party: p.id,
+            role: Role::MainArtist,
+            instrument: None,
+            credited_as: None,
+        }],
+    };
+    store
+        .apply(
+            &[Change::upsert(Entity::Recording(r.clone()), 1, None)],
+            None,
+        )
+        .expect("apply");
+    let detail = store
+        .recording_detail(r.id)
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        detail.credits[0].party_name, "",
+        "the party is not known yet"
+    );
+    store
+        .apply(&[Change::upsert(Entity::Party(p.clone()), 1, None)], None)
+        .expect("apply");
+    let detail = store
+        .recording_detail(r.id)
+        .expect("read")
+        .expect("present");
+    assert_eq!(detail.credits[0].party_name, p.name);
+}
+
+#[test]
+fn outbox_edits_move_only_along_allowed_edges() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = open(&dir);
+    let id = EntityId::Recording(recording_id(SEED, 1));
+    let patch = serde_json::json!({"title": "Corrected"});
+    assert!(matches!(
+        store.enqueue_edit(id, 1, patch.clone(), "  ", "ed"),
+        Err(StoreError::InvalidEdit(_))
+    ));
+    let e = store
+        .enqueue_edit(id, 1, patch, "typo in title", "ed")
+        .expect("enqueue");
+    assert_eq!(e.state, OutboxState::Pending);
+    assert_eq!(e.idempotency_key.len(), 26);
+    assert!(matches!(
+        store.set_outbox_state(e.seq, OutboxState::Accepted, None),
+        Err(StoreError::Transition {
+            from: "pending",
+            to: "accepted",
+            ..
+        })
+    ));
+    store
+        .set_outbox_state(e.seq, OutboxState::Sent, None)
+        .expect("send");
+    store
+        .set_outbox_state(e.seq, OutboxState::Rejected, Some("isrc: bad check"))
+        .expect("reject");
+    let got = store.outbox_entry(e.seq).expect("read").expect("present");
+    assert_eq!(
+        (got.state, got.detail.as_deref()),
+        (OutboxState::Rejected, Some("isrc: bad check"))
+    );
+    assert_eq!(
+        got.idempotency_key, e.idempotency_key,
+        "the key never changes"
+    );
+    assert_eq!(
+        store
+            .outbox(Some(OutboxState::Rejected))
+            .expect("list")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.outbox_counts().expect("counts"),
+        vec![(OutboxState::Rejected, 1)]
+    );
+}

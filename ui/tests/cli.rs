@@ -1,0 +1,98 @@
+//! The `liner` binary as a user runs it: generate a mirror, search it, read the exit codes.
+
+use std::process::Command;
+
+fn liner() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_liner"))
+}
+
+#[test]
+fn generate_then_search_as_a_user_would() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("mirror");
+    let out = liner()
+        .args(["generate", "--recordings", "2000", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run liner generate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2000 recordings"), "{stderr}");
+
+    // A second generate into the same directory refuses instead of mixing catalogs.
+    let again = liner()
+        .args(["generate", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+
+    // Björk is in every generated catalog; typed without the accent and half-finished.
+    let out = liner()
+        .args(["search", "bjo", "--json", "--kind", "party", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run liner search");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    let names: Vec<&str> = hits
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|h| h["title"].as_str())
+        .collect();
+    assert!(names.contains(&"Björk"), "{names:?}");
+
+    // The table form, for people.
+    let out = liner()
+        .args(["search", "bjork", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("KIND"), "{table}");
+    assert!(table.contains("Björk"), "{table}");
+
+    // Nothing found: exit 1, a word on stderr, nothing on stdout.
+    let out = liner()
+        .args(["search", "qqqqzzzz", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+
+    // Bad input: an unknown role is named, with the ones that exist.
+    let out = liner()
+        .args(["search", "x", "--role", "caterer", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown role \"caterer\"") && err.contains("producer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn search_without_a_mirror_says_how_to_make_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = liner()
+        .args(["search", "x", "--data"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("liner generate --data"));
+}
