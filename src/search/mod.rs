@@ -8,6 +8,7 @@
 //! schema version, or one that will not open, is rebuilt.
 
 mod document;
+mod expand;
 mod query;
 mod schema;
 pub mod tokenizer;
@@ -119,25 +120,43 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
 }
 
 impl SearchIndex {
-    /// Opens the live build for searching only (the console).
-    pub fn open_read_only(root: impl AsRef<Path>) -> Result<Self> {
-        let root = root.as_ref().to_path_buf();
-        let dir = current_dir(&root)?.ok_or_else(|| SearchError::Missing(root.clone()))?;
-        let (index, fields) = open_index(&dir)?;
-        let committed = payload(&index)?.map_or(0, |p| p.journal);
+    fn assemble(
+        root: PathBuf,
+        index: Index,
+        fields: Fields,
+        writer: Option<IndexWriter<TantivyDocument>>,
+        options: WriterOptions,
+        committed: i64,
+    ) -> Result<Self> {
         let reader = reader(&index)?;
         Ok(SearchIndex {
             root,
             index,
             reader,
             fields,
-            writer: None,
-            options: WriterOptions::default(),
+            writer,
+            options,
             committed,
             applied: committed,
             pending: 0,
             pending_since: None,
         })
+    }
+
+    /// Opens the live build for searching only (the console).
+    pub fn open_read_only(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        let dir = current_dir(&root)?.ok_or_else(|| SearchError::Missing(root.clone()))?;
+        let (index, fields) = open_index(&dir)?;
+        let committed = payload(&index)?.map_or(0, |p| p.journal);
+        SearchIndex::assemble(
+            root,
+            index,
+            fields,
+            None,
+            WriterOptions::default(),
+            committed,
+        )
     }
 
     /// Opens the index for keeping up with `store`: rebuilds it when it is missing, of another
@@ -172,19 +191,7 @@ impl SearchIndex {
             Some((index, fields, committed)) => {
                 let writer =
                     index.writer_with_num_threads(options.threads, options.memory_bytes)?;
-                let reader = reader(&index)?;
-                SearchIndex {
-                    root,
-                    index,
-                    reader,
-                    fields,
-                    writer: Some(writer),
-                    options,
-                    committed,
-                    applied: committed,
-                    pending: 0,
-                    pending_since: None,
-                }
+                SearchIndex::assemble(root, index, fields, Some(writer), options, committed)?
             }
             None => Self::rebuild(&root, store, options)?,
         };
@@ -219,22 +226,10 @@ impl SearchIndex {
             }
         }
         commit(&mut writer, head)?;
-        merge_all(&index, &mut writer)?;
+        let writer = merge_all(&index, writer, options)?;
         switch_current(&root, &name)?;
         remove_other_builds(&root, &name);
-        let reader = reader(&index)?;
-        Ok(SearchIndex {
-            root,
-            index,
-            reader,
-            fields,
-            writer: Some(writer),
-            options,
-            committed: head,
-            applied: head,
-            pending: 0,
-            pending_since: None,
-        })
+        SearchIndex::assemble(root, index, fields, Some(writer), options, head)
     }
 
     /// Replays the search journal past what the writer has seen (delete by id, then add) and
@@ -312,8 +307,8 @@ impl SearchIndex {
     /// segment, so a bulk-built index with a dozen segments searched several times slower.
     pub fn merge_all(&mut self) -> Result<()> {
         self.commit()?;
-        if let Some(writer) = self.writer.as_mut() {
-            merge_all(&self.index, writer)?;
+        if let Some(writer) = self.writer.take() {
+            self.writer = Some(merge_all(&self.index, writer, self.options)?);
         }
         self.reader.reload()?;
         Ok(())
@@ -373,10 +368,10 @@ impl SearchIndex {
 
     /// Search as you type.
     pub fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
-        let Some(q) = query::build(&self.fields, req) else {
+        let searcher = self.reader.searcher();
+        let Some(q) = query::build(&searcher, &self.fields, req)? else {
             return Ok(Vec::new());
         };
-        let searcher = self.reader.searcher();
         query::run(&searcher, &self.fields, q.as_ref(), req.limit)
     }
 
@@ -410,12 +405,20 @@ fn open_index(dir: &Path) -> Result<(Index, Fields)> {
     Ok((index, fields))
 }
 
-fn merge_all(index: &Index, writer: &mut IndexWriter<TantivyDocument>) -> Result<()> {
+/// Lets background merges finish (an explicit merge of segments they are consuming fails),
+/// then merges what is left into one segment with a fresh writer.
+fn merge_all(
+    index: &Index,
+    writer: IndexWriter<TantivyDocument>,
+    options: WriterOptions,
+) -> Result<IndexWriter<TantivyDocument>> {
+    writer.wait_merging_threads()?;
+    let mut writer = index.writer_with_num_threads(options.threads, options.memory_bytes)?;
     let ids = index.searchable_segment_ids()?;
     if ids.len() > 1 {
         writer.merge(&ids).wait()?;
     }
-    Ok(())
+    Ok(writer)
 }
 
 fn reader(index: &Index) -> Result<IndexReader> {

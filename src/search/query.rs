@@ -4,17 +4,18 @@
 //! Every word must match (in the title or the names). A word matches exactly (scored by BM25,
 //! boosted), or within one edit, transpositions included, when it has 4+ characters (shorter
 //! words would match half the dictionary and made p99 3.5× worse when measured), and the last
-//! word, while it is still being typed, also matches as a prefix. Hits rank by relevance, in
-//! coarse steps so near-equal scores count as equal, then by popularity.
+//! word, while it is still being typed, also matches as a prefix. Fuzzy and prefix matches are
+//! expanded into a bounded set of real terms first (see [`expand`](super::expand)). Hits rank
+//! by relevance, in coarse steps so near-equal scores count as equal, then by popularity.
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, SegmentReader, TantivyDocument, Term};
 
 use super::schema::Fields;
-use super::tokenizer;
 use super::{Result, SearchError};
+use super::{expand, tokenizer};
 use crate::ids::PartyId;
 use crate::model::{EntityId, EntityKind};
 use crate::roles::Role;
@@ -57,10 +58,17 @@ const EXACT_NAMES_BOOST: f32 = 2.0;
 const PREFIX_BOOST: f32 = 0.8;
 const FUZZY_BOOST: f32 = 0.5;
 
-pub(crate) fn build(f: &Fields, req: &SearchRequest) -> Option<Box<dyn Query>> {
+pub(crate) fn build(
+    searcher: &Searcher,
+    f: &Fields,
+    req: &SearchRequest,
+) -> tantivy::Result<Option<Box<dyn Query>>> {
     if let Some(code) = whole_code(&req.text) {
         let term = Term::from_field_text(f.code, &code);
-        return Some(Box::new(TermQuery::new(term, IndexRecordOption::Basic)));
+        return Ok(Some(Box::new(TermQuery::new(
+            term,
+            IndexRecordOption::Basic,
+        ))));
     }
     let words = tokenizer::tokens(&req.text);
     let still_typing = req.text.chars().last().is_some_and(char::is_alphanumeric);
@@ -69,31 +77,25 @@ pub(crate) fn build(f: &Fields, req: &SearchRequest) -> Option<Box<dyn Query>> {
         let last = i + 1 == words.len();
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (field, boost) in [(f.title, EXACT_TITLE_BOOST), (f.names, EXACT_NAMES_BOOST)] {
-            let term = Term::from_field_text(field, word);
-            alternatives.push((
-                Occur::Should,
-                boosted(
-                    TermQuery::new(term.clone(), IndexRecordOption::WithFreqs),
-                    boost,
-                ),
-            ));
-            if last && still_typing {
+            let mut add = |term: Term, boost: f32| {
                 alternatives.push((
                     Occur::Should,
-                    boosted(
-                        FuzzyTermQuery::new_prefix(term.clone(), 0, true),
-                        PREFIX_BOOST,
-                    ),
+                    boosted(TermQuery::new(term, IndexRecordOption::WithFreqs), boost),
                 ));
+            };
+            add(Term::from_field_text(field, word), boost);
+            if last && still_typing {
+                for term in expand::prefix(searcher, field, word)? {
+                    add(term, boost * PREFIX_BOOST);
+                }
             }
             if word.chars().count() >= FUZZY_MIN_CHARS {
-                alternatives.push((
-                    Occur::Should,
-                    boosted(FuzzyTermQuery::new(term, 1, true), FUZZY_BOOST),
-                ));
+                for term in expand::fuzzy(searcher, field, word)? {
+                    add(term, boost * FUZZY_BOOST);
+                }
             }
         }
-        // An identifier typed whole (ISRC, ISNI, IPI) finds its entity directly.
+        // An identifier typed whole (ISNI, IPI) finds its party directly.
         let code = word.to_ascii_uppercase();
         alternatives.push((
             Occur::Should,
@@ -108,7 +110,7 @@ pub(crate) fn build(f: &Fields, req: &SearchRequest) -> Option<Box<dyn Query>> {
         clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
     }
     if clauses.is_empty() && req.party.is_none() && req.role.is_none() {
-        return None;
+        return Ok(None);
     }
     let filter = |field: Field, value: &str| -> (Occur, Box<dyn Query>) {
         (
@@ -128,7 +130,7 @@ pub(crate) fn build(f: &Fields, req: &SearchRequest) -> Option<Box<dyn Query>> {
     if let Some(party) = req.party {
         clauses.push(filter(f.party, &party.to_string()));
     }
-    Some(Box::new(BooleanQuery::new(clauses)))
+    Ok(Some(Box::new(BooleanQuery::new(clauses))))
 }
 
 /// A query that is one identifier however it was typed (`US-RC1-76-07839`, `0000 0001 2146
