@@ -39,6 +39,9 @@ struct Args {
     /// earlier run) instead of building one.
     #[arg(long, requires = "dir")]
     reuse: bool,
+    /// Leave out the FTS5 comparison (quicker runs while tuning).
+    #[arg(long)]
+    skip_fts: bool,
     /// Stop after applying into the store, without an index (to see the store alone).
     #[arg(long)]
     apply_only: bool,
@@ -223,10 +226,15 @@ fn measure(
     }
     let mut all = Vec::new();
     let mut fts_all = Vec::new();
-    let fts = build_fts(db)?;
+    let fts = if args.skip_fts {
+        None
+    } else {
+        Some(build_fts(db)?)
+    };
     rows.push((
         "FTS5 build over the same rows (not in the total)",
-        format!("{:.2} s", fts.1.as_secs_f64()),
+        fts.as_ref()
+            .map_or("skipped".into(), |f| format!("{:.2} s", f.1.as_secs_f64())),
     ));
     let mut table = Vec::new();
     for (class, qs) in classes.iter().zip(&queries) {
@@ -248,6 +256,7 @@ fn measure(
         let mut found = 0;
         for (q, id) in qs {
             let t = Instant::now();
+            let Some(fts) = &fts else { break };
             let hits = fts_search(&fts.0, q)?;
             flat.push(t.elapsed());
             if hits.iter().take(3).any(|h| h == &id.to_string()) {
@@ -277,7 +286,7 @@ fn measure(
     }
     let all_p = pcts(&mut all);
     let fts_p = pcts(&mut fts_all);
-    let ratio = p(&fts_all, 0.99).as_secs_f64() / p(&all, 0.99).as_secs_f64();
+    let ratio = p(&fts_all, 0.99).as_secs_f64() / p(&all, 0.99).as_secs_f64().max(1e-9);
 
     // 4. Detail lookups, warm.
     let mut detail = Vec::new();

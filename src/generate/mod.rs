@@ -415,8 +415,8 @@ impl Generator {
             credited_as: None,
         }];
         let guest = r.random_range(0..100);
-        if guest < 28 {
-            let other = self.zipf_artist(&mut r).0;
+        let other = self.zipf_artist(&mut r).0;
+        if guest < 28 && other != main {
             let (phrase, role) = if guest < 20 {
                 (" feat. ", Role::FeaturedArtist)
             } else {

