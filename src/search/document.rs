@@ -23,16 +23,14 @@ fn recording(f: &Fields, r: &RecordingSource) -> TantivyDocument {
     if let Some(isrc) = &r.isrc {
         doc.add_text(f.code, isrc);
     }
-    // Names already in the display credit add nothing but weight: index each name once.
-    let mut seen: Vec<&str> = Vec::with_capacity(r.credits.len());
+    // Credited names beyond the display artist are not searchable text on the recording: a
+    // recording is found by its title and artist, and a producer or engineer by their own
+    // party document (then the party filter). Indexing every credited name made each typed
+    // word match five times as many recordings, slowing every search and pushing the
+    // intended recording out of the top three.
     for c in &r.credits {
-        let party = c.party.to_string();
-        if c.name != r.artist && !seen.contains(&c.name.as_str()) {
-            doc.add_text(f.names, &c.name);
-            seen.push(&c.name);
-        }
         doc.add_text(f.role, c.role.as_str());
-        doc.add_text(f.party, party);
+        doc.add_text(f.party, c.party.to_string());
     }
     doc.add_f64(f.popularity, f64::from(r.popularity));
     doc

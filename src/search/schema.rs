@@ -7,7 +7,7 @@ use tantivy::schema::{
 
 use super::tokenizer::ANALYZER;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The fields, resolved once.
 #[derive(Debug, Clone, Copy)]
@@ -18,7 +18,7 @@ pub struct Fields {
     pub kind: Field,
     /// Recording title, or party name.
     pub title: Field,
-    /// Display artist, credited names; aliases and sort name for parties.
+    /// Display artist for recordings; aliases, sort name and disambiguation for parties.
     pub names: Field,
     /// Exact codes (ISRC, ISNI, IPI), as typed after normalising.
     pub code: Field,

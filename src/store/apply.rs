@@ -542,8 +542,16 @@ fn tombstone(
     let t = table(id.kind());
     match existing {
         Some((key, _)) => {
+            // A tombstone holds nothing but its version, whichever order the delete and the
+            // older upserts arrived in: clear every descriptive column.
+            let cleared = match id.kind() {
+                EntityKind::Party => "name = NULL",
+                EntityKind::Recording => "isrc = NULL, title = NULL, artist = NULL",
+                EntityKind::Work => "iswc = NULL, title = NULL",
+                EntityKind::Release => "upc = NULL, title = NULL",
+            };
             tx.prepare_cached(&format!(
-                "UPDATE {t} SET version = ?2, deleted = 1, data = NULL WHERE key = ?1"
+                "UPDATE {t} SET version = ?2, deleted = 1, data = NULL, {cleared} WHERE key = ?1"
             ))?
             .execute(params![key, version])?;
             remove_children(tx, id.kind(), key)?;
