@@ -452,3 +452,34 @@ fn outbox_edits_move_only_along_allowed_edges() {
         vec![(OutboxState::Rejected, 1)]
     );
 }
+
+#[test]
+fn pruning_the_journal_never_hands_out_an_old_position_again() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = open(&dir);
+    let first = party(SEED, 1);
+    store
+        .apply(&[Change::upsert(Entity::Party(first), 1, None)], None)
+        .expect("apply");
+    let head = store.journal_head().expect("head");
+    assert!(head > 0);
+    store.prune_journal(head).expect("prune");
+    let second = party(SEED, 2);
+    store
+        .apply(
+            &[Change::upsert(Entity::Party(second.clone()), 1, None)],
+            None,
+        )
+        .expect("apply");
+    assert!(
+        store.journal_head().expect("head") > head,
+        "positions only grow"
+    );
+    let (entries, _) = store.journal_entries(head, 10).expect("entries");
+    assert_eq!(
+        entries.len(),
+        1,
+        "the index sees the change after its last commit"
+    );
+    assert!(matches!(&entries[0], liner::store::JournalEntry::Party(p) if p.id == second.id));
+}

@@ -124,10 +124,15 @@ impl Store {
     }
 
     /// Drops journal rows the index has committed; they are no longer needed because a
-    /// rebuild reads the tables, not the journal.
+    /// rebuild reads the tables, not the journal. The newest row always stays: new positions
+    /// are one past the largest present, so deleting it could hand out old positions again.
     pub fn prune_journal(&mut self, upto: i64) -> Result<usize> {
         self.write(|tx, _| {
-            Ok(tx.execute("DELETE FROM search_journal WHERE position <= ?1", [upto])?)
+            Ok(tx.execute(
+                "DELETE FROM search_journal
+                 WHERE position <= ?1 AND position < (SELECT max(position) FROM search_journal)",
+                [upto],
+            )?)
         })
     }
 }

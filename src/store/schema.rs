@@ -109,9 +109,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
 
     -- One row per entity change the search index has to see; the index's commit payload
-    -- holds the last position it covers.
+    -- holds the last position it covers. No AUTOINCREMENT (it costs a second write per row):
+    -- positions stay monotonic because pruning always keeps the newest row.
     CREATE TABLE search_journal (
-        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        position INTEGER PRIMARY KEY,
         kind INTEGER NOT NULL,
         entity_key INTEGER NOT NULL
     );
