@@ -233,6 +233,7 @@ impl SearchIndex {
         }
         commit(&mut writer, head)?;
         let writer = merge_all(&index, writer, options)?;
+        writer.garbage_collect_files().wait()?;
         switch_current(&root, &name)?;
         remove_other_builds(&root, &name);
         SearchIndex::assemble(root, index, fields, Some(writer), options, head)
@@ -318,6 +319,10 @@ impl SearchIndex {
             self.writer = Some(merge_all(&self.index, writer, self.options)?);
         }
         self.reader.reload()?;
+        if let Some(writer) = &self.writer {
+            // The merged-away segment files go now rather than at some later commit.
+            writer.garbage_collect_files().wait()?;
+        }
         Ok(())
     }
 
