@@ -326,19 +326,6 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Waits for background merges to finish (benchmarks and tests want a settled index).
-    pub fn wait_merges(&mut self) -> Result<()> {
-        if let Some(writer) = self.writer.take() {
-            writer.wait_merging_threads()?;
-            self.writer = Some(
-                self.index
-                    .writer_with_num_threads(self.options.threads, self.options.memory_bytes)?,
-            );
-        }
-        self.reader.reload()?;
-        Ok(())
-    }
-
     /// Lets searches run on several segments at once.
     pub fn set_search_threads(&mut self, threads: usize) -> Result<()> {
         if threads > 1 {

@@ -251,13 +251,6 @@ impl Store {
             .transpose()
     }
 
-    /// Copies the database into `dest` (a consistent snapshot, even while others write).
-    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
-        self.conn
-            .execute("VACUUM INTO ?1", [dest.as_ref().to_string_lossy()])?;
-        Ok(())
-    }
-
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
