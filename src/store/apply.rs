@@ -55,19 +55,7 @@ impl Store {
         popularity: &[(RecordingId, f32)],
         cursor: Option<&Cursor>,
     ) -> Result<ApplyReport> {
-        let mut scores: Scores = popularity.iter().copied().collect();
-        self.write(|tx, keys| {
-            let mut report = ApplyReport::default();
-            for change in batch {
-                apply_one(tx, keys, change, &mut scores, &mut report)?;
-            }
-            // Scores for recordings this batch did not write.
-            for (id, score) in scores.drain() {
-                set_score(tx, keys, id, score)?;
-            }
-            set_cursor(tx, cursor)?;
-            Ok(report)
-        })
+        self.apply_batch(&[], batch, popularity, cursor)
     }
 
     /// Applies a page of NDJSON change records as the feed delivers them: lines that do not
@@ -85,16 +73,32 @@ impl Store {
                 Err(e) => bad.push((e, line)),
             }
         }
+        self.apply_batch(&bad, &good, &[], cursor)
+    }
+
+    /// The one transaction every apply is: quarantine the refused records, apply the changes,
+    /// write the scores that came without a change, move the cursor.
+    fn apply_batch(
+        &mut self,
+        refused: &[(DecodeError, &str)],
+        changes: &[Change],
+        popularity: &[(RecordingId, f32)],
+        cursor: Option<&Cursor>,
+    ) -> Result<ApplyReport> {
+        let mut scores: Scores = popularity.iter().copied().collect();
         self.write(|tx, keys| {
             let mut report = ApplyReport::default();
-            for (err, raw) in &bad {
+            for (err, raw) in refused {
                 tracing::warn!(record = %err.record, field = %err.field, rule = %err.rule, "quarantined");
                 quarantine::insert(tx, err, raw)?;
                 report.quarantined += 1;
             }
-            let mut scores = Scores::new();
-            for change in &good {
+            for change in changes {
                 apply_one(tx, keys, change, &mut scores, &mut report)?;
+            }
+            // Scores for recordings this batch did not write.
+            for (id, score) in scores.drain() {
+                set_score(tx, keys, id, score)?;
             }
             set_cursor(tx, cursor)?;
             Ok(report)
