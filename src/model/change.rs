@@ -127,6 +127,48 @@ impl Entity {
         }
     }
 
+    /// Every other entity this one names: credited and displayed parties, linked works,
+    /// writers, tracks. A service refuses an entity whose references do not exist.
+    pub fn references(&self) -> Vec<EntityId> {
+        let mut out = Vec::new();
+        match self {
+            Entity::Party(_) => {}
+            Entity::Recording(r) => {
+                out.extend(r.display_artist.iter().map(|a| EntityId::Party(a.party)));
+                out.extend(r.credits.iter().map(|c| EntityId::Party(c.party)));
+                out.extend(r.works.iter().map(|w| EntityId::Work(*w)));
+            }
+            Entity::Work(w) => out.extend(
+                w.writers
+                    .as_slice()
+                    .iter()
+                    .map(|w| EntityId::Party(w.party)),
+            ),
+            Entity::Release(r) => {
+                out.extend(r.display_artist.iter().map(|a| EntityId::Party(a.party)));
+                out.extend(r.tracks.iter().map(|t| EntityId::Recording(t.recording)));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The entity as a JSON value, in its canonical (normalised) form.
+    pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            Entity::Party(e) => serde_json::to_value(e),
+            Entity::Recording(e) => serde_json::to_value(e),
+            Entity::Work(e) => serde_json::to_value(e),
+            Entity::Release(e) => serde_json::to_value(e),
+        }
+    }
+
+    /// Decodes an entity of `kind` from JSON, naming the field path and rule on failure.
+    pub fn from_json(kind: EntityKind, json: &str) -> Result<Entity, (String, String)> {
+        decode_entity(kind, json)
+    }
+
     fn to_raw(&self) -> Result<Box<RawValue>, serde_json::Error> {
         match self {
             Entity::Party(e) => serde_json::value::to_raw_value(e),
@@ -300,6 +342,24 @@ impl Cursor {
             epoch: epoch.into(),
             position,
         }
+    }
+
+    /// The opaque token clients pass back as `since=`: clients must not take it apart.
+    pub fn token(&self) -> String {
+        format!("{}.{}", self.epoch, self.position)
+    }
+
+    /// Reads a token made by [`Cursor::token`]; `None` when it is not one.
+    pub fn parse_token(token: &str) -> Option<Cursor> {
+        let (epoch, position) = token.rsplit_once('.')?;
+        if epoch.is_empty()
+            || !epoch
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return None;
+        }
+        Some(Cursor::new(epoch, position.parse().ok()?))
     }
 }
 

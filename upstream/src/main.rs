@@ -1,9 +1,12 @@
-//! `liner-upstream`, the reference catalog service. Built in the upstream issue; until then
-//! the binary says so instead of pretending to serve.
+//! `liner-upstream`: parse arguments, set up logging, hand over to the library.
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use liner_upstream::auth::{Role, generate_token, hash_token};
+use liner_upstream::store::{self, NewToken};
+use liner_upstream::{Limits, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -11,10 +14,199 @@ use clap::Parser;
     version,
     about = "The liner reference catalog service"
 )]
-struct Cli {}
+struct Cli {
+    /// The catalog database: sqlite:PATH (embedded) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "LINER_UPSTREAM_DB",
+        default_value = "sqlite:./catalog.db"
+    )]
+    db: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the /v1 API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8480")]
+        listen: String,
+        /// Largest request body, in bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_body_bytes: usize,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Load a generated sample catalog (as revisions with source `import`).
+    Seed {
+        /// How many recordings to generate (with their parties, works and releases).
+        #[arg(long)]
+        generate: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        #[arg(long)]
+        role: Role,
+        /// Who holds it, as revisions will name them.
+        #[arg(long)]
+        name: String,
+        /// Party ids an artist token is bound to (repeat for several).
+        #[arg(long = "party")]
+        parties: Vec<liner::ids::PartyId>,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by its id.
+    Revoke { id: i64 },
+}
 
 fn main() -> ExitCode {
-    let _ = Cli::parse();
-    eprintln!("liner-upstream: the catalog service is not built yet");
-    ExitCode::from(2)
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("liner-upstream: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("liner-upstream: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            max_body_bytes,
+        } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            let settings = Settings {
+                db: cli.db,
+                limits: Limits {
+                    max_body_bytes,
+                    ..Limits::default()
+                },
+            };
+            liner_upstream::run(settings, listener, shutdown_signal()).await?;
+        }
+        Command::Token { command } => {
+            let store = store::open(&cli.db).await?;
+            match command {
+                TokenCommand::Create {
+                    role,
+                    name,
+                    parties,
+                } => {
+                    if role == Role::Artist && parties.is_empty() {
+                        anyhow::bail!("an artist token must be bound to at least one --party ID");
+                    }
+                    if role != Role::Artist && !parties.is_empty() {
+                        anyhow::bail!("only artist tokens are bound to parties; drop --party");
+                    }
+                    let token = generate_token();
+                    let id = store
+                        .create_token(NewToken {
+                            name: name.clone(),
+                            role,
+                            parties,
+                            hash: hash_token(&token),
+                        })
+                        .await?;
+                    eprintln!(
+                        "created token {id} for {name} ({role}); it is shown only this once:"
+                    );
+                    println!("{token}");
+                }
+                TokenCommand::List => {
+                    for t in store.list_tokens().await? {
+                        let parties: Vec<String> =
+                            t.parties.iter().map(ToString::to_string).collect();
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}{}",
+                            t.id,
+                            t.role,
+                            t.name,
+                            t.created_at,
+                            parties.join(","),
+                            t.revoked_at
+                                .map(|r| format!("\trevoked {r}"))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+                TokenCommand::Revoke { id } => {
+                    if !store.revoke_token(id).await? {
+                        eprintln!("liner-upstream: no live token with id {id}");
+                        return Ok(ExitCode::from(1));
+                    }
+                    eprintln!("revoked token {id}");
+                }
+            }
+        }
+        Command::Seed { generate, seed } => {
+            let store = store::open(&cli.db).await?;
+            let mut last = std::time::Instant::now();
+            let report = liner_upstream::seed::seed(store.as_ref(), generate, seed, |n| {
+                if last.elapsed().as_secs() >= 2 {
+                    eprintln!("liner-upstream: seeded {n} entities…");
+                    last = std::time::Instant::now();
+                }
+            })
+            .await?;
+            eprintln!(
+                "liner-upstream: seeded {} entities in {:.1} s (feed head {})",
+                report.entities,
+                report.elapsed.as_secs_f64(),
+                report.head
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
 }

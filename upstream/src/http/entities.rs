@@ -1,0 +1,488 @@
+//! Entity endpoints: read, create, patch, delete, history, and `/v1/me`.
+//!
+//! Every write states a reason and may carry an `Idempotency-Key`: the same key with the same
+//! request gives the first answer again without a second revision; with a different request it
+//! is refused. Patches and deletes need `If-Match: "<version>"`; a stale version gets 412 with
+//! the current record so the client can merge.
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use liner::model::{EntityId, EntityKind};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::problem::Problem;
+use super::redact;
+use super::{Auth, State};
+use crate::auth::{Principal, hex};
+use crate::catalog::{self, FieldError};
+use crate::store::{Idempotency, Replay, Stored, Write, WriteOutcome};
+
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/v1/{collection}", post(create))
+        .route(
+            "/v1/{collection}/{id}",
+            get(read).patch(patch).delete(delete),
+        )
+        .route("/v1/{collection}/{id}/history", get(history))
+}
+
+fn collection(name: &str) -> Result<EntityKind, Problem> {
+    Ok(match name {
+        "recordings" => EntityKind::Recording,
+        "works" => EntityKind::Work,
+        "parties" => EntityKind::Party,
+        "releases" => EntityKind::Release,
+        other => {
+            return Err(Problem::not_found(format!(
+                "no collection {other:?}; collections are recordings, works, parties, releases"
+            )));
+        }
+    })
+}
+
+fn plural(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Recording => "recordings",
+        EntityKind::Work => "works",
+        EntityKind::Party => "parties",
+        EntityKind::Release => "releases",
+    }
+}
+
+fn entity_id(kind: EntityKind, id: &str) -> Result<EntityId, Problem> {
+    EntityId::parse_as(kind, id).map_err(|e| {
+        Problem::bad_request(format!("invalid {kind} id in the path: {e}")).with(
+            "errors",
+            json!([{"field": "path.id", "rule": e.to_string()}]),
+        )
+    })
+}
+
+fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The JSON an entity read or write answers with.
+fn entity_body(principal: &Principal, id: EntityId, version: u64, mut data: Value) -> Value {
+    redact::entity(principal, id.kind(), &mut data);
+    json!({"entity": id.kind(), "id": id.to_string(), "version": version, "data": data})
+}
+
+fn live(stored: Option<Stored>, kind: EntityKind, id: EntityId) -> Result<Stored, Problem> {
+    match stored {
+        None => Err(Problem::not_found(format!("{kind} {id} does not exist"))),
+        Some(s) if s.deleted => Err(Problem::new(
+            StatusCode::GONE,
+            format!("{kind} {id} was deleted (version {})", s.version),
+        )
+        .with("version", json!(s.version))),
+        Some(s) => Ok(s),
+    }
+}
+
+fn stored_json(s: &Stored) -> Result<Value, Problem> {
+    let data = s.data.as_deref().unwrap_or("null");
+    serde_json::from_str(data).map_err(|e| {
+        Problem::from(crate::store::StoreError::Corrupt {
+            what: s.id.to_string(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+pub async fn me(Auth(p): Auth) -> Json<Value> {
+    Json(json!({"name": p.name, "role": p.role, "parties": p.parties, "may_edit": p.may_edit()}))
+}
+
+async fn read(
+    AxState(app): AxState<State>,
+    Auth(p): Auth,
+    Path((coll, id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let kind = collection(&coll)?;
+    let id = entity_id(kind, &id)?;
+    let stored = live(app.store.get(id).await?, kind, id)?;
+    let body = entity_body(&p, id, stored.version, stored_json(&stored)?);
+    Ok(([(header::ETAG, etag(stored.version))], Json(body)).into_response())
+}
+
+async fn history(
+    AxState(app): AxState<State>,
+    Auth(p): Auth,
+    Path((coll, id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let kind = collection(&coll)?;
+    let id = entity_id(kind, &id)?;
+    let entries = app.store.history(id).await?;
+    if entries.is_empty() {
+        return Err(Problem::not_found(format!("{kind} {id} does not exist")));
+    }
+    let hide = match app.store.get(id).await? {
+        Some(s) if kind == EntityKind::Work => redact::hides_work(&p, s.data.as_deref()),
+        _ => false,
+    };
+    let revisions: Vec<Value> = entries
+        .into_iter()
+        .map(|e| {
+            let mut v = json!(e.revision);
+            if hide {
+                redact::revision(&mut v);
+            }
+            if let Some(o) = v.as_object_mut() {
+                o.insert("deleted".into(), json!(e.deleted));
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({"entity": kind, "id": id.to_string(), "revisions": revisions})).into_response())
+}
+
+/// Reads a JSON request body, refusing oversize bodies, other media types and malformed JSON
+/// with a problem that says what and where.
+fn body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(T, Bytes), Problem> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than the service accepts",
+            )
+        } else {
+            Problem::bad_request(format!("the request body could not be read: {e}"))
+        }
+    })?;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ctype.split(';').next().unwrap_or("").trim();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("the request body must be application/json, not {:?}", ctype),
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_data() {
+            let field = if path == "." { "-".to_owned() } else { path };
+            Problem::invalid(vec![FieldError::new(field, inner.to_string())])
+        } else {
+            Problem::bad_request(format!("the request body is not valid JSON: {inner}"))
+        }
+    })?;
+    Ok((value, bytes))
+}
+
+fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "changes need If-Match: \"<version>\" naming the version they were made against",
+        ));
+    };
+    v.to_str()
+        .ok()
+        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Problem::bad_request("If-Match must be a version in quotes, e.g. \"3\""))
+}
+
+/// The Idempotency-Key header, if sent, and the hash of the request it is bound to.
+fn idempotency_key(
+    headers: &HeaderMap,
+    p: &Principal,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<Option<(String, String)>, Problem> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            Problem::bad_request("Idempotency-Key must be 1 to 200 visible ASCII characters")
+        })?;
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut h = Sha256::new();
+    for part in [
+        p.token_id.to_string().as_bytes(),
+        method.as_bytes(),
+        path.as_bytes(),
+        if_match.as_bytes(),
+        body,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    Ok(Some((key.to_owned(), hex(&h.finalize()))))
+}
+
+fn replayed(replay: Replay, request_hash: &str) -> Result<Response, Problem> {
+    if replay.request_hash != request_hash {
+        return Err(Problem::invalid(vec![FieldError::new(
+            "header.Idempotency-Key",
+            "this key was already used for a different request; use a new key for a new change",
+        )]));
+    }
+    let status = StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, replay.body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+/// Finds where `needle` (an id) appears in `value`, as a path under `prefix`.
+fn find_path(value: &Value, needle: &str, prefix: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s == needle => Some(prefix.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_path(v, needle, &format!("{prefix}[{i}]"))),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| find_path(v, needle, &format!("{prefix}.{k}"))),
+        _ => None,
+    }
+}
+
+/// Runs one write and answers it: the success body, or the problem it met.
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    app: &State,
+    p: &Principal,
+    write: Write,
+    value: Option<Value>,
+    prefix: &str,
+    success: StatusCode,
+    idem: Option<(String, String)>,
+) -> Result<Response, Problem> {
+    let id = write.id;
+    let version = match write.expect {
+        crate::store::Expect::Absent => 1,
+        crate::store::Expect::Version(v) => v + 1,
+    };
+    let body = match &value {
+        Some(v) => entity_body(p, id, version, v.clone()),
+        None => {
+            json!({"entity": id.kind(), "id": id.to_string(), "version": version, "deleted": true})
+        }
+    };
+    let body_text = body.to_string();
+    let idempotency = idem.as_ref().map(|(key, hash)| Idempotency {
+        key: key.clone(),
+        request_hash: hash.clone(),
+        status: success.as_u16(),
+        body: body_text.clone(),
+    });
+    match app.store.write(vec![write], idempotency).await? {
+        WriteOutcome::Committed { head, .. } => {
+            app.committed(head);
+            let mut response = (success, body_text).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert(header::ETAG, etag(version));
+            if success == StatusCode::CREATED
+                && let Ok(loc) = HeaderValue::from_str(&format!("/v1/{}/{id}", plural(id.kind())))
+            {
+                h.insert(header::LOCATION, loc);
+            }
+            Ok(response)
+        }
+        WriteOutcome::Replay(r) => replayed(r, idem.as_ref().map_or("", |(_, h)| h.as_str())),
+        WriteOutcome::Stale { current, .. } => Err(stale(p, id, current)),
+        WriteOutcome::MissingReferences { ids, .. } => Err(Problem::invalid(
+            ids.iter()
+                .map(|missing| {
+                    let text = missing.to_string();
+                    let field = value
+                        .as_ref()
+                        .and_then(|v| find_path(v, &text, prefix))
+                        .unwrap_or_else(|| prefix.to_owned());
+                    FieldError::new(
+                        field,
+                        format!("{} {text} does not exist or is deleted", missing.kind()),
+                    )
+                })
+                .collect(),
+        )),
+    }
+}
+
+/// 412 (or 409 for a create whose id exists) with the current record.
+fn stale(p: &Principal, id: EntityId, current: Option<Stored>) -> Problem {
+    let Some(current) = current else {
+        return Problem::not_found(format!("{} {id} does not exist", id.kind()));
+    };
+    let data = current
+        .data
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok());
+    let mut problem = Problem::new(
+        StatusCode::PRECONDITION_FAILED,
+        format!(
+            "{} {id} is at version {}{}, not the version this change was made against; \
+             merge with the current record and send again",
+            id.kind(),
+            current.version,
+            if current.deleted { " (deleted)" } else { "" }
+        ),
+    );
+    problem.headers.insert(header::ETAG, etag(current.version));
+    let record = match data {
+        Some(d) => entity_body(p, id, current.version, d),
+        None => {
+            json!({"entity": id.kind(), "id": id.to_string(), "version": current.version, "deleted": true})
+        }
+    };
+    problem.with("current", record)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    reason: Option<String>,
+    data: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    reason: Option<String>,
+    patch: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteBody {
+    reason: Option<String>,
+}
+
+fn refuse_readers(p: &Principal) -> Result<(), Problem> {
+    if p.may_edit() {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(p.edit_refusal()))
+    }
+}
+
+async fn create(
+    AxState(app): AxState<State>,
+    Auth(p): Auth,
+    Path(coll): Path<String>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let kind = collection(&coll)?;
+    refuse_readers(&p)?;
+    let (req, bytes): (CreateBody, Bytes) = body(&headers, raw)?;
+    let idem = idempotency_key(&headers, &p, "POST", &coll, &bytes)?;
+    if let Some((key, hash)) = &idem
+        && let Some(r) = app.store.replay(key).await?
+    {
+        return replayed(r, hash);
+    }
+    let reason = catalog::check_reason(req.reason.as_deref())?;
+    let (write, value) = catalog::create(&p, kind, req.data, reason, catalog::editor_source())?;
+    let id = write.id;
+    match commit(
+        &app,
+        &p,
+        write,
+        Some(value),
+        "data",
+        StatusCode::CREATED,
+        idem,
+    )
+    .await
+    {
+        Err(problem) if problem.status == StatusCode::PRECONDITION_FAILED => Err(Problem::new(
+            StatusCode::CONFLICT,
+            format!("{} {id} already exists; PATCH it instead", id.kind()),
+        )),
+        other => other,
+    }
+}
+
+async fn patch(
+    AxState(app): AxState<State>,
+    Auth(p): Auth,
+    Path((coll, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let kind = collection(&coll)?;
+    let id = entity_id(kind, &id)?;
+    refuse_readers(&p)?;
+    let (req, bytes): (PatchBody, Bytes) = body(&headers, raw)?;
+    let expected = if_match(&headers)?;
+    let idem = idempotency_key(&headers, &p, "PATCH", &id.to_string(), &bytes)?;
+    if let Some((key, hash)) = &idem
+        && let Some(r) = app.store.replay(key).await?
+    {
+        return replayed(r, hash);
+    }
+    let reason = catalog::check_reason(req.reason.as_deref())?;
+    let current = live(app.store.get(id).await?, kind, id)?;
+    if current.version != expected {
+        return Err(stale(&p, id, Some(current)));
+    }
+    let (write, value) =
+        catalog::patch(&p, &current, &req.patch, reason).map_err(Problem::invalid)?;
+    commit(&app, &p, write, Some(value), "patch", StatusCode::OK, idem).await
+}
+
+async fn delete(
+    AxState(app): AxState<State>,
+    Auth(p): Auth,
+    Path((coll, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let kind = collection(&coll)?;
+    let id = entity_id(kind, &id)?;
+    refuse_readers(&p)?;
+    let (req, bytes): (DeleteBody, Bytes) = body(&headers, raw)?;
+    let expected = if_match(&headers)?;
+    let idem = idempotency_key(&headers, &p, "DELETE", &id.to_string(), &bytes)?;
+    if let Some((key, hash)) = &idem
+        && let Some(r) = app.store.replay(key).await?
+    {
+        return replayed(r, hash);
+    }
+    let reason = catalog::check_reason(req.reason.as_deref())?;
+    let current = live(app.store.get(id).await?, kind, id)?;
+    if current.version != expected {
+        return Err(stale(&p, id, Some(current)));
+    }
+    let write = catalog::delete(&p, &current, reason);
+    commit(&app, &p, write, None, "-", StatusCode::OK, idem).await
+}

@@ -1,0 +1,214 @@
+//! The snapshot and the change feed, both NDJSON.
+//!
+//! `GET /v1/snapshot` streams every entity (tombstones included) from one consistent read and
+//! ends with a trailer line `{"next": CURSOR, "up_to_date": true, "count": N}`; a stream that
+//! stops without its trailer was cut short and must not be trusted. `GET /v1/changes` pages
+//! change records after `since` in commit order, long-polls up to `wait` when there are none,
+//! and ends every page with `{"next": CURSOR, "up_to_date": BOOL}`. Cursors are opaque; one
+//! from another epoch gets 409 and the client must resync from the snapshot.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State as AxState};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use liner::model::Cursor;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::problem::Problem;
+use super::redact;
+use super::{Auth, State};
+
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/v1/snapshot", get(snapshot))
+        .route("/v1/changes", get(changes))
+}
+
+const NDJSON: &str = "application/x-ndjson";
+
+fn trailer(cursor: &Cursor, up_to_date: bool, count: Option<u64>) -> String {
+    let mut t = json!({"next": cursor.token(), "up_to_date": up_to_date});
+    if let (Some(n), Some(o)) = (count, t.as_object_mut()) {
+        o.insert("count".into(), json!(n));
+    }
+    format!("{t}\n")
+}
+
+async fn snapshot(AxState(app): AxState<State>, Auth(p): Auth) -> Result<Response, Problem> {
+    let snap = app.store.snapshot().await?;
+    let cursor = Cursor::new(app.epoch.clone(), snap.head);
+    let tail = trailer(&cursor, true, Some(snap.count));
+    let artist = p.role == crate::auth::Role::Artist;
+    let body = snap
+        .body
+        .map(move |chunk| {
+            let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()))?;
+            if !artist {
+                return Ok::<Bytes, std::io::Error>(chunk);
+            }
+            let text = std::str::from_utf8(&chunk).map_err(std::io::Error::other)?;
+            let mut out = String::with_capacity(text.len());
+            for line in text.split_inclusive('\n') {
+                out.push_str(&redact::line(&p, line));
+            }
+            Ok(Bytes::from(out))
+        })
+        .chain(futures_util::stream::once(
+            async move { Ok(Bytes::from(tail)) },
+        ));
+    let mut response = Response::new(Body::from_stream(body));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON));
+    if let Ok(v) = HeaderValue::from_str(&snap.count.to_string()) {
+        h.insert("x-liner-snapshot-count", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&cursor.token()) {
+        h.insert("x-liner-cursor", v);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangesQuery {
+    since: Option<String>,
+    limit: Option<String>,
+    wait: Option<String>,
+}
+
+/// `30s`, `500ms`, `2m` or a bare number of seconds.
+fn parse_wait(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
+        _ => None,
+    }
+}
+
+async fn changes(
+    AxState(app): AxState<State>,
+    Auth(p): Auth,
+    query: Result<Query<ChangesQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(q) =
+        query.map_err(|e| Problem::bad_request(format!("bad query: {}", e.body_text())))?;
+    let since = match q.since.as_deref() {
+        None | Some("") => 0,
+        Some(token) => {
+            let cursor = Cursor::parse_token(token).ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "since={token:?} is not a cursor from this service; start from /v1/snapshot"
+                ))
+            })?;
+            if cursor.epoch != app.epoch {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "the cursor belongs to epoch {} but this catalog's history is epoch {}; \
+                         resync from /v1/snapshot",
+                        cursor.epoch, app.epoch
+                    ),
+                )
+                .with("resync", json!("/v1/snapshot")));
+            }
+            cursor.position
+        }
+    };
+    let limit = match q.limit.as_deref() {
+        None => 1_000.min(app.limits.max_page),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=app.limits.max_page).contains(n))
+            .ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "limit={l:?}: must be a whole number from 1 to {}",
+                    app.limits.max_page
+                ))
+            })?,
+    };
+    let wait = match q.wait.as_deref() {
+        None => Duration::ZERO,
+        Some(w) => parse_wait(w)
+            .filter(|d| *d <= app.limits.max_wait)
+            .ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "wait={w:?}: must be a duration such as 30s or 500ms, at most {}s",
+                    app.limits.max_wait.as_secs()
+                ))
+            })?,
+    };
+
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut woken = app.head.subscribe();
+    let mut stopping = app.stopping.subscribe();
+    let page = loop {
+        let page = app.store.changes(since, limit).await?;
+        if since > page.head {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "the cursor is at position {since}, past this catalog's head {}; resync from /v1/snapshot",
+                    page.head
+                ),
+            )
+            .with("resync", json!("/v1/snapshot")));
+        }
+        let now = tokio::time::Instant::now();
+        if !page.lines.is_empty() || now >= deadline || *stopping.borrow() {
+            break page;
+        }
+        // Woken by a commit on this instance; the timer catches commits by other instances.
+        let nap = (deadline - now).min(Duration::from_secs(1));
+        tokio::select! {
+            _ = woken.changed() => {}
+            _ = stopping.changed() => {}
+            _ = tokio::time::sleep(nap) => {}
+        }
+    };
+    let up_to_date = page.last >= page.head;
+    let mut out = String::with_capacity(page.lines.iter().map(String::len).sum::<usize>() + 128);
+    for line in &page.lines {
+        out.push_str(&redact::line(&p, line));
+    }
+    out.push_str(&trailer(
+        &Cursor::new(app.epoch.clone(), page.last),
+        up_to_date,
+        None,
+    ));
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON))],
+        out,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_parse_with_units() {
+        assert_eq!(parse_wait("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_wait("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_wait("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_wait("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_wait("soon"), None);
+        assert_eq!(parse_wait("5h"), None);
+    }
+}

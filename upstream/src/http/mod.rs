@@ -1,0 +1,144 @@
+//! The HTTP API (`/v1`) on axum: routing, shared state, the bearer-token extractor and the
+//! layers every route gets (body limit, compression, metrics, request timeout).
+//!
+//! Handlers see only [`CatalogStore`](crate::store::CatalogStore) and its error; they never
+//! know which database is behind it.
+
+mod entities;
+mod feed;
+mod ops;
+pub mod problem;
+mod redact;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::{Principal, hash_token};
+use crate::metrics::Metrics;
+use crate::store::CatalogStore;
+use problem::Problem;
+
+/// Limits the service enforces.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Largest feed page a client may ask for.
+    pub max_page: usize,
+    /// Longest long-poll wait a client may ask for.
+    pub max_wait: Duration,
+    /// Time limit for ordinary (non-streaming) requests.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1 << 20,
+            max_page: 10_000,
+            max_wait: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct App {
+    pub store: Arc<dyn CatalogStore>,
+    pub epoch: String,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    /// The newest feed head this instance committed; long-polls wake on it.
+    pub head: tokio::sync::watch::Sender<u64>,
+    /// Set when the service is stopping, so long-polls answer at once.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("epoch", &self.epoch)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+pub type State = Arc<App>;
+
+impl App {
+    pub(crate) fn committed(&self, head: u64) {
+        self.head.send_if_modified(|h| {
+            let newer = head > *h;
+            if newer {
+                *h = head;
+            }
+            newer
+        });
+        self.metrics.feed_head.set(head as i64);
+    }
+}
+
+/// The caller, from `Authorization: Bearer <token>`.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<State> for Auth {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &State) -> Result<Self, Problem> {
+        let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            return Err(Problem::unauthorized(
+                "this endpoint needs a token: send Authorization: Bearer <token> \
+                 (create one with `liner-upstream token create`)",
+            ));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Problem::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?;
+        match app.store.token_by_hash(&hash_token(token)).await? {
+            Some(info) => Ok(Auth(info.into())),
+            None => Err(Problem::unauthorized("the token is unknown or was revoked")),
+        }
+    }
+}
+
+/// The whole service.
+pub fn router(app: State) -> Router {
+    let limits = app.limits.clone();
+    // Ordinary requests get a time limit; the feed's long-poll and the snapshot stream do not
+    // (the long-poll bounds itself by `max_wait`).
+    let bounded = Router::new()
+        .merge(entities::routes())
+        .route("/v1/me", get(entities::me))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ));
+    let streaming = feed::routes();
+    Router::new()
+        .merge(bounded)
+        .merge(streaming)
+        .fallback(|| async { Problem::not_found("no such endpoint; the API lives under /v1") })
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            ops::track,
+        ))
+        .layer(CompressionLayer::new().gzip(true).zstd(true))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .with_state(app)
+}

@@ -1,0 +1,50 @@
+//! Operations endpoints (`/healthz`, `/metrics`) and the middleware that counts requests.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State as AxState};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::State;
+use super::problem::Problem;
+
+/// Healthy when the store answers.
+pub async fn healthz(AxState(app): AxState<State>) -> Result<Response, Problem> {
+    let head = app.store.head().await?;
+    app.metrics.feed_head.set(head as i64);
+    Ok(axum::Json(json!({"status": "ok", "epoch": app.epoch, "head": head})).into_response())
+}
+
+pub async fn metrics(AxState(app): AxState<State>) -> Response {
+    let mut response = (StatusCode::OK, app.metrics.render()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
+/// Counts every request by its route template (never the raw path, so ids do not explode
+/// the label set) and status, and times it.
+pub async fn track(AxState(app): AxState<State>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    app.metrics
+        .requests
+        .with_label_values(&[route.as_str(), method.as_str(), response.status().as_str()])
+        .inc();
+    app.metrics
+        .latency
+        .with_label_values(&[route.as_str(), method.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}

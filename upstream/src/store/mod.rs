@@ -1,0 +1,329 @@
+//! The canonical store behind the service: one [`CatalogStore`] contract, two backends.
+//!
+//! The contract is deliberately small and transactional: reads of one entity, its history, a
+//! page of the change feed, a consistent snapshot stream, and [`CatalogStore::write`], which
+//! applies a batch of already validated writes atomically: compare-and-swap on versions,
+//! reference checks, revision, feed record and idempotency record in the same transaction.
+//! Everything a write needs to decide (patching, validation, diffs) happens above the store in
+//! [`crate::catalog`], so both backends share it and differ only in SQL.
+//!
+//! Feed positions are dense and assigned in commit order by both backends (see each backend
+//! for how), so a reader paging by position never skips a change that commits late.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+use liner::model::{EntityId, EntityKind, Revision};
+
+use crate::auth::{Role, TokenInfo};
+
+/// What a backend can fail with. Handlers turn these into 500s (or 503 when unavailable);
+/// expected outcomes such as a stale version are not errors but [`WriteOutcome`]s.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data does not parse ({what}): {reason}")]
+    Corrupt { what: String, reason: String },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.is_closed() {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Database(e.to_string())
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One entity as stored: its current version, and its data unless it is deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub id: EntityId,
+    pub version: u64,
+    pub deleted: bool,
+    /// Canonical JSON of the entity; `None` for a tombstone.
+    pub data: Option<String>,
+}
+
+/// What a write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The id must not exist yet (create).
+    Absent,
+    /// The entity must be live at exactly this version (`If-Match`).
+    Version(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    /// New canonical JSON for the entity.
+    Upsert(String),
+    Delete,
+}
+
+/// A validated write. The store assigns the version (expected + 1) and the feed position.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub id: EntityId,
+    pub expect: Expect,
+    pub op: WriteOp,
+    /// Entities that must exist (and not be deleted) for the write to be accepted.
+    pub references: Vec<EntityId>,
+    /// The revision without its version, which the store fills in.
+    pub revision: Revision,
+}
+
+/// An idempotency record written in the same transaction as the write it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    /// A hash of who asked and what, so a key reused for another request is refused.
+    pub request_hash: String,
+    pub status: u16,
+    /// The response body to give again; `{version}` inside it is replaced by the version the
+    /// write got, since the body is built before the store assigns it.
+    pub body: String,
+}
+
+/// A stored response for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// How a batch of writes ended. Anything but `Committed` means nothing was written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    /// Every write landed; versions in order, and the feed head after the commit.
+    Committed { versions: Vec<u64>, head: u64 },
+    /// The idempotency key was already used: its first answer.
+    Replay(Replay),
+    /// A write expected a version (or absence) and found something else.
+    Stale {
+        index: usize,
+        current: Option<Stored>,
+    },
+    /// A write names entities that do not exist or are deleted.
+    MissingReferences { index: usize, ids: Vec<EntityId> },
+}
+
+/// One revision of an entity, as history shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub revision: Revision,
+    /// Whether this revision deleted the entity.
+    pub deleted: bool,
+}
+
+/// A page of the change feed: NDJSON lines (each ending in `\n`) and the last position.
+#[derive(Debug, Clone, Default)]
+pub struct FeedPage {
+    pub lines: Vec<String>,
+    /// The position of the last line, or the requested `since` when the page is empty.
+    pub last: u64,
+    /// The feed head when the page was read.
+    pub head: u64,
+}
+
+/// A consistent snapshot: how many records, the head it is consistent at, and the records.
+pub struct Snapshot {
+    pub count: u64,
+    pub head: u64,
+    /// NDJSON chunks, each a whole number of lines.
+    pub body: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("count", &self.count)
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token as stored: never the token itself, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub name: String,
+    pub role: Role,
+    pub parties: Vec<liner::ids::PartyId>,
+    pub hash: String,
+}
+
+/// What the service needs from a canonical store.
+#[async_trait]
+pub trait CatalogStore: Send + Sync + 'static {
+    /// The epoch of this store's history; cursors from another epoch are meaningless.
+    async fn epoch(&self) -> Result<String>;
+    /// The position of the last committed change.
+    async fn head(&self) -> Result<u64>;
+    async fn get(&self, id: EntityId) -> Result<Option<Stored>>;
+    async fn history(&self, id: EntityId) -> Result<Vec<HistoryEntry>>;
+    /// Applies every write or none, with the idempotency record when given.
+    async fn write(
+        &self,
+        writes: Vec<Write>,
+        idempotency: Option<Idempotency>,
+    ) -> Result<WriteOutcome>;
+    /// The stored answer for an idempotency key, if any.
+    async fn replay(&self, key: &str) -> Result<Option<Replay>>;
+    /// Change records after `since`, at most `limit`, in position order.
+    async fn changes(&self, since: u64, limit: usize) -> Result<FeedPage>;
+    /// Every entity (tombstones included) as change records, consistent at one head.
+    async fn snapshot(&self) -> Result<Snapshot>;
+    async fn counts(&self) -> Result<Vec<(EntityKind, u64)>>;
+
+    async fn create_token(&self, token: NewToken) -> Result<i64>;
+    /// The live (not revoked) token with this hash.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenInfo>>;
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token by id; false when there is no such live token.
+    async fn revoke_token(&self, id: i64) -> Result<bool>;
+}
+
+/// The feed record line for one write, as both backends store it.
+pub(crate) fn record_line(
+    id: EntityId,
+    version: u64,
+    data: Option<&str>,
+    revision: &str,
+) -> String {
+    let (op, data) = match data {
+        Some(d) => ("upsert", format!(",\"data\":{d}")),
+        None => ("delete", String::new()),
+    };
+    format!(
+        "{{\"entity\":\"{}\",\"id\":\"{id}\",\"op\":\"{op}\",\"version\":{version}{data},\"revision\":{revision}}}\n",
+        id.kind()
+    )
+}
+
+/// A snapshot line for a stored entity (with the revision that made its current version).
+pub(crate) fn snapshot_line(
+    kind: &str,
+    id: &str,
+    version: u64,
+    data: Option<&str>,
+    revision: &str,
+    out: &mut Vec<u8>,
+) {
+    use std::io::Write as _;
+    let op = if data.is_some() { "upsert" } else { "delete" };
+    let _ = write!(
+        out,
+        "{{\"entity\":\"{kind}\",\"id\":\"{id}\",\"op\":\"{op}\",\"version\":{version}"
+    );
+    if let Some(d) = data {
+        out.extend_from_slice(b",\"data\":");
+        out.extend_from_slice(d.as_bytes());
+    }
+    out.extend_from_slice(b",\"revision\":");
+    out.extend_from_slice(revision.as_bytes());
+    out.extend_from_slice(b"}\n");
+}
+
+/// The revision JSON for a write that got `version`.
+pub(crate) fn revision_json(revision: &Revision, version: u64) -> Result<String> {
+    let mut r = revision.clone();
+    r.version = version;
+    serde_json::to_string(&r).map_err(|e| StoreError::Corrupt {
+        what: "revision".into(),
+        reason: e.to_string(),
+    })
+}
+
+pub(crate) fn parse_revision(json: &str) -> Result<Revision> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        what: "revision".into(),
+        reason: e.to_string(),
+    })
+}
+
+pub(crate) fn parse_id(s: &str) -> Result<EntityId> {
+    s.parse()
+        .map_err(|e: liner::ids::IdError| StoreError::Corrupt {
+            what: format!("id {s}"),
+            reason: e.to_string(),
+        })
+}
+
+pub(crate) fn kind_from_str(s: &str) -> Option<EntityKind> {
+    [
+        EntityKind::Party,
+        EntityKind::Recording,
+        EntityKind::Work,
+        EntityKind::Release,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == s)
+}
+
+/// Picks a backend from a `--db` URL: `sqlite:PATH` or `postgres://…`.
+pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn CatalogStore>> {
+    use anyhow::Context as _;
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path.is_empty() {
+            anyhow::bail!("--db {url}: a sqlite URL needs a path, e.g. sqlite:./catalog.db");
+        }
+        let store = sqlite::SqliteStore::open(path)
+            .with_context(|| format!("opening the SQLite catalog at {path}"))?;
+        Ok(std::sync::Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = postgres::PgStore::connect(url)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)))?;
+        Ok(std::sync::Arc::new(store))
+    } else {
+        anyhow::bail!(
+            "--db {}: unsupported database URL; use sqlite:PATH (embedded) or postgres://USER@HOST/DB",
+            redact_url(url)
+        )
+    }
+}
+
+/// A URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,640 @@
+//! The production backend: PostgreSQL through tokio-postgres and a deadpool pool.
+//!
+//! **Feed order.** Rows from concurrent transactions commit in any order, so a feed paged by a
+//! sequence alone can skip a row that commits after a reader has moved past its number. Here
+//! every writing transaction takes its feed positions last, by updating the single
+//! `feed_head` row (`position = position + n`), and holds that row lock until it commits: the
+//! next writer can only get later positions once this one is visible, so positions are dense
+//! and committed in order, aborted transactions leave no gap, and a reader paging by position
+//! never misses anything. The lock is held only from the head update to the commit (a few
+//! statements), and it needs nothing distributed engines lack (no LISTEN/NOTIFY, no session
+//! advisory locks).
+//!
+//! Writes are set-based (`UNNEST` arrays), so a batch of thousands costs a handful of round
+//! trips; rows are locked in id order so concurrent batches cannot deadlock each other.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use liner::model::{EntityId, EntityKind};
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use super::{
+    CatalogStore, Expect, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
+    StoreError, Stored, Write, WriteOp, WriteOutcome, parse_id, parse_revision, record_line,
+    revision_json, snapshot_line,
+};
+use crate::auth::{Role, TokenInfo};
+
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+    CREATE TABLE feed_head (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        position bigint NOT NULL
+    );
+    INSERT INTO feed_head (one, position) VALUES (true, 0);
+    CREATE TABLE entity (
+        key bigserial PRIMARY KEY,
+        kind text NOT NULL,
+        id text NOT NULL UNIQUE,
+        version bigint NOT NULL,
+        deleted boolean NOT NULL DEFAULT false,
+        data text,
+        revision text NOT NULL
+    );
+    CREATE TABLE revision (
+        entity_id text NOT NULL,
+        version bigint NOT NULL,
+        deleted boolean NOT NULL,
+        revision text NOT NULL,
+        PRIMARY KEY (entity_id, version)
+    );
+    CREATE TABLE change (position bigint PRIMARY KEY, record text NOT NULL);
+    CREATE TABLE idempotency (
+        key text PRIMARY KEY,
+        request_hash text NOT NULL,
+        status integer NOT NULL,
+        body text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE token (
+        id bigserial PRIMARY KEY,
+        name text NOT NULL,
+        role text NOT NULL,
+        parties text NOT NULL,
+        hash text NOT NULL UNIQUE,
+        created_at text NOT NULL,
+        revoked_at text
+    );
+"#];
+
+/// The PostgreSQL catalog store.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    epoch: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl PgStore {
+    /// Connects, migrates (one migrator at a time) and reads the epoch.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Unavailable(e.to_string()))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(Some(std::time::Duration::from_secs(5)))
+            .wait_timeout(Some(std::time::Duration::from_secs(10)))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut client = pool.get().await?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS liner_migrations (version integer PRIMARY KEY)",
+            )
+            .await?;
+        let tx = client.transaction().await?;
+        // Two instances starting together must not both migrate.
+        tx.batch_execute("LOCK TABLE liner_migrations IN EXCLUSIVE MODE")
+            .await?;
+        let current: i32 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM liner_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO liner_migrations (version) VALUES ($1)",
+                &[&(i as i32 + 1)],
+            )
+            .await?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
+            &[&ulid::Ulid::new().to_string()],
+        )
+        .await?;
+        let epoch: String = tx
+            .query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])
+            .await?
+            .get(0);
+        tx.commit().await?;
+        drop(client);
+        Ok(PgStore { pool, epoch })
+    }
+}
+
+fn stored(id: EntityId, row: &tokio_postgres::Row) -> Stored {
+    Stored {
+        id,
+        version: row.get::<_, i64>("version") as u64,
+        deleted: row.get("deleted"),
+        data: row.get("data"),
+    }
+}
+
+async fn read_replay(
+    client: &impl deadpool_postgres::GenericClient,
+    key: &str,
+) -> Result<Option<Replay>> {
+    let row = client
+        .query_opt(
+            "SELECT request_hash, status, body FROM idempotency WHERE key = $1",
+            &[&key],
+        )
+        .await?;
+    Ok(row.map(|r| Replay {
+        request_hash: r.get(0),
+        status: r.get::<_, i32>(1) as u16,
+        body: r.get(2),
+    }))
+}
+
+fn token_info(r: &tokio_postgres::Row) -> Result<TokenInfo> {
+    let id: i64 = r.get("id");
+    let corrupt = |reason: String| StoreError::Corrupt {
+        what: format!("token {id}"),
+        reason,
+    };
+    Ok(TokenInfo {
+        id,
+        name: r.get("name"),
+        role: r
+            .get::<_, String>("role")
+            .parse::<Role>()
+            .map_err(corrupt)?,
+        parties: serde_json::from_str(r.get("parties")).map_err(|e| corrupt(e.to_string()))?,
+        created_at: r.get("created_at"),
+        revoked_at: r.get("revoked_at"),
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, name, role, parties, created_at, revoked_at";
+
+#[async_trait]
+impl CatalogStore for PgStore {
+    async fn epoch(&self) -> Result<String> {
+        Ok(self.epoch.clone())
+    }
+
+    async fn head(&self) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one("SELECT position FROM feed_head", &[])
+            .await?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    async fn get(&self, id: EntityId) -> Result<Option<Stored>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT version, deleted, data FROM entity WHERE id = $1",
+                &[&id.to_string()],
+            )
+            .await?;
+        Ok(row.map(|r| stored(id, &r)))
+    }
+
+    async fn history(&self, id: EntityId) -> Result<Vec<HistoryEntry>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT deleted, revision FROM revision WHERE entity_id = $1 ORDER BY version",
+                &[&id.to_string()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryEntry {
+                    deleted: r.get(0),
+                    revision: parse_revision(r.get(1))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn write(
+        &self,
+        writes: Vec<Write>,
+        idempotency: Option<Idempotency>,
+    ) -> Result<WriteOutcome> {
+        let mut client = self.pool.get().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
+        if let Some(idem) = &idempotency
+            && let Some(replay) = read_replay(&tx, &idem.key).await?
+        {
+            return Ok(WriteOutcome::Replay(replay));
+        }
+
+        // Current rows of everything written, locked in id order.
+        let mut ids: Vec<String> = writes.iter().map(|w| w.id.to_string()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = tx
+            .query(
+                "SELECT id, version, deleted, data FROM entity WHERE id = ANY($1)
+                 ORDER BY id FOR UPDATE",
+                &[&ids],
+            )
+            .await?;
+        let mut state: HashMap<EntityId, Stored> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let id = parse_id(r.get("id"))?;
+            state.insert(id, stored(id, r));
+        }
+
+        // References that this batch does not itself create.
+        let created: std::collections::HashSet<EntityId> = writes
+            .iter()
+            .filter(|w| matches!(w.op, WriteOp::Upsert(_)))
+            .map(|w| w.id)
+            .collect();
+        let mut refs: Vec<String> = writes
+            .iter()
+            .flat_map(|w| w.references.iter())
+            .filter(|r| !created.contains(r))
+            .map(|r| r.to_string())
+            .collect();
+        refs.sort_unstable();
+        refs.dedup();
+        let live_refs: std::collections::HashSet<String> = tx
+            .query(
+                "SELECT id FROM entity WHERE id = ANY($1) AND NOT deleted",
+                &[&refs],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect();
+
+        let mut inserts: Vec<usize> = Vec::new();
+        let mut updates: Vec<usize> = Vec::new();
+        let mut versions = Vec::with_capacity(writes.len());
+        let mut revisions = Vec::with_capacity(writes.len());
+        let mut records = Vec::with_capacity(writes.len());
+        let mut live_in_batch: HashMap<EntityId, bool> = HashMap::new();
+        for (index, w) in writes.iter().enumerate() {
+            let current = state.get(&w.id).cloned();
+            let live = current.as_ref().filter(|c| !c.deleted);
+            let ok = match w.expect {
+                Expect::Absent => current.is_none(),
+                Expect::Version(v) => live.is_some_and(|c| c.version == v),
+            };
+            if !ok {
+                return Ok(WriteOutcome::Stale { index, current });
+            }
+            let missing: Vec<EntityId> = w
+                .references
+                .iter()
+                .filter(|r| match live_in_batch.get(r) {
+                    Some(live) => !live,
+                    None => !live_refs.contains(&r.to_string()),
+                })
+                .copied()
+                .collect();
+            if !missing.is_empty() {
+                return Ok(WriteOutcome::MissingReferences {
+                    index,
+                    ids: missing,
+                });
+            }
+            let version = current.as_ref().map_or(0, |c| c.version) + 1;
+            let revision = revision_json(&w.revision, version)?;
+            let data = match &w.op {
+                WriteOp::Upsert(d) => Some(d.clone()),
+                WriteOp::Delete => None,
+            };
+            records.push(record_line(w.id, version, data.as_deref(), &revision));
+            if current.is_none() && !inserts.iter().any(|&i| writes[i].id == w.id) {
+                inserts.push(index);
+            } else {
+                updates.push(index);
+            }
+            live_in_batch.insert(w.id, data.is_some());
+            state.insert(
+                w.id,
+                Stored {
+                    id: w.id,
+                    version,
+                    deleted: data.is_none(),
+                    data,
+                },
+            );
+            versions.push(version);
+            revisions.push(revision);
+        }
+
+        let column = |set: &[usize]| {
+            let kinds: Vec<&str> = set.iter().map(|&i| writes[i].id.kind().as_str()).collect();
+            let ids: Vec<String> = set.iter().map(|&i| writes[i].id.to_string()).collect();
+            let versions_: Vec<i64> = set.iter().map(|&i| to_i64(versions[i])).collect();
+            let deleted: Vec<bool> = set
+                .iter()
+                .map(|&i| matches!(writes[i].op, WriteOp::Delete))
+                .collect();
+            let data: Vec<Option<&str>> = set
+                .iter()
+                .map(|&i| match &writes[i].op {
+                    WriteOp::Upsert(d) => Some(d.as_str()),
+                    WriteOp::Delete => None,
+                })
+                .collect();
+            let revs: Vec<&str> = set.iter().map(|&i| revisions[i].as_str()).collect();
+            (kinds, ids, versions_, deleted, data, revs)
+        };
+        if !inserts.is_empty() {
+            let (kinds, ids, v, deleted, data, revs) = column(&inserts);
+            let n = tx
+                .execute(
+                    "INSERT INTO entity (kind, id, version, deleted, data, revision)
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::boolean[],
+                                          $5::text[], $6::text[])
+                     ON CONFLICT (id) DO NOTHING",
+                    &[&kinds, &ids, &v, &deleted, &data, &revs],
+                )
+                .await?;
+            if n as usize != inserts.len() {
+                // Someone created one of these ids after we looked: report it as stale.
+                let index = inserts[0];
+                drop(tx);
+                let current = self.get(writes[index].id).await?;
+                return Ok(WriteOutcome::Stale { index, current });
+            }
+        }
+        // Later writes to the same id in one batch overwrite earlier ones in order.
+        for &i in &updates {
+            let (_, ids, v, deleted, data, revs) = column(&[i]);
+            tx.execute(
+                "UPDATE entity SET version = $2, deleted = $3, data = $4, revision = $5
+                 WHERE id = $1",
+                &[&ids[0], &v[0], &deleted[0], &data[0], &revs[0]],
+            )
+            .await?;
+        }
+        let all: Vec<usize> = (0..writes.len()).collect();
+        let (_, ids, v, deleted, _, revs) = column(&all);
+        tx.execute(
+            "INSERT INTO revision (entity_id, version, deleted, revision)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::boolean[], $4::text[])",
+            &[&ids, &v, &deleted, &revs],
+        )
+        .await?;
+
+        // Positions last: from here to the commit this transaction holds the head.
+        let n = to_i64(records.len() as u64);
+        let head: i64 = tx
+            .query_one(
+                "UPDATE feed_head SET position = position + $1 RETURNING position",
+                &[&n],
+            )
+            .await?
+            .get(0);
+        let positions: Vec<i64> = (head - n + 1..=head).collect();
+        tx.execute(
+            "INSERT INTO change (position, record) SELECT * FROM UNNEST($1::bigint[], $2::text[])",
+            &[&positions, &records],
+        )
+        .await?;
+        if let Some(idem) = &idempotency {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO idempotency (key, request_hash, status, body)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                    &[
+                        &idem.key,
+                        &idem.request_hash,
+                        &i32::from(idem.status),
+                        &idem.body,
+                    ],
+                )
+                .await?;
+            if inserted == 0 {
+                // The same key committed concurrently: its answer stands, ours is undone.
+                drop(tx);
+                let client = self.pool.get().await?;
+                if let Some(replay) = read_replay(&client, &idem.key).await? {
+                    return Ok(WriteOutcome::Replay(replay));
+                }
+                return Err(StoreError::Database(
+                    "idempotency key vanished during a concurrent write".into(),
+                ));
+            }
+        }
+        tx.commit().await?;
+        Ok(WriteOutcome::Committed {
+            versions,
+            head: head as u64,
+        })
+    }
+
+    async fn replay(&self, key: &str) -> Result<Option<Replay>> {
+        let client = self.pool.get().await?;
+        read_replay(&client, key).await
+    }
+
+    async fn changes(&self, since: u64, limit: usize) -> Result<FeedPage> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT position, record FROM change WHERE position > $1 ORDER BY position LIMIT $2",
+                &[&to_i64(since), &to_i64(limit as u64)],
+            )
+            .await?;
+        // Read after the page, so the head is never behind what the page holds.
+        let head: i64 = client
+            .query_one("SELECT position FROM feed_head", &[])
+            .await?
+            .get(0);
+        let mut page = FeedPage {
+            lines: Vec::with_capacity(rows.len()),
+            last: since,
+            head: head as u64,
+        };
+        for r in rows {
+            page.last = r.get::<_, i64>(0) as u64;
+            page.lines.push(r.get(1));
+        }
+        Ok(page)
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot> {
+        let pool = self.pool.clone();
+        let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<(u64, u64)>>();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(8);
+        tokio::spawn(async move {
+            let result: Result<()> = async {
+                let mut client = pool.get().await?;
+                let read = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .await?;
+                let head: i64 = read
+                    .query_one("SELECT position FROM feed_head", &[])
+                    .await?
+                    .get(0);
+                let count: i64 = read
+                    .query_one("SELECT count(*) FROM entity", &[])
+                    .await?
+                    .get(0);
+                if meta_tx.send(Ok((count as u64, head as u64))).is_err() {
+                    return Ok(());
+                }
+                let portal = read
+                    .bind(
+                        "SELECT kind, id, version, data, revision FROM entity ORDER BY key",
+                        &[],
+                    )
+                    .await?;
+                loop {
+                    let rows = read.query_portal(&portal, 2_000).await?;
+                    if rows.is_empty() {
+                        break;
+                    }
+                    let mut buf = Vec::with_capacity(rows.len() * 700);
+                    for r in &rows {
+                        snapshot_line(
+                            r.get(0),
+                            r.get(1),
+                            r.get::<_, i64>(2) as u64,
+                            r.get(3),
+                            r.get(4),
+                            &mut buf,
+                        );
+                    }
+                    if tx.send(Ok(Bytes::from(buf))).await.is_err() {
+                        return Ok(()); // the client went away
+                    }
+                }
+                read.commit().await?;
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "snapshot failed");
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        let (count, head) = match meta_rx.await {
+            Ok(r) => r?,
+            Err(_) => {
+                let mut rx = rx;
+                return Err(match rx.recv().await {
+                    Some(Err(e)) => e,
+                    _ => StoreError::Database("snapshot reader stopped".into()),
+                });
+            }
+        };
+        Ok(Snapshot {
+            count,
+            head,
+            body: Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)),
+        })
+    }
+
+    async fn counts(&self) -> Result<Vec<(EntityKind, u64)>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT kind, count(*) FROM entity WHERE NOT deleted GROUP BY kind ORDER BY kind",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| super::kind_from_str(r.get(0)).map(|k| (k, r.get::<_, i64>(1) as u64)))
+            .collect())
+    }
+
+    async fn create_token(&self, token: NewToken) -> Result<i64> {
+        let client = self.pool.get().await?;
+        let parties = serde_json::to_string(&token.parties).map_err(|e| StoreError::Corrupt {
+            what: "token parties".into(),
+            reason: e.to_string(),
+        })?;
+        let row = client
+            .query_one(
+                "INSERT INTO token (name, role, parties, hash, created_at)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[
+                    &token.name,
+                    &token.role.as_str(),
+                    &parties,
+                    &token.hash,
+                    &now(),
+                ],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenInfo>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {TOKEN_COLUMNS} FROM token WHERE hash = $1 AND revoked_at IS NULL"
+                ),
+                &[&hash],
+            )
+            .await?;
+        row.as_ref().map(token_info).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {TOKEN_COLUMNS} FROM token ORDER BY id"),
+                &[],
+            )
+            .await?;
+        rows.iter().map(token_info).collect()
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<bool> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "UPDATE token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &now()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+}

@@ -1,0 +1,514 @@
+//! The embedded backend: one SQLite file in WAL mode behind an r2d2 pool, reached from async
+//! code through `spawn_blocking`.
+//!
+//! SQLite has one writer at a time and every write takes the lock up front (`BEGIN
+//! IMMEDIATE`), so feed positions are simply `max(position) + 1` inside the write: commit order
+//! and position order cannot differ. A snapshot is one read transaction (WAL gives it a stable
+//! view while writes go on) streamed from a blocking thread through a bounded channel, so a
+//! slow client holds back the thread, never memory.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use liner::model::{EntityId, EntityKind};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    CatalogStore, Expect, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
+    StoreError, Stored, Write, WriteOp, WriteOutcome, parse_revision, record_line, revision_json,
+    snapshot_line,
+};
+use crate::auth::{Role, TokenInfo};
+
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    -- Current state; `revision` is the one that made `version`, for snapshots.
+    CREATE TABLE entity (
+        key INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL UNIQUE,
+        version INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        data TEXT,
+        revision TEXT NOT NULL
+    );
+    -- Append-only history.
+    CREATE TABLE revision (
+        entity_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        revision TEXT NOT NULL,
+        PRIMARY KEY (entity_id, version)
+    ) WITHOUT ROWID;
+    -- The feed: one record line per committed change, dense positions.
+    CREATE TABLE change (position INTEGER PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE token (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        parties TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+"#];
+
+/// The SQLite catalog store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    epoch: String,
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the catalog at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let manager = SqliteConnectionManager::file(path.as_ref()).with_init(configure);
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .build(manager)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn = pool.get()?;
+        migrate(&mut conn)?;
+        let epoch: String =
+            conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
+                r.get(0)
+            })?;
+        drop(conn);
+        Ok(SqliteStore { pool, epoch })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        if i == 0 {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('epoch', ?1)",
+                [ulid::Ulid::new().to_string()],
+            )?;
+        }
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    if current > MIGRATIONS.len() as i64 {
+        return Err(StoreError::Database(format!(
+            "catalog schema version {current} is newer than this build ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    Ok(())
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+fn head(conn: &Connection) -> Result<u64> {
+    Ok(
+        conn.query_row("SELECT coalesce(max(position), 0) FROM change", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+fn read_entity(conn: &Connection, id: EntityId) -> Result<Option<Stored>> {
+    conn.prepare_cached("SELECT version, deleted, data FROM entity WHERE id = ?1")?
+        .query_row([id.to_string()], |r| {
+            Ok(Stored {
+                id,
+                version: r.get(0)?,
+                deleted: r.get(1)?,
+                data: r.get(2)?,
+            })
+        })
+        .optional()
+        .map_err(Into::into)
+}
+
+fn read_replay(conn: &Connection, key: &str) -> Result<Option<Replay>> {
+    conn.prepare_cached("SELECT request_hash, status, body FROM idempotency WHERE key = ?1")?
+        .query_row([key], |r| {
+            Ok(Replay {
+                request_hash: r.get(0)?,
+                status: r.get(1)?,
+                body: r.get(2)?,
+            })
+        })
+        .optional()
+        .map_err(Into::into)
+}
+
+fn write_batch(
+    conn: &mut Connection,
+    writes: &[Write],
+    idempotency: Option<&Idempotency>,
+) -> Result<WriteOutcome> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(idem) = idempotency
+        && let Some(replay) = read_replay(&tx, &idem.key)?
+    {
+        return Ok(WriteOutcome::Replay(replay));
+    }
+    let mut position = head(&tx)?;
+    let mut versions = Vec::with_capacity(writes.len());
+    for (index, w) in writes.iter().enumerate() {
+        let current = read_entity(&tx, w.id)?;
+        let live = current.as_ref().filter(|c| !c.deleted);
+        let ok = match w.expect {
+            Expect::Absent => current.is_none(),
+            Expect::Version(v) => live.is_some_and(|c| c.version == v),
+        };
+        if !ok {
+            return Ok(WriteOutcome::Stale { index, current });
+        }
+        let mut missing = Vec::new();
+        {
+            let mut check = tx.prepare_cached("SELECT deleted FROM entity WHERE id = ?1")?;
+            for r in &w.references {
+                let deleted: Option<bool> = check
+                    .query_row([r.to_string()], |row| row.get(0))
+                    .optional()?;
+                if deleted != Some(false) {
+                    missing.push(*r);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Ok(WriteOutcome::MissingReferences {
+                index,
+                ids: missing,
+            });
+        }
+        let version = current.as_ref().map_or(0, |c| c.version) + 1;
+        let revision = revision_json(&w.revision, version)?;
+        let (data, deleted) = match &w.op {
+            WriteOp::Upsert(d) => (Some(d.as_str()), false),
+            WriteOp::Delete => (None, true),
+        };
+        let id = w.id.to_string();
+        tx.prepare_cached(
+            "INSERT INTO entity (kind, id, version, deleted, data, revision)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version,
+                deleted = excluded.deleted, data = excluded.data, revision = excluded.revision",
+        )?
+        .execute(params![
+            w.id.kind().as_str(),
+            id,
+            version,
+            deleted,
+            data,
+            revision
+        ])?;
+        tx.prepare_cached(
+            "INSERT INTO revision (entity_id, version, deleted, revision) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, version, deleted, revision])?;
+        position += 1;
+        tx.prepare_cached("INSERT INTO change (position, record) VALUES (?1, ?2)")?
+            .execute(params![
+                position,
+                record_line(w.id, version, data, &revision)
+            ])?;
+        versions.push(version);
+    }
+    if let Some(idem) = idempotency {
+        tx.prepare_cached(
+            "INSERT INTO idempotency (key, request_hash, status, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            idem.key,
+            idem.request_hash,
+            idem.status,
+            idem.body,
+            now()
+        ])?;
+    }
+    tx.commit()?;
+    Ok(WriteOutcome::Committed {
+        versions,
+        head: position,
+    })
+}
+
+fn token_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(i64, String, String, String, String, Option<String>)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn token_info(
+    (id, name, role, parties, created_at, revoked_at): (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+    ),
+) -> Result<TokenInfo> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        what: format!("token {id}"),
+        reason,
+    };
+    Ok(TokenInfo {
+        id,
+        name,
+        role: role.parse::<Role>().map_err(corrupt)?,
+        parties: serde_json::from_str(&parties).map_err(|e| corrupt(e.to_string()))?,
+        created_at,
+        revoked_at,
+    })
+}
+
+#[async_trait]
+impl CatalogStore for SqliteStore {
+    async fn epoch(&self) -> Result<String> {
+        Ok(self.epoch.clone())
+    }
+
+    async fn head(&self) -> Result<u64> {
+        self.run(|c| head(c)).await
+    }
+
+    async fn get(&self, id: EntityId) -> Result<Option<Stored>> {
+        self.run(move |c| read_entity(c, id)).await
+    }
+
+    async fn history(&self, id: EntityId) -> Result<Vec<HistoryEntry>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT deleted, revision FROM revision WHERE entity_id = ?1 ORDER BY version",
+            )?;
+            let rows = stmt.query_map([id.to_string()], |r| {
+                Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.map(|row| {
+                let (deleted, json) = row?;
+                Ok(HistoryEntry {
+                    revision: parse_revision(&json)?,
+                    deleted,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn write(
+        &self,
+        writes: Vec<Write>,
+        idempotency: Option<Idempotency>,
+    ) -> Result<WriteOutcome> {
+        self.run(move |c| write_batch(c, &writes, idempotency.as_ref()))
+            .await
+    }
+
+    async fn replay(&self, key: &str) -> Result<Option<Replay>> {
+        let key = key.to_owned();
+        self.run(move |c| read_replay(c, &key)).await
+    }
+
+    async fn changes(&self, since: u64, limit: usize) -> Result<FeedPage> {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let head = head(&tx)?;
+            let mut page = FeedPage {
+                lines: Vec::new(),
+                last: since,
+                head,
+            };
+            {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT position, record FROM change WHERE position > ?1
+                     ORDER BY position LIMIT ?2",
+                )?;
+                let mut rows = stmt.query(params![since, limit as i64])?;
+                while let Some(r) = rows.next()? {
+                    page.last = r.get(0)?;
+                    page.lines.push(r.get(1)?);
+                }
+            }
+            tx.commit()?;
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot> {
+        let pool = self.pool.clone();
+        let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<(u64, u64)>>();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(8);
+        tokio::task::spawn_blocking(move || {
+            let result = (|| -> Result<()> {
+                let mut conn = pool.get()?;
+                let read = conn.transaction()?;
+                let count: u64 = read.query_row("SELECT count(*) FROM entity", [], |r| r.get(0))?;
+                let head = head(&read)?;
+                if meta_tx.send(Ok((count, head))).is_err() {
+                    return Ok(());
+                }
+                let mut stmt = read
+                    .prepare("SELECT kind, id, version, data, revision FROM entity ORDER BY key")?;
+                let mut rows = stmt.query([])?;
+                let mut buf = Vec::with_capacity(80 * 1024);
+                while let Some(r) = rows.next()? {
+                    let kind = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                    let id = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+                    let version: u64 = r.get(2)?;
+                    let data = r
+                        .get_ref(3)?
+                        .as_str_or_null()
+                        .map_err(rusqlite::Error::from)?;
+                    let revision = r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)?;
+                    snapshot_line(kind, id, version, data, revision, &mut buf);
+                    if buf.len() >= 64 * 1024 {
+                        let chunk =
+                            Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(80 * 1024)));
+                        if tx.blocking_send(Ok(chunk)).is_err() {
+                            return Ok(()); // the client went away
+                        }
+                    }
+                }
+                if !buf.is_empty() {
+                    let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                // Before the header went out this reaches the handler; after, the stream.
+                tracing::error!(error = %e, "snapshot failed");
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        let (count, head) = match meta_rx.await {
+            Ok(r) => r?,
+            Err(_) => {
+                let mut rx = rx;
+                return Err(match rx.recv().await {
+                    Some(Err(e)) => e,
+                    _ => StoreError::Database("snapshot reader stopped".into()),
+                });
+            }
+        };
+        Ok(Snapshot {
+            count,
+            head,
+            body: Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)),
+        })
+    }
+
+    async fn counts(&self) -> Result<Vec<(EntityKind, u64)>> {
+        self.run(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, count(*) FROM entity WHERE deleted = 0 GROUP BY kind ORDER BY kind",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (kind, n) = row?;
+                if let Some(k) = super::kind_from_str(&kind) {
+                    out.push((k, n));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_token(&self, token: NewToken) -> Result<i64> {
+        self.run(move |c| {
+            let parties = serde_json::to_string(&token.parties).map_err(|e| {
+                StoreError::Corrupt {
+                    what: "token parties".into(),
+                    reason: e.to_string(),
+                }
+            })?;
+            c.execute(
+                "INSERT INTO token (name, role, parties, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token.name, token.role.as_str(), parties, token.hash, now()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenInfo>> {
+        let hash = hash.to_owned();
+        self.run(move |c| {
+            c.prepare_cached(
+                "SELECT id, name, role, parties, created_at, revoked_at FROM token
+                 WHERE hash = ?1 AND revoked_at IS NULL",
+            )?
+            .query_row([hash], token_row)
+            .optional()?
+            .map(token_info)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.run(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name, role, parties, created_at, revoked_at FROM token ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], token_row)?;
+            rows.map(|r| token_info(r?)).collect()
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<bool> {
+        self.run(move |c| {
+            let n = c.execute(
+                "UPDATE token SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now()],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+}
