@@ -179,22 +179,21 @@ impl Server {
         }
         let Server { store, backend, .. } = self;
         drop(store);
-        if let Backend::Postgres { admin_url, db } = &backend {
-            if let Ok((client, conn)) =
+        if let Backend::Postgres { admin_url, db } = &backend
+            && let Ok((client, conn)) =
                 tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await
-            {
-                tokio::spawn(conn);
-                let _ = client
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                    .await;
-            }
+        {
+            tokio::spawn(conn);
+            let _ = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .await;
         }
     }
 }
 
 /// The party the artist token is bound to (created by tests that need it).
 pub fn artist_party() -> liner::ids::PartyId {
-    liner::ids::PartyId::from_parts(1_700_000_000_000, 0xA271_57)
+    liner::ids::PartyId::from_parts(1_700_000_000_000, 0x00A2_7157)
 }
 
 pub fn party(id: Option<&str>, name: &str) -> Value {
