@@ -264,6 +264,9 @@ pub struct Generator {
     next_party: u64,
     next_recording: u64,
     next_release: u64,
+    /// Indexes of the last works created, which covers and live takes reuse: only works that
+    /// exist may be linked.
+    recent_works: std::collections::VecDeque<u64>,
 }
 
 impl Generator {
@@ -277,6 +280,7 @@ impl Generator {
             next_party: 0,
             next_recording: 0,
             next_release: 0,
+            recent_works: std::collections::VecDeque::with_capacity(100),
         }
     }
 
@@ -384,7 +388,7 @@ impl Generator {
 
     /// Recording `i` on a release by `artist`, with its work when the work is new.
     fn recording(
-        &self,
+        &mut self,
         i: u64,
         artist: u64,
         artist_name: &str,
@@ -465,9 +469,16 @@ impl Generator {
             });
         }
         // 15% reuse an earlier work (covers, live takes); the rest bring their own.
-        let (work_index, new_work) = if i > 100 && r.random_bool(0.15) {
-            (i - r.random_range(1..=100), false)
+        let (work_index, new_work) = if self.recent_works.len() >= 100 && r.random_bool(0.15) {
+            (
+                self.recent_works[r.random_range(0..self.recent_works.len())],
+                false,
+            )
         } else {
+            if self.recent_works.len() == 100 {
+                self.recent_works.pop_front();
+            }
+            self.recent_works.push_back(i);
             (i, true)
         };
         let work_id_ = work_id(seed, work_index);

@@ -565,3 +565,39 @@ async fn a_configured_body_limit_is_enforced() {
     assert_eq!(st, 413, "{problem}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_route() {
+    let s = server().await;
+    let (st, doc) = json_of(
+        s.http
+            .get(s.url("/v1/openapi.json"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, methods) in [
+        ("/v1/{collection}", &["post"][..]),
+        ("/v1/{collection}/{id}", &["get", "patch", "delete"][..]),
+        ("/v1/{collection}/{id}/history", &["get"][..]),
+        ("/v1/me", &["get"][..]),
+        ("/v1/snapshot", &["get"][..]),
+        ("/v1/changes", &["get"][..]),
+        ("/healthz", &["get"][..]),
+        ("/metrics", &["get"][..]),
+    ] {
+        for m in methods {
+            assert!(paths[path][m].is_object(), "{m} {path} is not documented");
+        }
+    }
+    assert!(paths["/v1/{collection}/{id}"]["patch"]["responses"]["412"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    s.stop().await;
+}

@@ -18,6 +18,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::openapi::{
+    Collection, CreateDoc, DeleteDoc, EntityDoc, HistoryDoc, MeDoc, PatchDoc, ProblemDoc,
+};
 use super::problem::Problem;
 use super::redact;
 use super::{Auth, State};
@@ -99,11 +102,16 @@ fn stored_json(s: &Stored) -> Result<Value, Problem> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/me", tag = "auth",
+    responses((status = 200, description = "who the token belongs to", body = MeDoc), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn me(Auth(p): Auth) -> Json<Value> {
     Json(json!({"name": p.name, "role": p.role, "parties": p.parties, "may_edit": p.may_edit()}))
 }
 
-async fn read(
+#[utoipa::path(get, path = "/v1/{collection}/{id}", tag = "entities",
+    params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…")),
+    responses((status = 200, description = "the entity; ETag is its version", body = EntityDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+pub(crate) async fn read(
     AxState(app): AxState<State>,
     Auth(p): Auth,
     Path((coll, id)): Path<(String, String)>,
@@ -115,7 +123,10 @@ async fn read(
     Ok(([(header::ETAG, etag(stored.version))], Json(body)).into_response())
 }
 
-async fn history(
+#[utoipa::path(get, path = "/v1/{collection}/{id}/history", tag = "entities",
+    params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…")),
+    responses((status = 200, description = "every revision, oldest first", body = HistoryDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+pub(crate) async fn history(
     AxState(app): AxState<State>,
     Auth(p): Auth,
     Path((coll, id)): Path<(String, String)>,
@@ -394,7 +405,11 @@ fn refuse_readers(p: &Principal) -> Result<(), Problem> {
     }
 }
 
-async fn create(
+#[utoipa::path(post, path = "/v1/{collection}", tag = "entities",
+    params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("Idempotency-Key" = Option<String>, Header, description = "the same key with the same request answers once")),
+    request_body = CreateDoc,
+    responses((status = 201, description = "created at version 1", body = EntityDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "conflict", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+pub(crate) async fn create(
     AxState(app): AxState<State>,
     Auth(p): Auth,
     Path(coll): Path<String>,
@@ -432,7 +447,11 @@ async fn create(
     }
 }
 
-async fn patch(
+#[utoipa::path(patch, path = "/v1/{collection}/{id}", tag = "entities",
+    params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…"), ("If-Match" = String, Header, description = "the version the change is made against, in quotes"), ("Idempotency-Key" = Option<String>, Header, description = "the same key with the same request answers once")),
+    request_body = PatchDoc,
+    responses((status = 200, description = "the entity at its new version", body = EntityDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 412, description = "stale version; the current record is included", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 428, description = "If-Match missing", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+pub(crate) async fn patch(
     AxState(app): AxState<State>,
     Auth(p): Auth,
     Path((coll, id)): Path<(String, String)>,
@@ -460,7 +479,11 @@ async fn patch(
     commit(&app, &p, write, Some(value), "patch", StatusCode::OK, idem).await
 }
 
-async fn delete(
+#[utoipa::path(delete, path = "/v1/{collection}/{id}", tag = "entities",
+    params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…"), ("If-Match" = String, Header, description = "the version the change is made against, in quotes"), ("Idempotency-Key" = Option<String>, Header, description = "the same key with the same request answers once")),
+    request_body = DeleteDoc,
+    responses((status = 200, description = "deleted; the tombstone's version", body = EntityDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 412, description = "stale version; the current record is included", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 428, description = "If-Match missing", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+pub(crate) async fn delete(
     AxState(app): AxState<State>,
     Auth(p): Auth,
     Path((coll, id)): Path<(String, String)>,

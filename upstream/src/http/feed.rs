@@ -22,6 +22,7 @@ use liner::model::Cursor;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::openapi::ProblemDoc;
 use super::problem::Problem;
 use super::redact;
 use super::{Auth, State};
@@ -42,7 +43,12 @@ fn trailer(cursor: &Cursor, up_to_date: bool, count: Option<u64>) -> String {
     format!("{t}\n")
 }
 
-async fn snapshot(AxState(app): AxState<State>, Auth(p): Auth) -> Result<Response, Problem> {
+#[utoipa::path(get, path = "/v1/snapshot", tag = "feed",
+    responses((status = 200, description = "every entity as NDJSON change records, then a trailer line with the cursor; X-Liner-Snapshot-Count says how many", content_type = "application/x-ndjson", body = String), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+pub(crate) async fn snapshot(
+    AxState(app): AxState<State>,
+    Auth(p): Auth,
+) -> Result<Response, Problem> {
     let snap = app.store.snapshot().await?;
     let cursor = Cursor::new(app.epoch.clone(), snap.head);
     let tail = trailer(&cursor, true, Some(snap.count));
@@ -78,7 +84,7 @@ async fn snapshot(AxState(app): AxState<State>, Auth(p): Auth) -> Result<Respons
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ChangesQuery {
+pub(crate) struct ChangesQuery {
     since: Option<String>,
     limit: Option<String>,
     wait: Option<String>,
@@ -100,7 +106,12 @@ fn parse_wait(s: &str) -> Option<Duration> {
     }
 }
 
-async fn changes(
+#[utoipa::path(get, path = "/v1/changes", tag = "feed",
+    params(("since" = Option<String>, Query, description = "a cursor from a trailer; absent for the start"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "records per page (default 1000)"),
+           ("wait" = Option<String>, Query, description = "long-poll up to this long when caught up, e.g. 30s (at most 60s)")),
+    responses((status = 200, description = "change records as NDJSON, then a trailer {next, up_to_date}", content_type = "application/x-ndjson", body = String), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "conflict", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+pub(crate) async fn changes(
     AxState(app): AxState<State>,
     Auth(p): Auth,
     query: Result<Query<ChangesQuery>, QueryRejection>,

@@ -6,6 +6,7 @@
 
 mod entities;
 mod feed;
+mod openapi;
 mod ops;
 pub mod problem;
 mod redact;
@@ -125,6 +126,7 @@ pub fn router(app: State) -> Router {
         .route("/v1/me", get(entities::me))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .route("/v1/openapi.json", get(ops::openapi))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             limits.request_timeout,

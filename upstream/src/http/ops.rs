@@ -9,15 +9,20 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::State;
+use super::openapi::{HealthDoc, ProblemDoc};
 use super::problem::Problem;
 
 /// Healthy when the store answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "the store answers", body = HealthDoc), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn healthz(AxState(app): AxState<State>) -> Result<Response, Problem> {
     let head = app.store.head().await?;
     app.metrics.feed_head.set(head as i64);
     Ok(axum::Json(json!({"status": "ok", "epoch": app.epoch, "head": head})).into_response())
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 pub async fn metrics(AxState(app): AxState<State>) -> Response {
     let mut response = (StatusCode::OK, app.metrics.render()).into_response();
     response.headers_mut().insert(
@@ -46,5 +51,15 @@ pub async fn track(AxState(app): AxState<State>, req: Request, next: Next) -> Re
         .latency
         .with_label_values(&[route.as_str(), method.as_str()])
         .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The OpenAPI document, generated from the code.
+pub async fn openapi() -> Response {
+    let mut response = (StatusCode::OK, super::openapi::document()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }

@@ -24,6 +24,19 @@ impl Backend {
         }
     }
 
+    /// Drops a PostgreSQL test database (SQLite's goes with its temporary directory).
+    pub async fn drop(&self) {
+        if let Backend::Postgres { admin_url, db } = self
+            && let Ok((client, conn)) =
+                tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await
+        {
+            tokio::spawn(conn);
+            let _ = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .await;
+        }
+    }
+
     pub fn url(&self) -> String {
         match self {
             Backend::Sqlite(dir) => format!("sqlite:{}", dir.path().join("catalog.db").display()),
@@ -179,15 +192,7 @@ impl Server {
         }
         let Server { store, backend, .. } = self;
         drop(store);
-        if let Backend::Postgres { admin_url, db } = &backend
-            && let Ok((client, conn)) =
-                tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await
-        {
-            tokio::spawn(conn);
-            let _ = client
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .await;
-        }
+        backend.drop().await;
     }
 }
 

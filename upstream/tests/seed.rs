@@ -1,0 +1,39 @@
+//! Seeding: the generated catalog loads as an import (every reference resolves, every entity
+//! at version 1 with an `import` revision), and a second seed into the same catalog is refused
+//! without writing anything.
+
+mod common;
+
+use common::backends;
+use liner::model::EntityKind;
+use liner_upstream::seed::{SeedError, seed};
+use liner_upstream::store;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_catalog_seeds_once_on_every_backend() {
+    for backend in backends().await {
+        let store = store::open(&backend.url()).await.expect("open");
+        let report = seed(store.as_ref(), 3_000, 7, |_| {}).await.expect("seed");
+        assert_eq!(report.head, report.entities, "one change per entity");
+        let counts: std::collections::HashMap<_, _> =
+            store.counts().await.expect("counts").into_iter().collect();
+        assert_eq!(counts[&EntityKind::Recording], 3_000, "{}", backend.name());
+        assert_eq!(counts.values().sum::<u64>(), report.entities);
+
+        let page = store.changes(0, 1).await.expect("feed");
+        let first: serde_json::Value = serde_json::from_str(&page.lines[0]).expect("json");
+        assert_eq!(first["version"], 1);
+        assert_eq!(first["revision"]["source"]["kind"], "import");
+
+        let again = seed(store.as_ref(), 3_000, 7, |_| {}).await;
+        assert!(
+            matches!(again, Err(SeedError::NotEmpty { .. })),
+            "{again:?}"
+        );
+        assert_eq!(
+            store.head().await.expect("head"),
+            report.head,
+            "the refused seed wrote nothing"
+        );
+    }
+}
