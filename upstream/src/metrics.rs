@@ -9,6 +9,7 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     pub feed_head: IntGauge,
+    pub in_flight: IntGauge,
 }
 
 impl Metrics {
@@ -36,6 +37,11 @@ impl Metrics {
             "liner_feed_head_position",
             "Position of the newest change in the feed",
         )?;
+        let in_flight = IntGauge::new(
+            "liner_http_requests_in_flight",
+            "Requests being served now, long-polls included",
+        )?;
+        registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(feed_head.clone()))?;
@@ -44,6 +50,7 @@ impl Metrics {
             requests,
             latency,
             feed_head,
+            in_flight,
         })
     }
 

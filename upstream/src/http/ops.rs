@@ -42,7 +42,17 @@ pub async fn track(AxState(app): AxState<State>, req: Request, next: Next) -> Re
         .to_owned();
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
+    // Decremented on drop, so a request whose client went away is not counted for ever.
+    struct InFlight(prometheus::IntGauge);
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.dec();
+        }
+    }
+    app.metrics.in_flight.inc();
+    let guard = InFlight(app.metrics.in_flight.clone());
     let response = next.run(req).await;
+    drop(guard);
     app.metrics
         .requests
         .with_label_values(&[route.as_str(), method.as_str(), response.status().as_str()])
