@@ -34,7 +34,11 @@ struct Args {
     #[arg(long, default_value = "target/upstream-bench")]
     dir: PathBuf,
     /// A PostgreSQL server URL (any database); the bench uses its own database on it.
-    #[arg(long, env = "LINER_TEST_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    #[arg(
+        long,
+        env = "LINER_TEST_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
     pg_url: String,
     /// Requests per second for the recording GETs.
     #[arg(long, default_value_t = 2_000)]
@@ -80,10 +84,16 @@ fn main() -> Result<()> {
     println!("{header}\n{rule}");
     let labels = [
         "catalog (entities, seed time)",
-        &format!("GET recording at {} req/s for {} s (oha): p50 / p99 / max", args.rate, args.duration),
+        &format!(
+            "GET recording at {} req/s for {} s (oha): p50 / p99 / max",
+            args.rate, args.duration
+        ),
         "GET recording: achieved rate, non-2xx",
         "snapshot to a discarding client: records, time, **records/s** (target ≥ 300,000)",
-        &format!("feed page of 10,000 changes ({} pages): p50 / p99 / max (target ≤ 50 ms)", args.pages),
+        &format!(
+            "feed page of 10,000 changes ({} pages): p50 / p99 / max (target ≤ 50 ms)",
+            args.pages
+        ),
     ];
     for (i, label) in labels.iter().enumerate() {
         let mut line = format!("| {label} |");
@@ -100,8 +110,15 @@ async fn prepare(args: &Args, backend: &str) -> Result<String> {
     let url = match backend {
         "sqlite" => {
             std::fs::create_dir_all(&args.dir)?;
-            let path = args.dir.join(format!("catalog-{}-{}.db", args.recordings, args.seed));
-            format!("sqlite:{}", std::fs::canonicalize(&args.dir)?.join(path.file_name().context("name")?).display())
+            let path = args
+                .dir
+                .join(format!("catalog-{}-{}.db", args.recordings, args.seed));
+            format!(
+                "sqlite:{}",
+                std::fs::canonicalize(&args.dir)?
+                    .join(path.file_name().context("name")?)
+                    .display()
+            )
         }
         _ => {
             let db = format!("liner_bench_{}_{}", args.recordings, args.seed);
@@ -114,31 +131,52 @@ async fn prepare(args: &Args, backend: &str) -> Result<String> {
                 .await?
                 .is_some();
             if !exists {
-                client.batch_execute(&format!("CREATE DATABASE {db}")).await?;
+                client
+                    .batch_execute(&format!("CREATE DATABASE {db}"))
+                    .await?;
             }
-            let base = args.pg_url.rsplit_once('/').map_or(args.pg_url.as_str(), |(b, _)| b);
+            let base = args
+                .pg_url
+                .rsplit_once('/')
+                .map_or(args.pg_url.as_str(), |(b, _)| b);
             format!("{base}/{db}")
         }
     };
     let store = store::open(&url).await?;
     if store.head().await? == 0 {
-        eprintln!("bench: seeding {} recordings into {backend}…", args.recordings);
-        let report = liner_upstream::seed::seed(store.as_ref(), args.recordings, args.seed, |_| {}).await?;
-        eprintln!("bench: seeded {} entities in {:.1} s", report.entities, report.elapsed.as_secs_f64());
-        std::fs::write(seed_note(args, backend), format!("{:.1}", report.elapsed.as_secs_f64()))?;
+        eprintln!(
+            "bench: seeding {} recordings into {backend}…",
+            args.recordings
+        );
+        let report =
+            liner_upstream::seed::seed(store.as_ref(), args.recordings, args.seed, |_| {}).await?;
+        eprintln!(
+            "bench: seeded {} entities in {:.1} s",
+            report.entities,
+            report.elapsed.as_secs_f64()
+        );
+        std::fs::write(
+            seed_note(args, backend),
+            format!("{:.1}", report.elapsed.as_secs_f64()),
+        )?;
     }
     Ok(url)
 }
 
 fn seed_note(args: &Args, backend: &str) -> PathBuf {
-    args.dir.join(format!("seed-time-{backend}-{}-{}.txt", args.recordings, args.seed))
+    args.dir.join(format!(
+        "seed-time-{backend}-{}-{}.txt",
+        args.recordings, args.seed
+    ))
 }
 
 struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -160,7 +198,11 @@ fn start(url: &str) -> Result<(Server, String)> {
             bail!("liner-upstream exited before serving");
         }
         if let Some(rest) = line.split("addr=").nth(1) {
-            let addr = rest.split_whitespace().next().context("address")?.to_owned();
+            let addr = rest
+                .split_whitespace()
+                .next()
+                .context("address")?
+                .to_owned();
             // Keep draining the log so the server never blocks on a full pipe.
             std::thread::spawn(move || for _ in log.lines() {});
             return Ok((server, format!("http://{addr}")));
@@ -178,12 +220,24 @@ async fn measure(args: &Args, url: &str) -> Result<Vec<String>> {
     let entities: u64 = counts.iter().map(|(_, n)| n).sum();
     let token = generate_token();
     store
-        .create_token(NewToken { name: "bench".into(), role: Role::Reader, parties: vec![], hash: hash_token(&token) })
+        .create_token(NewToken {
+            name: "bench".into(),
+            role: Role::Reader,
+            parties: vec![],
+            hash: hash_token(&token),
+        })
         .await?;
     drop(store);
-    let seed_time = std::fs::read_to_string(seed_note(args, if url.starts_with("sqlite") { "sqlite" } else { "postgres" }))
-        .map(|s| format!("{s} s"))
-        .unwrap_or_else(|_| "reused".into());
+    let seed_time = std::fs::read_to_string(seed_note(
+        args,
+        if url.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        },
+    ))
+    .map(|s| format!("{s} s"))
+    .unwrap_or_else(|_| "reused".into());
     let mut out = vec![format!("{entities}, {seed_time}")];
 
     let (_server, base) = start(url)?;
@@ -193,7 +247,10 @@ async fn measure(args: &Args, url: &str) -> Result<Vec<String>> {
     let urls: String = (0..20_000)
         .map(|_| {
             let i = rng.random_range(0..args.recordings);
-            format!("{base}/v1/recordings/{}\n", liner::generate::recording_id(args.seed, i))
+            format!(
+                "{base}/v1/recordings/{}\n",
+                liner::generate::recording_id(args.seed, i)
+            )
         })
         .collect();
     let url_file = args.dir.join("urls.txt");
@@ -227,14 +284,30 @@ async fn measure(args: &Args, url: &str) -> Result<Vec<String>> {
         pct("p99"),
         report["summary"]["slowest"].as_f64().unwrap_or(f64::NAN) * 1000.0
     ));
-    let codes = report["statusCodeDistribution"].as_object().cloned().unwrap_or_default();
-    let non_2xx: u64 = codes.iter().filter(|(k, _)| !k.starts_with('2')).filter_map(|(_, v)| v.as_u64()).sum();
-    out.push(format!("{:.0} req/s, {non_2xx}", report["summary"]["requestsPerSec"].as_f64().unwrap_or(f64::NAN)));
+    let codes = report["statusCodeDistribution"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let non_2xx: u64 = codes
+        .iter()
+        .filter(|(k, _)| !k.starts_with('2'))
+        .filter_map(|(_, v)| v.as_u64())
+        .sum();
+    out.push(format!(
+        "{:.0} req/s, {non_2xx}",
+        report["summary"]["requestsPerSec"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    ));
 
     // 2. Snapshot, bytes discarded (no compression: the bench measures the service).
     let http = reqwest::Client::builder().no_gzip().no_zstd().build()?;
     let t = Instant::now();
-    let resp = http.get(format!("{base}/v1/snapshot")).bearer_auth(&token).send().await?;
+    let resp = http
+        .get(format!("{base}/v1/snapshot"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
     if !resp.status().is_success() {
         bail!("snapshot: {}", resp.status());
     }
@@ -255,7 +328,12 @@ async fn measure(args: &Args, url: &str) -> Result<Vec<String>> {
     ));
 
     // 3. Feed pages of 10,000 from random positions.
-    let head: serde_json::Value = http.get(format!("{base}/healthz")).send().await?.json().await?;
+    let head: serde_json::Value = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await?
+        .json()
+        .await?;
     let epoch = head["epoch"].as_str().context("epoch")?.to_owned();
     let top = head["head"].as_u64().context("head")?;
     let mut times = Vec::new();
@@ -278,6 +356,11 @@ async fn measure(args: &Args, url: &str) -> Result<Vec<String>> {
     }
     times.sort();
     let q = |f: f64| times[((times.len() as f64 * f).ceil() as usize).clamp(1, times.len()) - 1];
-    out.push(format!("{} / **{}** / {}", ms(q(0.5)), ms(q(0.99)), ms(*times.last().context("pages")?)));
+    out.push(format!(
+        "{} / **{}** / {}",
+        ms(q(0.5)),
+        ms(q(0.99)),
+        ms(*times.last().context("pages")?)
+    ));
     Ok(out)
 }

@@ -66,6 +66,7 @@ pub async fn serve(
         metrics,
         head: tokio::sync::watch::channel(head).0,
         stopping: stopping.clone(),
+        tokens: http::TokenCache::default(),
     });
     let addr = listener.local_addr()?;
     tracing::info!(%addr, epoch = %app.epoch, head, "liner-upstream serving");

@@ -307,7 +307,16 @@ async fn bad_input_gets_a_problem_that_says_what_and_where_and_writes_nothing() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_checked_and_revocation_takes_effect() {
-    let s = server().await;
+    // Without the token cache, so the revocation shows on the very next request.
+    let limits = Limits {
+        token_cache_ttl: std::time::Duration::ZERO,
+        ..Limits::default()
+    };
+    let s = Server::start_with(
+        common::Backend::Sqlite(tempfile::tempdir().expect("tempdir")),
+        limits,
+    )
+    .await;
     let r = s.http.get(s.url("/v1/me")).send().await.expect("send");
     assert_eq!(r.status(), 401);
     assert!(r.headers().contains_key("www-authenticate"));

@@ -119,8 +119,27 @@ pub(crate) async fn read(
     let kind = collection(&coll)?;
     let id = entity_id(kind, &id)?;
     let stored = live(app.store.get(id).await?, kind, id)?;
-    let body = entity_body(&p, id, stored.version, stored_json(&stored)?);
-    Ok(([(header::ETAG, etag(stored.version))], Json(body)).into_response())
+    let raw = stored.data.as_deref().unwrap_or("null");
+    let body = if p.role == crate::auth::Role::Artist && kind == EntityKind::Work {
+        entity_body(&p, id, stored.version, stored_json(&stored)?).to_string()
+    } else {
+        // Stored data is canonical JSON the service wrote: spliced in, not re-parsed.
+        format!(
+            r#"{{"entity":"{kind}","id":"{id}","version":{},"data":{raw}}}"#,
+            stored.version
+        )
+    };
+    Ok((
+        [
+            (header::ETAG, etag(stored.version)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/v1/{collection}/{id}/history", tag = "entities",

@@ -37,6 +37,9 @@ pub struct Limits {
     pub max_wait: Duration,
     /// Time limit for ordinary (non-streaming) requests.
     pub request_timeout: Duration,
+    /// How long a checked token is trusted without asking the store again: a token revoked
+    /// from the command line stops working within this time. Zero checks every request.
+    pub token_cache_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_page: 10_000,
             max_wait: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
+            token_cache_ttl: Duration::from_secs(10),
         }
     }
 }
@@ -60,6 +64,35 @@ pub struct App {
     pub head: tokio::sync::watch::Sender<u64>,
     /// Set when the service is stopping, so long-polls answer at once.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Recently checked tokens by hash: saves a store round trip on every request.
+    pub tokens: TokenCache,
+}
+
+/// Tokens checked within the TTL, by hash. Bounded: when full it is emptied, which only costs
+/// the next requests a store lookup each.
+#[derive(Debug, Default)]
+pub struct TokenCache(
+    std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
+);
+
+impl TokenCache {
+    const MAX: usize = 10_000;
+
+    fn get(&self, hash: &str, ttl: Duration) -> Option<Principal> {
+        let map = self.0.lock().ok()?;
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < ttl)
+            .map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, hash: String, principal: Principal) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(hash, (principal, std::time::Instant::now()));
+        }
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -109,8 +142,19 @@ impl FromRequestParts<State> for Auth {
             .ok_or_else(|| {
                 Problem::unauthorized("the Authorization header must be `Bearer <token>`")
             })?;
-        match app.store.token_by_hash(&hash_token(token)).await? {
-            Some(info) => Ok(Auth(info.into())),
+        let hash = hash_token(token);
+        let ttl = app.limits.token_cache_ttl;
+        if let Some(p) = app.tokens.get(&hash, ttl) {
+            return Ok(Auth(p));
+        }
+        match app.store.token_by_hash(&hash).await? {
+            Some(info) => {
+                let principal: Principal = info.into();
+                if !ttl.is_zero() {
+                    app.tokens.put(hash, principal.clone());
+                }
+                Ok(Auth(principal))
+            }
             None => Err(Problem::unauthorized("the token is unknown or was revoked")),
         }
     }
