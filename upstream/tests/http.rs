@@ -610,3 +610,45 @@ async fn the_openapi_document_describes_every_route() {
     );
     s.stop().await;
 }
+
+/// 503 when the database goes away (PostgreSQL: its database is dropped under the service),
+/// and the service keeps answering, with problems, instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_database_answers_503_not_500() {
+    let Some(url) = common::pg_url() else {
+        // SQLite cannot lose its file under open connections; the PostgreSQL run (CI sets
+        // LINER_TEST_PG_URL) is where this is proven.
+        eprintln!("not run: needs LINER_TEST_PG_URL (CI sets it)");
+        return;
+    };
+    let backend = common::pg_backend(&url).await;
+    let s = Server::start(backend).await;
+    let rec = format!("/v1/recordings/{}", liner::ids::RecordingId::new());
+    assert_eq!(
+        s.get(Role::Reader, &rec)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        404
+    );
+    s.backend.drop().await;
+    for path in [rec.as_str(), "/healthz"] {
+        let r = s.get(Role::Reader, path).send().await.expect("send");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let (st, problem) = json_of(r).await;
+        assert_eq!(st, 503, "{path}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("unavailable"),
+            "{problem}"
+        );
+    }
+    s.stop().await;
+}
