@@ -21,7 +21,8 @@ async fn a_generated_catalog_seeds_once_on_every_backend() {
         assert_eq!(counts.values().sum::<u64>(), report.entities);
 
         let page = store.changes(0, 1).await.expect("feed");
-        let first: serde_json::Value = serde_json::from_str(&page.lines[0]).expect("json");
+        let first: serde_json::Value =
+            serde_json::from_str(page.body.lines().next().expect("a line")).expect("json");
         assert_eq!(first["version"], 1);
         assert_eq!(first["revision"]["source"]["kind"], "import");
 

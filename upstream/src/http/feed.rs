@@ -181,7 +181,7 @@ pub(crate) async fn changes(
             .with("resync", json!("/v1/snapshot")));
         }
         let now = tokio::time::Instant::now();
-        if !page.lines.is_empty() || now >= deadline || *stopping.borrow() {
+        if page.count > 0 || now >= deadline || *stopping.borrow() {
             break page;
         }
         // Woken by a commit on this instance; the timer catches commits by other instances.
@@ -193,10 +193,15 @@ pub(crate) async fn changes(
         }
     };
     let up_to_date = page.last >= page.head;
-    let mut out = String::with_capacity(page.lines.iter().map(String::len).sum::<usize>() + 128);
-    for line in &page.lines {
-        out.push_str(&redact::line(&p, line));
-    }
+    let mut out = if p.role == crate::auth::Role::Artist {
+        let mut redacted = String::with_capacity(page.body.len() + 128);
+        for line in page.body.split_inclusive('\n') {
+            redacted.push_str(&redact::line(&p, line));
+        }
+        redacted
+    } else {
+        page.body
+    };
     out.push_str(&trailer(
         &Cursor::new(app.epoch.clone(), page.last),
         up_to_date,

@@ -146,10 +146,13 @@ pub struct HistoryEntry {
     pub deleted: bool,
 }
 
-/// A page of the change feed: NDJSON lines (each ending in `\n`) and the last position.
+/// A page of the change feed: NDJSON lines (each ending in `\n`), built into one buffer
+/// because pages of 10,000 records are the common case, and the last position.
 #[derive(Debug, Clone, Default)]
 pub struct FeedPage {
-    pub lines: Vec<String>,
+    pub body: String,
+    /// How many lines `body` holds.
+    pub count: usize,
     /// The position of the last line, or the requested `since` when the page is empty.
     pub last: u64,
     /// The feed head when the page was read.

@@ -208,20 +208,20 @@ impl CatalogStore for PgStore {
 
     async fn head(&self) -> Result<u64> {
         let client = self.pool.get().await?;
-        let row = client
-            .query_one("SELECT position FROM feed_head", &[])
+        let stmt = client
+            .prepare_cached("SELECT position FROM feed_head")
             .await?;
+        let row = client.query_one(&stmt, &[]).await?;
         Ok(row.get::<_, i64>(0) as u64)
     }
 
     async fn get(&self, id: EntityId) -> Result<Option<Stored>> {
         let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT version, deleted, data FROM entity WHERE id = $1",
-                &[&id.to_string()],
-            )
+        // Prepared once per connection: a plain query would cost a second round trip.
+        let stmt = client
+            .prepare_cached("SELECT version, deleted, data FROM entity WHERE id = $1")
             .await?;
+        let row = client.query_opt(&stmt, &[&id.to_string()]).await?;
         Ok(row.map(|r| stored(id, &r)))
     }
 
@@ -468,25 +468,28 @@ impl CatalogStore for PgStore {
 
     async fn changes(&self, since: u64, limit: usize) -> Result<FeedPage> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
+        let page_stmt = client
+            .prepare_cached(
                 "SELECT position, record FROM change WHERE position > $1 ORDER BY position LIMIT $2",
-                &[&to_i64(since), &to_i64(limit as u64)],
             )
             .await?;
+        let head_stmt = client
+            .prepare_cached("SELECT position FROM feed_head")
+            .await?;
+        let rows = client
+            .query(&page_stmt, &[&to_i64(since), &to_i64(limit as u64)])
+            .await?;
         // Read after the page, so the head is never behind what the page holds.
-        let head: i64 = client
-            .query_one("SELECT position FROM feed_head", &[])
-            .await?
-            .get(0);
+        let head: i64 = client.query_one(&head_stmt, &[]).await?.get(0);
         let mut page = FeedPage {
-            lines: Vec::with_capacity(rows.len()),
+            body: String::with_capacity(rows.len() * 800),
+            count: rows.len(),
             last: since,
             head: head as u64,
         };
         for r in rows {
             page.last = r.get::<_, i64>(0) as u64;
-            page.lines.push(r.get(1));
+            page.body.push_str(r.get::<_, &str>(1));
         }
         Ok(page)
     }
@@ -605,14 +608,12 @@ impl CatalogStore for PgStore {
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenInfo>> {
         let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                &format!(
-                    "SELECT {TOKEN_COLUMNS} FROM token WHERE hash = $1 AND revoked_at IS NULL"
-                ),
-                &[&hash],
-            )
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM token WHERE hash = $1 AND revoked_at IS NULL"
+            ))
             .await?;
+        let row = client.query_opt(&stmt, &[&hash]).await?;
         row.as_ref().map(token_info).transpose()
     }
 

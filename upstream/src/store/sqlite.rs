@@ -356,7 +356,8 @@ impl CatalogStore for SqliteStore {
             let tx = c.transaction()?;
             let head = head(&tx)?;
             let mut page = FeedPage {
-                lines: Vec::new(),
+                body: String::with_capacity(limit.min(10_000) * 800),
+                count: 0,
                 last: since,
                 head,
             };
@@ -368,7 +369,9 @@ impl CatalogStore for SqliteStore {
                 let mut rows = stmt.query(params![since, limit as i64])?;
                 while let Some(r) = rows.next()? {
                     page.last = r.get(0)?;
-                    page.lines.push(r.get(1)?);
+                    page.body
+                        .push_str(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?);
+                    page.count += 1;
                 }
             }
             tx.commit()?;
