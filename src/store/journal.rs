@@ -216,3 +216,45 @@ fn corrupt(what: &str, value: &str) -> StoreError {
         source: serde::de::Error::custom("unparseable value in the mirror"),
     }
 }
+
+impl Store {
+    /// Empties everything mirrored from the upstream (entities, children, history, cursor)
+    /// for a resync after the upstream's history was replaced, keeping what is local: the
+    /// outbox of edits and the quarantine. Journal positions keep increasing (the newest row
+    /// stays), and the search index is marked for a rebuild in the same transaction, so a
+    /// crash between this and the rebuild cannot leave old documents searchable.
+    pub fn reset_mirror(&mut self) -> Result<()> {
+        self.write(|tx, keys| {
+            tx.execute_batch(
+                "DELETE FROM credit; DELETE FROM writer; DELETE FROM track;
+                 DELETE FROM party_revision; DELETE FROM recording_revision;
+                 DELETE FROM work_revision; DELETE FROM release_revision;
+                 DELETE FROM party; DELETE FROM recording; DELETE FROM work; DELETE FROM release;
+                 DELETE FROM search_journal
+                   WHERE position < (SELECT max(position) FROM search_journal);
+                 DELETE FROM meta WHERE key = 'cursor';
+                 INSERT INTO meta (key, value) VALUES ('index_rebuild', '1')
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+            )?;
+            keys.clear();
+            Ok(())
+        })
+    }
+
+    /// Whether the search index must be rebuilt from the tables (after a reset).
+    pub fn index_rebuild_needed(&self) -> Result<bool> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM meta WHERE key = 'index_rebuild'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? > 0)
+    }
+
+    /// Records that the index was rebuilt.
+    pub fn index_rebuilt(&mut self) -> Result<()> {
+        self.write(|tx, _| {
+            tx.execute("DELETE FROM meta WHERE key = 'index_rebuild'", [])?;
+            Ok(())
+        })
+    }
+}

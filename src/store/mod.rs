@@ -102,7 +102,7 @@ impl Keys {
     pub(crate) fn remove(&mut self, id: &EntityId) {
         self.ids.remove(id);
     }
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.ids.clear();
         self.origins.clear();
         self.last_origin = None;

@@ -4,7 +4,8 @@
 //! ends with a trailer line `{"next": CURSOR, "up_to_date": true, "count": N}`; a stream that
 //! stops without its trailer was cut short and must not be trusted. `GET /v1/changes` pages
 //! change records after `since` in commit order, long-polls up to `wait` when there are none,
-//! and ends every page with `{"next": CURSOR, "up_to_date": BOOL}`. Cursors are opaque; one
+//! and ends every page with `{"next": CURSOR, "up_to_date": BOOL, "behind": N}` (changes
+//! past this page at the time it was read). Cursors are opaque; one
 //! from another epoch gets 409 and the client must resync from the snapshot.
 
 use std::time::Duration;
@@ -35,10 +36,12 @@ pub fn routes() -> Router<State> {
 
 const NDJSON: &str = "application/x-ndjson";
 
-fn trailer(cursor: &Cursor, up_to_date: bool, count: Option<u64>) -> String {
+/// The last line of a page or snapshot: the cursor to continue from, whether it is the head,
+/// and how many changes lie beyond it (a page) or how many records came (a snapshot).
+fn trailer(cursor: &Cursor, up_to_date: bool, extra: (&str, u64)) -> String {
     let mut t = json!({"next": cursor.token(), "up_to_date": up_to_date});
-    if let (Some(n), Some(o)) = (count, t.as_object_mut()) {
-        o.insert("count".into(), json!(n));
+    if let Some(o) = t.as_object_mut() {
+        o.insert(extra.0.into(), json!(extra.1));
     }
     format!("{t}\n")
 }
@@ -51,7 +54,7 @@ pub(crate) async fn snapshot(
 ) -> Result<Response, Problem> {
     let snap = app.store.snapshot().await?;
     let cursor = Cursor::new(app.epoch.clone(), snap.head);
-    let tail = trailer(&cursor, true, Some(snap.count));
+    let tail = trailer(&cursor, true, ("count", snap.count));
     let artist = p.role == crate::auth::Role::Artist;
     let body = snap
         .body
@@ -205,7 +208,7 @@ pub(crate) async fn changes(
     out.push_str(&trailer(
         &Cursor::new(app.epoch.clone(), page.last),
         up_to_date,
-        None,
+        ("behind", page.head.saturating_sub(page.last)),
     ));
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON))],

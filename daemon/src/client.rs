@@ -1,0 +1,240 @@
+//! The upstream's feed and snapshot as the daemon reads them, with every answer sorted into
+//! what the mirror should do next: retry later (offline, garbled), resync (409 epoch), or tell
+//! a person (refused: a bad token, a missing permission).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use liner::model::Cursor;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Not reachable, timed out, or a 5xx: try again later.
+    #[error("upstream unreachable: {0}")]
+    Offline(String),
+    /// An answer that is not what the protocol says (wrong type, no trailer, bad JSON).
+    #[error("upstream answered garbled data: {0}")]
+    Garbled(String),
+    /// The cursor belongs to another epoch: the mirror must be rebuilt from a snapshot.
+    #[error("upstream history was replaced: {0}")]
+    Resync(String),
+    /// Refused for a reason a person must fix (401, 403, other 4xx).
+    #[error("upstream refused ({status}): {detail}")]
+    Refused { status: u16, detail: String },
+}
+
+/// The line that ends every feed page and the snapshot.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Trailer {
+    pub next: String,
+    pub up_to_date: bool,
+    /// Snapshot: how many records it held.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// Feed page: how many changes lie past it.
+    #[serde(default)]
+    pub behind: Option<u64>,
+}
+
+impl Trailer {
+    pub fn cursor(&self) -> Result<Cursor, FetchError> {
+        Cursor::parse_token(&self.next).ok_or_else(|| {
+            FetchError::Garbled(format!(
+                "the trailer's cursor {:?} does not parse",
+                self.next
+            ))
+        })
+    }
+}
+
+/// Whether an NDJSON line is the trailer rather than a record.
+pub fn trailer_of(line: &str) -> Option<Trailer> {
+    if line.starts_with("{\"entity\"") {
+        return None;
+    }
+    serde_json::from_str(line).ok()
+}
+
+/// A feed page: its record lines (each ending in `\n`) and the trailer.
+#[derive(Debug)]
+pub struct Page {
+    pub records: String,
+    pub count: usize,
+    pub trailer: Trailer,
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Upstream {
+    pub fn new(base: &str, token: String) -> Result<Self, FetchError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("linerd/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| FetchError::Offline(e.to_string()))?;
+        Ok(Upstream {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    async fn get(&self, path: &str, timeout: Duration) -> Result<reqwest::Response, FetchError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| FetchError::Offline(describe(&e)))?;
+        let status = response.status();
+        if status.is_success() {
+            let ctype = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !ctype.starts_with("application/x-ndjson") {
+                return Err(FetchError::Garbled(format!(
+                    "{path} answered {ctype:?}, not application/x-ndjson"
+                )));
+            }
+            return Ok(response);
+        }
+        let detail = problem_detail(response).await;
+        Err(match status.as_u16() {
+            409 => FetchError::Resync(detail),
+            s if s >= 500 || s == 429 || s == 408 => {
+                FetchError::Offline(format!("{status}: {detail}"))
+            }
+            s => FetchError::Refused { status: s, detail },
+        })
+    }
+
+    /// One page after `since` (from the start when `None`), long-polling up to `wait`.
+    pub async fn changes(
+        &self,
+        since: Option<&Cursor>,
+        limit: usize,
+        wait: Duration,
+    ) -> Result<Page, FetchError> {
+        let mut path = format!("/v1/changes?limit={limit}&wait={}s", wait.as_secs());
+        if let Some(c) = since {
+            path.push_str(&format!("&since={}", c.token()));
+        }
+        // The service answers within `wait`; allow it time to send a full page after that.
+        let response = self.get(&path, wait + Duration::from_secs(30)).await?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| FetchError::Offline(format!("reading a feed page: {}", describe(&e))))?;
+        split_page(body)
+    }
+
+    /// The snapshot: its announced record count and the byte stream.
+    pub async fn snapshot(
+        &self,
+    ) -> Result<
+        (
+            Option<u64>,
+            impl Stream<Item = reqwest::Result<Bytes>> + use<>,
+        ),
+        FetchError,
+    > {
+        // No overall timeout: a million records take a while. Stalls show up as read errors.
+        let response = self
+            .get("/v1/snapshot", Duration::from_secs(24 * 3600))
+            .await?;
+        let count = response
+            .headers()
+            .get("x-liner-snapshot-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok((count, response.bytes_stream()))
+    }
+}
+
+/// Splits a page into records and trailer; a page without a well-formed trailer last was cut
+/// short or garbled and must not be applied at all.
+pub fn split_page(mut body: String) -> Result<Page, FetchError> {
+    if !body.ends_with('\n') {
+        return Err(FetchError::Garbled(
+            "a feed page did not end with a newline".into(),
+        ));
+    }
+    body.pop();
+    let (records_end, last) = match body.rfind('\n') {
+        Some(i) => (i + 1, &body[i + 1..]),
+        None => (0, body.as_str()),
+    };
+    let trailer = trailer_of(last)
+        .ok_or_else(|| FetchError::Garbled("a feed page did not end with its trailer".into()))?;
+    body.truncate(records_end);
+    let count = body.bytes().filter(|&b| b == b'\n').count();
+    Ok(Page {
+        records: body,
+        count,
+        trailer,
+    })
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+async fn problem_detail(response: reqwest::Response) -> String {
+    let text = response.text().await.unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["detail"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_split_into_records_and_trailer() {
+        let page = split_page(
+            "{\"entity\":\"party\",\"id\":\"x\"}\n{\"next\":\"E.2\",\"up_to_date\":true}\n".into(),
+        )
+        .expect("page");
+        assert_eq!(page.count, 1);
+        assert!(page.records.starts_with("{\"entity\""));
+        assert!(page.trailer.up_to_date);
+        let empty = split_page("{\"next\":\"E.2\",\"up_to_date\":false}\n".into()).expect("page");
+        assert_eq!((empty.count, empty.records.as_str()), (0, ""));
+    }
+
+    #[test]
+    fn cut_or_garbled_pages_are_refused_whole() {
+        for body in [
+            "{\"entity\":\"party\",\"id\":\"x\"}\n",
+            "{\"entity\":\"party\",\"id\":\"x\"}\n{\"next\":\"E.2\",\"up_to",
+            "",
+            "garbage\n",
+        ] {
+            assert!(
+                matches!(split_page(body.into()), Err(FetchError::Garbled(_))),
+                "{body:?}"
+            );
+        }
+    }
+}

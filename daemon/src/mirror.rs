@@ -1,0 +1,275 @@
+//! The mirror: bootstrap from the snapshot into an empty store, then follow the change feed
+//! with long-poll, one transaction per page with its cursor, for ever; a replaced upstream
+//! history (409) empties the mirrored data, keeping local edits, and bootstraps again.
+//!
+//! Errors are sorted by what to do: offline or garbled answers back off and retry (nothing of a
+//! bad page is applied); a refusal (bad token) backs off too and is shown in the status; only
+//! the local store failing stops the daemon.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use liner::model::Cursor;
+use liner::store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::Event;
+use crate::backoff::Backoff;
+use crate::client::{FetchError, Upstream, trailer_of};
+use crate::config::Config;
+use crate::status::{Progress, State, StatusFile};
+
+/// Why a sync attempt ended.
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("the local mirror failed: {0}")]
+    Store(#[from] liner::store::StoreError),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+pub struct Mirror {
+    pub config: Config,
+    pub store: Arc<Mutex<Store>>,
+    pub upstream: Upstream,
+    pub status: Arc<StatusFile>,
+    pub events: std::sync::mpsc::Sender<Event>,
+}
+
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mirror")
+            .field("upstream", &self.config.upstream.url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+impl Mirror {
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> liner::store::Result<T> + Send + 'static,
+    ) -> Result<T, SyncError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut s = store.lock().map_err(|_| {
+                liner::store::StoreError::InvalidEdit(
+                    "the mirror lock was poisoned by a panic".into(),
+                )
+            })?;
+            f(&mut s)
+        })
+        .await
+        .map_err(|e| {
+            SyncError::Store(liner::store::StoreError::InvalidEdit(format!(
+                "store task: {e}"
+            )))
+        })?
+        .map_err(SyncError::Store)
+    }
+
+    /// Syncs until cancelled. Returns an error only when the local store fails.
+    pub async fn run(self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let mut backoff = Backoff::new(Duration::from_millis(500), self.config.sync.max_backoff());
+        let mut rng = rand::rngs::SmallRng::from_os_rng();
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let cursor = self.with_store(|s| s.cursor()).await?;
+            let attempt = match cursor {
+                None => self.bootstrap(&cancel).await,
+                Some(c) => self.tail(c, &cancel, &mut backoff).await,
+            };
+            match attempt {
+                Ok(()) => backoff.reset(),
+                Err(SyncError::Cancelled) => break,
+                Err(SyncError::Store(e)) => {
+                    self.status.update(|s| s.last_error = Some(e.to_string()));
+                    return Err(e.into());
+                }
+                Err(SyncError::Fetch(FetchError::Resync(why))) => {
+                    tracing::warn!(%why, "upstream history replaced: resyncing, keeping local edits");
+                    self.status.update(|s| {
+                        s.last_error = Some(format!("resyncing: {why}"));
+                        s.cursor = None;
+                    });
+                    self.with_store(|s| s.reset_mirror()).await?;
+                    let _ = self.events.send(Event::Reset);
+                }
+                Err(SyncError::Fetch(e)) => {
+                    let delay = backoff.next_delay(&mut rng);
+                    tracing::warn!(error = %e, retry_in = ?delay, "sync failed");
+                    self.status.update(|s| {
+                        if s.state != State::Offline {
+                            s.offline_since = Some(now());
+                        }
+                        s.state = State::Offline;
+                        s.last_error = Some(e.to_string());
+                    });
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+        self.status.update(|s| s.state = State::Stopped);
+        Ok(())
+    }
+
+    async fn apply(&self, records: String, cursor: Option<Cursor>) -> Result<(), SyncError> {
+        let report = self
+            .with_store(move |s| s.apply_ndjson(&records, cursor.as_ref()))
+            .await?;
+        if report.quarantined > 0 {
+            tracing::warn!(
+                quarantined = report.quarantined,
+                "records refused; see the quarantine"
+            );
+        }
+        Ok(())
+    }
+
+    async fn bootstrap(&self, cancel: &CancellationToken) -> Result<(), SyncError> {
+        self.status.update(|s| {
+            s.state = State::Bootstrapping;
+            s.bootstrap = Some(Progress::default());
+        });
+        let (total, mut stream) = self.upstream.snapshot().await?;
+        self.with_store(|s| s.begin_bulk_load()).await?;
+        let started = Instant::now();
+        let batch = self.config.sync.snapshot_batch.max(1);
+        let mut pending: Vec<u8> = Vec::new();
+        let mut records = String::new();
+        let mut in_batch = 0usize;
+        let mut done = 0u64;
+        let mut trailer = None;
+        loop {
+            let chunk = tokio::select! {
+                _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+                c = stream.next() => c,
+            };
+            let Some(chunk) = chunk else { break };
+            let chunk =
+                chunk.map_err(|e| FetchError::Offline(format!("reading the snapshot: {e}")))?;
+            pending.extend_from_slice(&chunk);
+            let Some(end) = pending.iter().rposition(|&b| b == b'\n') else {
+                continue;
+            };
+            let complete: Vec<u8> = pending.drain(..=end).collect();
+            let text = String::from_utf8(complete)
+                .map_err(|_| FetchError::Garbled("the snapshot is not UTF-8".into()))?;
+            for line in text.lines() {
+                if trailer.is_some() {
+                    return Err(FetchError::Garbled(
+                        "the snapshot went on after its trailer".into(),
+                    )
+                    .into());
+                }
+                if let Some(t) = trailer_of(line) {
+                    trailer = Some(t);
+                    continue;
+                }
+                records.push_str(line);
+                records.push('\n');
+                in_batch += 1;
+            }
+            if in_batch >= batch {
+                done += in_batch as u64;
+                // Without a cursor: a bootstrap cut short starts again (stale records are
+                // skipped), and the cursor moves only with the snapshot's last batch.
+                self.apply(std::mem::take(&mut records), None).await?;
+                in_batch = 0;
+                let _ = self.events.send(Event::Applied { tailing: false });
+                self.progress(done, total, started);
+            }
+        }
+        let Some(trailer) = trailer else {
+            return Err(FetchError::Garbled(
+                "the snapshot ended without its trailer (cut short)".into(),
+            )
+            .into());
+        };
+        if !pending.is_empty() {
+            return Err(
+                FetchError::Garbled("the snapshot ended in the middle of a line".into()).into(),
+            );
+        }
+        let cursor = trailer.cursor()?;
+        done += in_batch as u64;
+        self.apply(records, Some(cursor.clone())).await?;
+        self.with_store(|s| s.end_bulk_load()).await?;
+        let _ = self.events.send(Event::Applied { tailing: false });
+        self.progress(done, total, started);
+        tracing::info!(
+            records = done,
+            seconds = started.elapsed().as_secs_f64(),
+            "snapshot loaded"
+        );
+        self.status.update(|s| {
+            s.state = State::CatchingUp;
+            s.cursor = Some(cursor.token());
+            s.last_poll_at = Some(now());
+        });
+        Ok(())
+    }
+
+    fn progress(&self, done: u64, total: Option<u64>, started: Instant) {
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        let rate = done as f64 / secs;
+        self.status.update(|s| {
+            s.bootstrap = Some(Progress {
+                done,
+                total,
+                per_second: rate,
+                eta_seconds: total.map(|t| t.saturating_sub(done) as f64 / rate.max(1.0)),
+            });
+        });
+    }
+
+    async fn tail(
+        &self,
+        mut cursor: Cursor,
+        cancel: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> Result<(), SyncError> {
+        loop {
+            let page = tokio::select! {
+                _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+                p = self.upstream.changes(Some(&cursor), self.config.sync.page_size, self.config.sync.wait()) => p?,
+            };
+            backoff.reset();
+            let next = page.trailer.cursor()?;
+            let behind = page.trailer.behind.unwrap_or(0);
+            if page.count > 0 || next != cursor {
+                self.apply(page.records, Some(next.clone())).await?;
+                let _ = self.events.send(Event::Applied {
+                    tailing: page.trailer.up_to_date,
+                });
+            }
+            cursor = next;
+            self.status.update(|s| {
+                s.state = if page.trailer.up_to_date {
+                    State::Synced
+                } else {
+                    State::CatchingUp
+                };
+                s.cursor = Some(cursor.token());
+                s.behind = Some(behind);
+                s.last_poll_at = Some(now());
+                s.offline_since = None;
+                s.last_error = None;
+                s.bootstrap = None;
+            });
+        }
+    }
+}
+
+use rand::SeedableRng as _;
