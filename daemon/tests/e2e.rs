@@ -1,0 +1,281 @@
+//! The daemon end to end, in process, against the real upstream service on port 0: bootstrap
+//! from the snapshot, live tail, the index following the store, the upstream going away and
+//! coming back, the upstream's history being replaced (resync keeping local edits), and a
+//! graceful stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use liner::model::{EntityId, EntityKind};
+use liner::search::{SearchIndex, SearchRequest};
+use liner::store::Store;
+use liner_daemon::Config;
+use liner_daemon::status::{self, State};
+use liner_upstream::auth::{Role, generate_token, hash_token};
+use liner_upstream::store::{self as upstore, CatalogStore, NewToken};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+struct Upstream {
+    store: Arc<dyn CatalogStore>,
+    addr: SocketAddr,
+    token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Upstream {
+    /// A seeded upstream on `addr` (port 0 for any).
+    async fn start(addr: &str, recordings: u64, seed: u64) -> Upstream {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = upstore::open(&format!("sqlite:{}", dir.path().join("c.db").display()))
+            .await
+            .expect("open");
+        liner_upstream::seed::seed(store.as_ref(), recordings, seed, |_| {})
+            .await
+            .expect("seed");
+        let token = generate_token();
+        store
+            .create_token(NewToken {
+                name: "daemon".into(),
+                role: Role::Editor,
+                parties: vec![],
+                hash: hash_token(&token),
+            })
+            .await
+            .expect("token");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(liner_upstream::serve(
+            store.clone(),
+            liner_upstream::Limits::default(),
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Upstream {
+            store,
+            addr,
+            token,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn stop(mut self) -> SocketAddr {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.task).await.expect("join").expect("served");
+        self.addr
+    }
+}
+
+/// Waits for `what` to hold, checking every 20 ms, failing after `limit`.
+async fn eventually<F: FnMut() -> bool>(what: &str, limit: Duration, mut check: F) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn config(dir: &std::path::Path, url: &str) -> Config {
+    let mut c = Config::default();
+    c.data_dir = dir.to_path_buf();
+    c.upstream.url = url.to_owned();
+    c.sync.page_size = 500;
+    c.sync.snapshot_batch = 1_000;
+    c.sync.wait_seconds = 2;
+    c.sync.max_backoff_seconds = 1;
+    c
+}
+
+/// Every entity of the upstream snapshot is in the mirror at the same version.
+async fn assert_mirrors(up: &Upstream, mirror: &Store) {
+    let http = reqwest::Client::new();
+    let text = http
+        .get(format!("{}/v1/snapshot", up.url()))
+        .bearer_auth(&up.token)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("body");
+    let mut n = 0;
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("json");
+        let Some(id) = v["id"].as_str() else { continue };
+        let id: EntityId = id.parse().expect("id");
+        assert_eq!(
+            mirror.version_of(id).expect("read"),
+            v["version"].as_u64(),
+            "{id}"
+        );
+        n += 1;
+    }
+    let counts = up.store.counts().await.expect("counts");
+    assert_eq!(n as u64, counts.iter().map(|(_, c)| c).sum::<u64>());
+}
+
+fn search_finds(data: &std::path::Path, text: &str, id: EntityId) -> bool {
+    let Ok(index) = SearchIndex::open_read_only(data.join("index")) else {
+        return false;
+    };
+    index
+        .search(&SearchRequest::new(text.to_owned()))
+        .map(|hits| hits.iter().take(5).any(|h| h.id == id))
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mirror_follows_the_upstream_through_outages_and_a_replaced_history() {
+    let up = Upstream::start("127.0.0.1:0", 2_000, 1).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let cancel = CancellationToken::new();
+    let daemon = tokio::spawn(liner_daemon::run(
+        config(data.path(), &up.url()),
+        up.token.clone(),
+        cancel.clone(),
+    ));
+    let status_path = data.path().join("status.json");
+    let synced = || {
+        status::read(&status_path)
+            .map(|s| s.state == State::Synced)
+            .unwrap_or(false)
+    };
+
+    // Bootstrap, then synced at the head.
+    eventually("the first sync", Duration::from_secs(60), synced).await;
+    let mirror = Store::open_read_only(data.path().join("mirror.sqlite")).expect("mirror");
+    assert_mirrors(&up, &mirror).await;
+    let head = up.store.head().await.expect("head");
+    let st = status::read(&status_path).expect("status");
+    assert_eq!(
+        st.cursor.as_deref(),
+        Some(
+            liner::model::Cursor::new(up.store.epoch().await.expect("epoch"), head)
+                .token()
+                .as_str()
+        )
+    );
+    assert_eq!(st.behind, Some(0));
+
+    // An edit upstream reaches the mirror and the search index.
+    let http = reqwest::Client::new();
+    let rec = liner::generate::recording_id(1, 7);
+    let r = http
+        .patch(format!("{}/v1/recordings/{rec}", up.url()))
+        .bearer_auth(&up.token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"reason": "test", "patch": {"title": "Zyxwvut Unmistakable"}}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let rid = EntityId::Recording(rec);
+    eventually("the edit in the mirror", Duration::from_secs(10), || {
+        mirror.version_of(rid).ok().flatten() == Some(2)
+    })
+    .await;
+    eventually("the edit in search", Duration::from_secs(10), || {
+        search_finds(data.path(), "zyxwvut unmistakable", rid)
+    })
+    .await;
+
+    // A local edit waiting in the outbox (the pusher comes later; it must survive a resync).
+    {
+        let mut local = Store::open(data.path().join("mirror.sqlite")).expect("open");
+        local
+            .enqueue_edit(rid, 2, json!({"title": "Mine"}), "local fix", "ada")
+            .expect("enqueue");
+    }
+
+    // The upstream goes away: the status says offline, with the error in words.
+    let token = up.token.clone();
+    let addr = up.stop().await;
+    eventually("offline", Duration::from_secs(15), || {
+        status::read(&status_path)
+            .map(|s| s.state == State::Offline && s.last_error.is_some())
+            .unwrap_or(false)
+    })
+    .await;
+
+    // It comes back as a restored copy with another history (another epoch, other data).
+    let restored = Upstream::start(&addr.to_string(), 1_500, 2).await;
+    // The daemon's token must work there too.
+    restored
+        .store
+        .create_token(NewToken {
+            name: "daemon".into(),
+            role: Role::Editor,
+            parties: vec![],
+            hash: hash_token(&token),
+        })
+        .await
+        .expect("token");
+    let epoch = restored.store.epoch().await.expect("epoch");
+    eventually(
+        "resynced to the restored upstream",
+        Duration::from_secs(60),
+        || {
+            synced()
+                && status::read(&status_path)
+                    .ok()
+                    .and_then(|s| s.cursor)
+                    .is_some_and(|c| c.starts_with(&epoch))
+        },
+    )
+    .await;
+    let mirror = Store::open_read_only(data.path().join("mirror.sqlite")).expect("mirror");
+    assert_mirrors(&restored, &mirror).await;
+    assert_eq!(
+        mirror.version_of(rid).expect("read"),
+        None,
+        "the old history is gone"
+    );
+    let outbox = mirror.outbox(None).expect("outbox");
+    assert_eq!(outbox.len(), 1, "the local edit survived the resync");
+    let party = liner::generate::party_id(2, 3);
+    let name = mirror.party(party).expect("read").expect("mirrored").0.name;
+    eventually("the rebuilt index", Duration::from_secs(20), || {
+        search_finds(data.path(), &name, EntityId::Party(party))
+    })
+    .await;
+    assert!(
+        !search_finds(data.path(), "zyxwvut unmistakable", rid),
+        "old documents are gone from search"
+    );
+    let [parties, recordings, ..] = mirror.counts().expect("counts");
+    let counts: std::collections::HashMap<_, _> = restored
+        .store
+        .counts()
+        .await
+        .expect("counts")
+        .into_iter()
+        .collect();
+    assert_eq!(recordings as u64, counts[&EntityKind::Recording]);
+    assert_eq!(parties as u64, counts[&EntityKind::Party]);
+
+    // A graceful stop: the run ends cleanly and says so.
+    cancel.cancel();
+    daemon.await.expect("join").expect("daemon ran cleanly");
+    assert_eq!(
+        status::read(&status_path).expect("status").state,
+        State::Stopped
+    );
+    restored.stop().await;
+}
