@@ -93,8 +93,10 @@ async fn eventually<F: FnMut() -> bool>(what: &str, limit: Duration, mut check: 
 }
 
 fn config(dir: &std::path::Path, url: &str) -> Config {
-    let mut c = Config::default();
-    c.data_dir = dir.to_path_buf();
+    let mut c = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
     c.upstream.url = url.to_owned();
     c.sync.page_size = 500;
     c.sync.snapshot_batch = 1_000;
