@@ -57,6 +57,14 @@ pub fn trailer_of(line: &str) -> Option<Trailer> {
     serde_json::from_str(line).ok()
 }
 
+/// A snapshot as it starts to arrive.
+#[derive(Debug)]
+pub struct Snapshot<S> {
+    pub count: Option<u64>,
+    pub cursor: Cursor,
+    pub body: S,
+}
+
 /// A feed page: its record lines (each ending in `\n`) and the trailer.
 #[derive(Debug)]
 pub struct Page {
@@ -139,26 +147,36 @@ impl Upstream {
         split_page(body)
     }
 
-    /// The snapshot: its announced record count and the byte stream.
+    /// The snapshot (after an entity id, to resume one cut short): its announced record
+    /// count, the cursor it is consistent at, and the byte stream.
     pub async fn snapshot(
         &self,
-    ) -> Result<
-        (
-            Option<u64>,
-            impl Stream<Item = reqwest::Result<Bytes>> + use<>,
-        ),
-        FetchError,
-    > {
+        after: Option<&str>,
+    ) -> Result<Snapshot<impl Stream<Item = reqwest::Result<Bytes>> + use<>>, FetchError> {
+        let path = match after {
+            Some(id) => format!("/v1/snapshot?after={id}"),
+            None => "/v1/snapshot".to_owned(),
+        };
         // No overall timeout: a million records take a while. Stalls show up as read errors.
-        let response = self
-            .get("/v1/snapshot", Duration::from_secs(24 * 3600))
-            .await?;
-        let count = response
-            .headers()
-            .get("x-liner-snapshot-count")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        Ok((count, response.bytes_stream()))
+        let response = self.get(&path, Duration::from_secs(24 * 3600)).await?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let count = header("x-liner-snapshot-count").and_then(|v| v.parse().ok());
+        let cursor = header("x-liner-cursor")
+            .and_then(|c| Cursor::parse_token(&c))
+            .ok_or_else(|| {
+                FetchError::Garbled("the snapshot came without its X-Liner-Cursor".into())
+            })?;
+        Ok(Snapshot {
+            count,
+            cursor,
+            body: response.bytes_stream(),
+        })
     }
 }
 

@@ -20,6 +20,27 @@ use crate::client::{FetchError, Upstream, trailer_of};
 use crate::config::Config;
 use crate::status::{Progress, State, StatusFile};
 
+/// The note that says how far a bootstrap got.
+const BOOT_MARK: &str = "bootstrap";
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct BootMark {
+    /// The cursor of the snapshot the bootstrap started with: the tail starts there.
+    cursor: String,
+    /// The last entity applied.
+    last_id: Option<String>,
+}
+
+fn id_of(line: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    serde_json::from_str::<Id>(line.trim_end())
+        .ok()
+        .map(|i| i.id)
+}
+
 /// Why a sync attempt ended.
 #[derive(Debug, thiserror::Error)]
 enum SyncError {
@@ -138,17 +159,61 @@ impl Mirror {
     }
 
     async fn bootstrap(&self, cancel: &CancellationToken) -> Result<(), SyncError> {
+        // A bootstrap cut short (a kill, a dropped connection) resumes after the last entity
+        // it applied, and then tails from the cursor of the snapshot it started with: the
+        // feed replays everything that changed since, so the parts loaded at different times
+        // converge.
+        let mark: Option<BootMark> = self
+            .with_store(|s| s.note(BOOT_MARK))
+            .await?
+            .and_then(|m| serde_json::from_str(&m).ok());
+        let after = mark.as_ref().and_then(|m| m.last_id.clone());
         self.status.update(|s| {
             s.state = State::Bootstrapping;
             s.bootstrap = Some(Progress::default());
         });
-        let (total, mut stream) = self.upstream.snapshot().await?;
+        let snapshot = match self.upstream.snapshot(after.as_deref()).await {
+            Err(FetchError::Refused { status: 400, .. }) if after.is_some() => {
+                // The entity it stopped after is not there: start over.
+                self.with_store(|s| s.set_note(BOOT_MARK, None)).await?;
+                return Err(FetchError::Garbled(
+                    "could not resume the snapshot; starting it again".into(),
+                )
+                .into());
+            }
+            other => other?,
+        };
+        let start_cursor = match &mark {
+            Some(m) => {
+                let c = Cursor::parse_token(&m.cursor);
+                match c {
+                    Some(c) if c.epoch == snapshot.cursor.epoch => c,
+                    _ => {
+                        self.with_store(|s| s.set_note(BOOT_MARK, None)).await?;
+                        return Err(FetchError::Resync(
+                            "the upstream history changed during the bootstrap".into(),
+                        )
+                        .into());
+                    }
+                }
+            }
+            None => {
+                let m = BootMark {
+                    cursor: snapshot.cursor.token(),
+                    last_id: None,
+                };
+                self.save_mark(&m).await?;
+                snapshot.cursor.clone()
+            }
+        };
+        let (total, mut stream) = (snapshot.count, snapshot.body);
         self.with_store(|s| s.begin_bulk_load()).await?;
         let started = Instant::now();
         let batch = self.config.sync.snapshot_batch.max(1);
         let mut pending: Vec<u8> = Vec::new();
         let mut records = String::new();
         let mut in_batch = 0usize;
+        let mut last_line_start = 0usize;
         let mut done = 0u64;
         let mut trailer = None;
         loop {
@@ -177,15 +242,23 @@ impl Mirror {
                     trailer = Some(t);
                     continue;
                 }
+                last_line_start = records.len();
                 records.push_str(line);
                 records.push('\n');
                 in_batch += 1;
             }
             if in_batch >= batch {
                 done += in_batch as u64;
-                // Without a cursor: a bootstrap cut short starts again (stale records are
-                // skipped), and the cursor moves only with the snapshot's last batch.
+                let last_id = id_of(&records[last_line_start..]);
+                // Without a cursor: it moves only with the snapshot's last batch.
                 self.apply(std::mem::take(&mut records), None).await?;
+                if let Some(id) = last_id {
+                    self.save_mark(&BootMark {
+                        cursor: start_cursor.token(),
+                        last_id: Some(id),
+                    })
+                    .await?;
+                }
                 in_batch = 0;
                 let _ = self.events.send(Event::Applied { tailing: false });
                 self.progress(done, total, started);
@@ -202,10 +275,20 @@ impl Mirror {
                 FetchError::Garbled("the snapshot ended in the middle of a line".into()).into(),
             );
         }
-        let cursor = trailer.cursor()?;
+        if trailer.cursor()?.epoch != start_cursor.epoch {
+            return Err(FetchError::Resync(
+                "the upstream history changed during the bootstrap".into(),
+            )
+            .into());
+        }
         done += in_batch as u64;
+        let cursor = start_cursor;
         self.apply(records, Some(cursor.clone())).await?;
-        self.with_store(|s| s.end_bulk_load()).await?;
+        self.with_store(|s| {
+            s.set_note(BOOT_MARK, None)?;
+            s.end_bulk_load()
+        })
+        .await?;
         let _ = self.events.send(Event::Applied { tailing: false });
         self.progress(done, total, started);
         tracing::info!(
@@ -219,6 +302,12 @@ impl Mirror {
             s.last_poll_at = Some(now());
         });
         Ok(())
+    }
+
+    async fn save_mark(&self, mark: &BootMark) -> Result<(), SyncError> {
+        let json = serde_json::to_string(mark).unwrap_or_default();
+        self.with_store(move |s| s.set_note(BOOT_MARK, Some(&json)))
+            .await
     }
 
     fn progress(&self, done: u64, total: Option<u64>, started: Instant) {

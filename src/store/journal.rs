@@ -258,3 +258,33 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// A note the daemon keeps with the mirror (e.g. how far a bootstrap got).
+    pub fn note(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension as _;
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'note:' || ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Sets (or with `None` removes) a note.
+    pub fn set_note(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        self.write(|tx, _| {
+            match value {
+                Some(v) => tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('note:' || ?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [key, v],
+                )?,
+                None => tx.execute("DELETE FROM meta WHERE key = 'note:' || ?1", [key])?,
+            };
+            Ok(())
+        })
+    }
+}

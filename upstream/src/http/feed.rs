@@ -47,12 +47,27 @@ fn trailer(cursor: &Cursor, up_to_date: bool, extra: (&str, u64)) -> String {
 }
 
 #[utoipa::path(get, path = "/v1/snapshot", tag = "feed",
-    responses((status = 200, description = "every entity as NDJSON change records, then a trailer line with the cursor; X-Liner-Snapshot-Count says how many", content_type = "application/x-ndjson", body = String), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    params(("after" = Option<String>, Query, description = "resume after this entity id (the last one a cut-off client applied)")),
+    responses((status = 200, description = "every entity as NDJSON change records, then a trailer line with the cursor; X-Liner-Snapshot-Count says how many", content_type = "application/x-ndjson", body = String), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn snapshot(
     AxState(app): AxState<State>,
     Auth(p): Auth,
+    query: Result<Query<SnapshotQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let snap = app.store.snapshot().await?;
+    let Query(q) =
+        query.map_err(|e| Problem::bad_request(format!("bad query: {}", e.body_text())))?;
+    let after =
+        match q.after.as_deref() {
+            None | Some("") => None,
+            Some(id) => Some(id.parse::<liner::model::EntityId>().map_err(|e| {
+                Problem::bad_request(format!("after={id:?} is not an entity id: {e}"))
+            })?),
+        };
+    let snap = app.store.snapshot(after).await?.ok_or_else(|| {
+        Problem::bad_request(
+            "after= names no entity of this catalog; start the snapshot again without it",
+        )
+    })?;
     let cursor = Cursor::new(app.epoch.clone(), snap.head);
     let tail = trailer(&cursor, true, ("count", snap.count));
     let artist = p.role == crate::auth::Role::Artist;
@@ -83,6 +98,12 @@ pub(crate) async fn snapshot(
         h.insert("x-liner-cursor", v);
     }
     Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SnapshotQuery {
+    after: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -204,8 +204,11 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn replay(&self, key: &str) -> Result<Option<Replay>>;
     /// Change records after `since`, at most `limit`, in position order.
     async fn changes(&self, since: u64, limit: usize) -> Result<FeedPage>;
-    /// Every entity (tombstones included) as change records, consistent at one head.
-    async fn snapshot(&self) -> Result<Snapshot>;
+    /// Every entity (tombstones included) as change records, consistent at one head, in a
+    /// stable order (creation order); with `after`, only the entities after that one, so a
+    /// client cut off half-way resumes instead of starting again. `None` when `after` names
+    /// no entity.
+    async fn snapshot(&self, after: Option<EntityId>) -> Result<Option<Snapshot>>;
     async fn counts(&self) -> Result<Vec<(EntityKind, u64)>>;
 
     async fn create_token(&self, token: NewToken) -> Result<i64>;

@@ -494,9 +494,9 @@ impl CatalogStore for PgStore {
         Ok(page)
     }
 
-    async fn snapshot(&self) -> Result<Snapshot> {
+    async fn snapshot(&self, after: Option<EntityId>) -> Result<Option<Snapshot>> {
         let pool = self.pool.clone();
-        let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<(u64, u64)>>();
+        let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<Option<(u64, u64)>>>();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(8);
         tokio::spawn(async move {
             let result: Result<()> = async {
@@ -507,21 +507,34 @@ impl CatalogStore for PgStore {
                     .read_only(true)
                     .start()
                     .await?;
+                let from: i64 = match after {
+                    None => 0,
+                    Some(id) => match read
+                        .query_opt("SELECT key FROM entity WHERE id = $1", &[&id.to_string()])
+                        .await?
+                    {
+                        Some(r) => r.get(0),
+                        None => {
+                            let _ = meta_tx.send(Ok(None));
+                            return Ok(());
+                        }
+                    },
+                };
                 let head: i64 = read
                     .query_one("SELECT position FROM feed_head", &[])
                     .await?
                     .get(0);
                 let count: i64 = read
-                    .query_one("SELECT count(*) FROM entity", &[])
+                    .query_one("SELECT count(*) FROM entity WHERE key > $1", &[&from])
                     .await?
                     .get(0);
-                if meta_tx.send(Ok((count as u64, head as u64))).is_err() {
+                if meta_tx.send(Ok(Some((count as u64, head as u64)))).is_err() {
                     return Ok(());
                 }
                 let portal = read
                     .bind(
-                        "SELECT kind, id, version, data, revision FROM entity ORDER BY key",
-                        &[],
+                        "SELECT kind, id, version, data, revision FROM entity WHERE key > $1 ORDER BY key",
+                        &[&from],
                     )
                     .await?;
                 loop {
@@ -554,7 +567,9 @@ impl CatalogStore for PgStore {
             }
         });
         let (count, head) = match meta_rx.await {
-            Ok(r) => r?,
+            Ok(Ok(Some(meta))) => meta,
+            Ok(Ok(None)) => return Ok(None),
+            Ok(Err(e)) => return Err(e),
             Err(_) => {
                 let mut rx = rx;
                 return Err(match rx.recv().await {
@@ -563,11 +578,11 @@ impl CatalogStore for PgStore {
                 });
             }
         };
-        Ok(Snapshot {
+        Ok(Some(Snapshot {
             count,
             head,
             body: Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)),
-        })
+        }))
     }
 
     async fn counts(&self) -> Result<Vec<(EntityKind, u64)>> {

@@ -380,22 +380,45 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn snapshot(&self) -> Result<Snapshot> {
+    async fn snapshot(&self, after: Option<EntityId>) -> Result<Option<Snapshot>> {
         let pool = self.pool.clone();
-        let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<(u64, u64)>>();
+        let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<Option<(u64, u64)>>>();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(8);
         tokio::task::spawn_blocking(move || {
             let result = (|| -> Result<()> {
                 let mut conn = pool.get()?;
                 let read = conn.transaction()?;
-                let count: u64 = read.query_row("SELECT count(*) FROM entity", [], |r| r.get(0))?;
+                let from: i64 = match after {
+                    None => 0,
+                    Some(id) => {
+                        let key: Option<i64> = read
+                            .query_row(
+                                "SELECT key FROM entity WHERE id = ?1",
+                                [id.to_string()],
+                                |r| r.get(0),
+                            )
+                            .optional()?;
+                        match key {
+                            Some(k) => k,
+                            None => {
+                                let _ = meta_tx.send(Ok(None));
+                                return Ok(());
+                            }
+                        }
+                    }
+                };
+                let count: u64 =
+                    read.query_row("SELECT count(*) FROM entity WHERE key > ?1", [from], |r| {
+                        r.get(0)
+                    })?;
                 let head = head(&read)?;
-                if meta_tx.send(Ok((count, head))).is_err() {
+                if meta_tx.send(Ok(Some((count, head)))).is_err() {
                     return Ok(());
                 }
-                let mut stmt = read
-                    .prepare("SELECT kind, id, version, data, revision FROM entity ORDER BY key")?;
-                let mut rows = stmt.query([])?;
+                let mut stmt = read.prepare(
+                    "SELECT kind, id, version, data, revision FROM entity WHERE key > ?1 ORDER BY key",
+                )?;
+                let mut rows = stmt.query([from])?;
                 let mut buf = Vec::with_capacity(80 * 1024);
                 while let Some(r) = rows.next()? {
                     let kind = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
@@ -427,7 +450,9 @@ impl CatalogStore for SqliteStore {
             }
         });
         let (count, head) = match meta_rx.await {
-            Ok(r) => r?,
+            Ok(Ok(Some(meta))) => meta,
+            Ok(Ok(None)) => return Ok(None),
+            Ok(Err(e)) => return Err(e),
             Err(_) => {
                 let mut rx = rx;
                 return Err(match rx.recv().await {
@@ -436,11 +461,11 @@ impl CatalogStore for SqliteStore {
                 });
             }
         };
-        Ok(Snapshot {
+        Ok(Some(Snapshot {
             count,
             head,
             body: Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)),
-        })
+        }))
     }
 
     async fn counts(&self) -> Result<Vec<(EntityKind, u64)>> {

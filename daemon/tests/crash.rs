@@ -1,0 +1,245 @@
+//! Crash safety with the real binary: `linerd` is killed with SIGKILL at random moments during
+//! bootstrap and live tail (while the upstream keeps changing), 20 times, then restarted. The
+//! mirror must end equal to a mirror built cleanly from the upstream's feed (same canonical
+//! dump), the search index must hold exactly the store's parties and recordings, and a graceful
+//! stop must exit 0.
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use liner::model::Cursor;
+use liner::search::SearchIndex;
+use liner::store::Store;
+use liner_daemon::status::{self, State};
+use liner_upstream::auth::{Role, generate_token, hash_token};
+use liner_upstream::store::{self as upstore, NewToken};
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+const KILLS: usize = 20;
+
+fn spawn(config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_linerd"))
+        .arg("--config")
+        .arg(config)
+        .env("LINER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn linerd")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_moments_loses_nothing() {
+    // The upstream, seeded, with a token for the daemon.
+    let updir = tempfile::tempdir().expect("tempdir");
+    let store = upstore::open(&format!("sqlite:{}", updir.path().join("c.db").display()))
+        .await
+        .expect("open");
+    liner_upstream::seed::seed(store.as_ref(), 4_000, 3, |_| {})
+        .await
+        .expect("seed");
+    let token = generate_token();
+    store
+        .create_token(NewToken {
+            name: "daemon".into(),
+            role: Role::Editor,
+            parties: vec![],
+            hash: hash_token(&token),
+        })
+        .await
+        .expect("token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liner_upstream::serve(
+        store.clone(),
+        liner_upstream::Limits::default(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    // The daemon's config and token file, as a user would write them.
+    let home = tempfile::tempdir().expect("tempdir");
+    let token_file = home.path().join("token");
+    std::fs::write(&token_file, &token).expect("token file");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    }
+    let data = home.path().join("data");
+    let config = home.path().join("liner.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[upstream]\nurl = {base:?}\ntoken_file = {:?}\n[sync]\npage_size = 300\nsnapshot_batch = 700\nwait_seconds = 1\nmax_backoff_seconds = 1\n",
+            data.display().to_string(),
+            token_file.display().to_string()
+        ),
+    )
+    .expect("config");
+
+    // Meanwhile the catalog keeps changing upstream.
+    let editing = Arc::new(AtomicBool::new(true));
+    let editor = {
+        let editing = editing.clone();
+        let base = base.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
+            let mut edits = 0;
+            while editing.load(Ordering::SeqCst) {
+                let rec = liner::generate::recording_id(3, rng.random_range(0..4_000));
+                let url = format!("{base}/v1/recordings/{rec}");
+                let current: serde_json::Value = http
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("get")
+                    .json()
+                    .await
+                    .expect("json");
+                let version = current["version"].as_u64().expect("version");
+                let r = http
+                    .patch(&url)
+                    .bearer_auth(&token)
+                    .header("if-match", format!("\"{version}\""))
+                    .json(&json!({"reason": "churn", "patch": {"title": format!("Churn {edits}")}}))
+                    .send()
+                    .await
+                    .expect("patch");
+                assert!(r.status() == 200 || r.status() == 412, "{}", r.status());
+                edits += 1;
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            edits
+        })
+    };
+
+    // Kill -9 at random moments: the first kills land in the bootstrap, later ones in the tail.
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+    let status_path = data.join("status.json");
+    let mut killed_in = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..KILLS {
+        let mut child = spawn(&config);
+        tokio::time::sleep(Duration::from_millis(rng.random_range(50..700))).await;
+        let state = status::read(&status_path)
+            .map(|s| format!("{:?}", s.state))
+            .unwrap_or_else(|_| "starting".into());
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        *killed_in.entry(state).or_default() += 1;
+    }
+    eprintln!("killed in: {killed_in:?}");
+    assert!(
+        killed_in.contains_key("Bootstrapping"),
+        "no kill landed in the bootstrap: {killed_in:?}"
+    );
+    assert!(
+        killed_in.contains_key("Synced") || killed_in.contains_key("CatchingUp"),
+        "no kill landed in the tail: {killed_in:?}"
+    );
+    editing.store(false, Ordering::SeqCst);
+    let edits = editor.await.expect("editor");
+    assert!(
+        edits > 20,
+        "the upstream changed during the kills ({edits} edits)"
+    );
+
+    // Restarted, it converges on the upstream head.
+    let mut child = spawn(&config);
+    let head = store.head().await.expect("head");
+    let target = Cursor::new(store.epoch().await.expect("epoch"), head).token();
+    let started = Instant::now();
+    loop {
+        let st = status::read(&status_path).ok();
+        if st.as_ref().is_some_and(|s| {
+            s.state == State::Synced && s.cursor.as_deref() == Some(target.as_str())
+        }) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "never caught up: {st:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A graceful stop commits the index and exits 0.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "graceful stop exits 0, got {exit}");
+
+    // The mirror equals one built cleanly from the whole feed.
+    let mirror = Store::open_read_only(data.join("mirror.sqlite")).expect("mirror");
+    let reference_dir = tempfile::tempdir().expect("tempdir");
+    let mut reference = Store::open(reference_dir.path().join("ref.sqlite")).expect("reference");
+    let mut since = 0;
+    loop {
+        let page = store.changes(since, 5_000).await.expect("feed");
+        if page.count == 0 {
+            break;
+        }
+        reference.apply_ndjson(&page.body, None).expect("apply");
+        since = page.last;
+    }
+    // History is the exception: a snapshot carries each entity's latest revision only (the
+    // rest stays upstream), so the mirror's revisions are a subset of the replay's.
+    let split = |dump: Vec<String>| -> (Vec<String>, BTreeSet<String>) {
+        let (rev, state): (Vec<String>, Vec<String>) =
+            dump.into_iter().partition(|l| l.starts_with("revision|"));
+        (state, rev.into_iter().collect())
+    };
+    let (ours, our_history) = split(mirror.canonical_dump().expect("dump"));
+    let (theirs, their_history) = split(reference.canonical_dump().expect("dump"));
+    assert_eq!(ours.len(), theirs.len());
+    assert!(
+        ours == theirs,
+        "the mirror differs from a clean replay of the feed"
+    );
+    assert!(
+        our_history.is_subset(&their_history),
+        "the mirror holds history the upstream does not"
+    );
+    assert_eq!(mirror.quarantine_count().expect("quarantine"), 0);
+
+    // The index holds exactly the store's parties and recordings.
+    let index = SearchIndex::open_read_only(data.join("index")).expect("index");
+    let indexed: BTreeSet<String> = index.all_ids().expect("ids").into_iter().collect();
+    let expected: BTreeSet<String> = theirs
+        .iter()
+        .filter_map(|l| {
+            let mut parts = l.split('|');
+            match (parts.next(), parts.next()) {
+                (Some("party" | "recording"), Some(id)) => Some(id.to_owned()),
+                _ => None,
+            }
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(
+        indexed.len(),
+        expected.len(),
+        "index and store disagree on how many documents"
+    );
+    assert!(
+        indexed == expected,
+        "index and store disagree on which documents"
+    );
+
+    let _ = stop.send(());
+    server.await.expect("join").expect("served");
+}
