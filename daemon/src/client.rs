@@ -180,6 +180,123 @@ impl Upstream {
     }
 }
 
+/// How the upstream answered an edit.
+#[derive(Debug)]
+pub enum PatchOutcome {
+    Accepted {
+        version: u64,
+    },
+    /// 412: the entity moved on; its current version and data.
+    Stale {
+        version: u64,
+        data: serde_json::Value,
+    },
+    /// 422: the upstream's reasons, as its problem body says them.
+    Rejected {
+        reasons: String,
+    },
+    /// 404 / 410: the entity is gone upstream.
+    Gone {
+        detail: String,
+    },
+}
+
+fn collection(id: &liner::model::EntityId) -> &'static str {
+    use liner::model::EntityKind;
+    match id.kind() {
+        EntityKind::Recording => "recordings",
+        EntityKind::Work => "works",
+        EntityKind::Party => "parties",
+        EntityKind::Release => "releases",
+    }
+}
+
+impl Upstream {
+    /// Sends one edit with its base version and idempotency key.
+    pub async fn patch(
+        &self,
+        id: &liner::model::EntityId,
+        base_version: u64,
+        key: &str,
+        reason: &str,
+        patch: &serde_json::Value,
+    ) -> Result<PatchOutcome, FetchError> {
+        let response = self
+            .http
+            .patch(format!("{}/v1/{}/{id}", self.base, collection(id)))
+            .bearer_auth(&self.token)
+            .header("if-match", format!("\"{base_version}\""))
+            .header("idempotency-key", key)
+            .timeout(Duration::from_secs(30))
+            .json(&serde_json::json!({"reason": reason, "patch": patch}))
+            .send()
+            .await
+            .map_err(|e| FetchError::Offline(describe(&e)))?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| FetchError::Offline(describe(&e)))?;
+        let body: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        match status {
+            200 => Ok(PatchOutcome::Accepted {
+                version: body["version"].as_u64().unwrap_or(base_version + 1),
+            }),
+            412 => Ok(PatchOutcome::Stale {
+                version: body["current"]["version"].as_u64().ok_or_else(|| {
+                    FetchError::Garbled("a 412 without the current version".into())
+                })?,
+                data: body["current"]["data"].clone(),
+            }),
+            422 => Ok(PatchOutcome::Rejected {
+                reasons: if body["errors"].is_array() {
+                    body["errors"].to_string()
+                } else {
+                    text
+                },
+            }),
+            404 | 410 => Ok(PatchOutcome::Gone {
+                detail: body["detail"].as_str().unwrap_or("gone").to_owned(),
+            }),
+            s if s >= 500 || s == 429 || s == 408 => {
+                Err(FetchError::Offline(format!("{s}: {text}")))
+            }
+            s => Err(FetchError::Refused {
+                status: s,
+                detail: body["detail"].as_str().map_or(text.clone(), str::to_owned),
+            }),
+        }
+    }
+
+    /// An entity's revisions (oldest first), for a three-way merge.
+    pub async fn history(
+        &self,
+        id: &liner::model::EntityId,
+    ) -> Result<Vec<serde_json::Value>, FetchError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/{}/{id}/history", self.base, collection(id)))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| FetchError::Offline(describe(&e)))?;
+        let status = response.status();
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|e| FetchError::Garbled(format!("history: {}", describe(&e))))?;
+        if !status.is_success() {
+            return Err(FetchError::Refused {
+                status: status.as_u16(),
+                detail: body["detail"].as_str().unwrap_or("").to_owned(),
+            });
+        }
+        Ok(body["revisions"].as_array().cloned().unwrap_or_default())
+    }
+}
+
 /// Splits a page into records and trailer; a page without a well-formed trailer last was cut
 /// short or garbled and must not be applied at all.
 pub fn split_page(mut body: String) -> Result<Page, FetchError> {

@@ -5,17 +5,18 @@
 //!
 //! - [`mirror`]: bootstrap from the snapshot, then the live tail of the change feed;
 //! - [`indexer`]: a thread that owns the search index writer and follows the store's journal;
+//! - [`pusher`]: sends local edits upstream exactly once, merging three-way on a stale base;
 //! - [`status`]: what the daemon is doing, for `linerd status` and the console;
 //! - [`config`]: defaults, `liner.toml`, `LINER_*` variables.
 //!
-//! Not built yet (next step of the daemon issue): the outbox pusher and conflict capture, and
-//! the live reload of the config file.
+//! Not built yet: the live reload of the config file.
 
 pub mod backoff;
 pub mod client;
 pub mod config;
 pub mod indexer;
 pub mod mirror;
+pub mod pusher;
 pub mod status;
 
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,14 @@ pub async fn run(config: Config, token: String, cancel: CancellationToken) -> an
     ));
     status.update(|s| s.cursor = store.cursor().ok().flatten().map(|c| c.token()));
     let upstream = client::Upstream::new(&config.upstream.url, token)?;
+    let pusher = pusher::Pusher {
+        store: Store::open(&mirror_path)
+            .with_context(|| format!("opening the mirror {}", mirror_path.display()))?,
+        upstream: upstream.clone(),
+        status: status.clone(),
+        max_backoff: config.sync.max_backoff(),
+    };
+    let pushing = tokio::spawn(pusher.run(cancel.clone()));
 
     let (events, inbox) = std::sync::mpsc::channel();
     let index_dir = config.index_dir();
@@ -64,7 +73,10 @@ pub async fn run(config: Config, token: String, cancel: CancellationToken) -> an
         status: status.clone(),
         events,
     };
-    let result = mirror.run(cancel).await;
+    let result = mirror.run(cancel.clone()).await;
+    // Whatever ended the mirror ends the pusher too.
+    cancel.cancel();
+    let pushed = pushing.await.context("waiting for the pusher")?;
     // The mirror dropped its sender: the indexer commits what it has and stops.
     let indexed = tokio::task::spawn_blocking(move || indexer.join())
         .await
@@ -73,5 +85,6 @@ pub async fn run(config: Config, token: String, cancel: CancellationToken) -> an
         Ok(r) => r.context("the index maintainer failed")?,
         Err(_) => anyhow::bail!("the index maintainer panicked"),
     }
+    pushed.context("the pusher failed")?;
     result
 }

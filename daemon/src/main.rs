@@ -68,8 +68,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime.block_on(async {
                 let cancel = CancellationToken::new();
                 let stop = cancel.clone();
+                // Registered before anything else runs, so a SIGTERM at any moment stops the
+                // daemon gracefully instead of killing it.
+                #[cfg(unix)]
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                 tokio::spawn(async move {
-                    shutdown_signal().await;
+                    #[cfg(unix)]
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                    #[cfg(not(unix))]
+                    let _ = tokio::signal::ctrl_c().await;
                     tracing::info!("stopping: finishing the batch in hand");
                     stop.cancel();
                 });
@@ -125,26 +136,5 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }

@@ -1,5 +1,6 @@
 //! Crash safety with the real binary: `linerd` is killed with SIGKILL at random moments during
-//! bootstrap and live tail (while the upstream keeps changing), 20 times, then restarted. The
+//! bootstrap, live tail and pushing (while the upstream keeps changing and edits are queued),
+//! 20 times, then restarted. Every queued edit must reach the upstream exactly once; the
 //! mirror must end equal to a mirror built cleanly from the upstream's feed (same canonical
 //! dump), the search index must hold exactly the store's parties and recordings, and a graceful
 //! stop must exit 0.
@@ -130,9 +131,29 @@ async fn kill_9_at_random_moments_loses_nothing() {
     let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
     let status_path = data.join("status.json");
     let mut killed_in = std::collections::BTreeMap::<String, usize>::new();
-    for _ in 0..KILLS {
+    let mut queued = Vec::new();
+    for round in 0..KILLS {
         let mut child = spawn(&config);
-        tokio::time::sleep(Duration::from_millis(rng.random_range(50..700))).await;
+        // Once the mirror has data, queue an edit as the console would, on a field the churn
+        // above never touches, so every one must land upstream exactly once.
+        tokio::time::sleep(Duration::from_millis(rng.random_range(20..300))).await;
+        if let Ok(mut local) = Store::open(data.join("mirror.sqlite")) {
+            let rec = liner::generate::recording_id(3, 100 + round as u64);
+            if let Ok(Some(version)) = local.version_of(liner::model::EntityId::Recording(rec)) {
+                let reason = format!("crash edit {round}");
+                local
+                    .enqueue_edit(
+                        liner::model::EntityId::Recording(rec),
+                        version,
+                        json!({"genre": format!("genre {round}")}),
+                        &reason,
+                        "tester",
+                    )
+                    .expect("enqueue");
+                queued.push((rec, reason));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(30..400))).await;
         let state = status::read(&status_path)
             .map(|s| format!("{:?}", s.state))
             .unwrap_or_else(|_| "starting".into());
@@ -158,13 +179,52 @@ async fn kill_9_at_random_moments_loses_nothing() {
 
     // Restarted, it converges on the upstream head.
     let mut child = spawn(&config);
+    let started = Instant::now();
+    // Every queued edit reached the upstream exactly once.
+    assert!(
+        queued.len() >= 10,
+        "only {} edits were queued",
+        queued.len()
+    );
+    loop {
+        let local = Store::open_read_only(data.join("mirror.sqlite")).expect("mirror");
+        let entries = local.outbox(None).expect("outbox");
+        if entries
+            .iter()
+            .all(|e| e.state == liner::store::OutboxState::Accepted)
+        {
+            assert_eq!(entries.len(), queued.len());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "edits not all accepted: {entries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (rec, reason) in &queued {
+        let history = store
+            .history(liner::model::EntityId::Recording(*rec))
+            .await
+            .expect("history");
+        let times = history
+            .iter()
+            .filter(|h| &h.revision.reason == reason)
+            .count();
+        assert_eq!(
+            times, 1,
+            "{reason} is in the upstream history {times} times"
+        );
+    }
+
     let head = store.head().await.expect("head");
     let target = Cursor::new(store.epoch().await.expect("epoch"), head).token();
-    let started = Instant::now();
     loop {
         let st = status::read(&status_path).ok();
         if st.as_ref().is_some_and(|s| {
-            s.state == State::Synced && s.cursor.as_deref() == Some(target.as_str())
+            s.pid == child.id()
+                && s.state == State::Synced
+                && s.cursor.as_deref() == Some(target.as_str())
         }) {
             break;
         }

@@ -281,3 +281,173 @@ async fn the_mirror_follows_the_upstream_through_outages_and_a_replaced_history(
     );
     restored.stop().await;
 }
+
+/// Waits until every outbox entry of `store` has left pending and sent.
+async fn settled(data: &std::path::Path) -> Vec<liner::store::OutboxEntry> {
+    let path = data.join("mirror.sqlite");
+    let start = Instant::now();
+    loop {
+        let store = Store::open_read_only(&path).expect("mirror");
+        let entries = store.outbox(None).expect("outbox");
+        if !entries.is_empty()
+            && entries.iter().all(|e| {
+                !matches!(
+                    e.state,
+                    liner::store::OutboxState::Pending | liner::store::OutboxState::Sent
+                )
+            })
+        {
+            return entries;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "edits never settled: {entries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_editors_disjoint_fields_both_land_and_the_same_field_conflicts_once() {
+    use liner::store::OutboxState;
+    let up = Upstream::start("127.0.0.1:0", 300, 4).await;
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let cancel = CancellationToken::new();
+    let mut daemons = Vec::new();
+    for dir in [&a, &b] {
+        daemons.push(tokio::spawn(liner_daemon::run(
+            config(dir.path(), &up.url()),
+            up.token.clone(),
+            cancel.clone(),
+        )));
+    }
+    for dir in [&a, &b] {
+        let p = dir.path().join("status.json");
+        eventually("synced", Duration::from_secs(60), || {
+            status::read(&p)
+                .map(|s| s.state == State::Synced)
+                .unwrap_or(false)
+        })
+        .await;
+    }
+    let rec = EntityId::Recording(liner::generate::recording_id(4, 11));
+    let open = |d: &tempfile::TempDir| Store::open(d.path().join("mirror.sqlite")).expect("mirror");
+
+    // Round 1: both edit the same recording at the same version, different fields.
+    let base = open(&a).version_of(rec).expect("read").expect("mirrored");
+    open(&a)
+        .enqueue_edit(
+            rec,
+            base,
+            json!({"title": "Title from A"}),
+            "A fixes the title",
+            "ann",
+        )
+        .expect("enqueue");
+    open(&b)
+        .enqueue_edit(
+            rec,
+            base,
+            json!({"genre": "Genre from B"}),
+            "B fixes the genre",
+            "bob",
+        )
+        .expect("enqueue");
+    for d in [&a, &b] {
+        let entries = settled(d.path()).await;
+        assert_eq!(entries[0].state, OutboxState::Accepted, "{entries:?}");
+    }
+    let got = up.store.get(rec).await.expect("get").expect("exists");
+    let data: Value = serde_json::from_str(got.data.as_deref().expect("data")).expect("json");
+    assert_eq!(
+        (data["title"].as_str(), data["genre"].as_str()),
+        (Some("Title from A"), Some("Genre from B"))
+    );
+    assert_eq!(got.version, base + 2);
+
+    // Round 2: both change the title from the same version: one lands, the other conflicts.
+    let base = got.version;
+    eventually(
+        "both mirrors at the new version",
+        Duration::from_secs(10),
+        || {
+            [&a, &b].iter().all(|d| {
+                Store::open_read_only(d.path().join("mirror.sqlite"))
+                    .ok()
+                    .and_then(|s| s.version_of(rec).ok().flatten())
+                    == Some(base)
+            })
+        },
+    )
+    .await;
+    open(&a)
+        .enqueue_edit(
+            rec,
+            base,
+            json!({"title": "A again"}),
+            "A's second fix",
+            "ann",
+        )
+        .expect("enqueue");
+    open(&b)
+        .enqueue_edit(
+            rec,
+            base,
+            json!({"title": "B's idea"}),
+            "B's second fix",
+            "bob",
+        )
+        .expect("enqueue");
+    let (ea, eb) = (settled(a.path()).await, settled(b.path()).await);
+    let outcomes: Vec<(OutboxState, Option<String>)> = [&ea[1], &eb[1]]
+        .iter()
+        .map(|e| (e.state, e.detail.clone()))
+        .collect();
+    let conflicted: Vec<_> = outcomes
+        .iter()
+        .filter(|(s, _)| *s == OutboxState::Conflicted)
+        .collect();
+    assert_eq!(conflicted.len(), 1, "exactly one conflict: {outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|(s, _)| *s == OutboxState::Accepted)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let detail: Value =
+        serde_json::from_str(conflicted[0].1.as_deref().expect("detail")).expect("json");
+    let field = &detail["fields"][0];
+    assert_eq!(field["field"], "title");
+    assert_eq!(field["base"], "Title from A");
+    let (mine, theirs) = (
+        field["mine"].as_str().expect("mine"),
+        field["theirs"].as_str().expect("theirs"),
+    );
+    assert!(
+        matches!(
+            (mine, theirs),
+            ("A again", "B's idea") | ("B's idea", "A again")
+        ),
+        "{detail}"
+    );
+
+    // Upstream history holds every accepted change once: creation + three edits.
+    let history = up.store.history(rec).await.expect("history");
+    assert_eq!(history.len(), 4, "{history:?}");
+    let reasons: Vec<&str> = history.iter().map(|h| h.revision.reason.as_str()).collect();
+    assert!(
+        reasons.contains(&"A fixes the title") && reasons.contains(&"B fixes the genre"),
+        "{reasons:?}"
+    );
+
+    cancel.cancel();
+    for d in daemons {
+        d.await.expect("join").expect("daemon ran cleanly");
+    }
+    up.stop().await;
+}

@@ -205,3 +205,29 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
         updated_at: r.get(10)?,
     })
 }
+
+impl Store {
+    /// Moves a sent edit onto a newer base version after a three-way merge found no field
+    /// that both sides changed: it is resent against `base_version` (with a key derived from
+    /// it, so a crash and resend cannot apply it twice).
+    pub fn rebase_outbox_edit(&mut self, seq: i64, base_version: u64) -> Result<()> {
+        self.write(|tx, _| {
+            let n = tx.execute(
+                "UPDATE outbox SET base_version = ?2, updated_at = ?3 WHERE seq = ?1 AND state = 'sent'",
+                params![seq, base_version, jiff::Timestamp::now().to_string()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NoSuchOutboxEntry(seq));
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether another connection (the console) committed something since the last call:
+    /// a cheap check that lets the pusher sleep instead of polling the outbox.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "data_version", |r| r.get(0))?)
+    }
+}
