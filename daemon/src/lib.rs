@@ -7,9 +7,9 @@
 //! - [`indexer`]: a thread that owns the search index writer and follows the store's journal;
 //! - [`pusher`]: sends local edits upstream exactly once, merging three-way on a stale base;
 //! - [`status`]: what the daemon is doing, for `linerd status` and the console;
-//! - [`config`]: defaults, `liner.toml`, `LINER_*` variables.
-//!
-//! Not built yet: the live reload of the config file.
+//! - [`config`]: defaults, `liner.toml`, `LINER_*` variables;
+//! - [`watcher`]: notices edits of `liner.toml`; [`run_watching`] then restarts the
+//!   components with the new settings (an invalid file is reported and ignored).
 
 pub mod backoff;
 pub mod client;
@@ -18,6 +18,7 @@ pub mod indexer;
 pub mod mirror;
 pub mod pusher;
 pub mod status;
+pub mod watcher;
 
 use std::sync::{Arc, Mutex};
 
@@ -87,4 +88,50 @@ pub async fn run(config: Config, token: String, cancel: CancellationToken) -> an
     }
     pushed.context("the pusher failed")?;
     result
+}
+
+/// Runs the daemon with the config file at `file`, picking up changes to it while running:
+/// the components stop (finishing their batch) and start again with the new settings. A file
+/// that no longer parses is reported in the status and the running settings stay.
+pub async fn run_watching(
+    file: std::path::PathBuf,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
+    let _watcher = watcher::watch(&file, tx)?;
+    let mut config = Config::load(Some(&file))?;
+    loop {
+        let token = config::read_token(&config.upstream.token_file)?;
+        let round = cancel.child_token();
+        let mut task = tokio::spawn(run(config.clone(), token, round.clone()));
+        let next = loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break None,
+                done = &mut task => {
+                    // The components ended by themselves: a store failure.
+                    return done.context("the daemon task")?;
+                }
+                Some(()) = changed.recv() => match Config::load(Some(&file)) {
+                    Ok(new) if new != config => break Some(new),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the changed config file is invalid; keeping the running settings");
+                        let status = status::StatusFile::new(config.status_path(), &config.upstream.url);
+                        let mut current = status::read(&config.status_path()).unwrap_or_default();
+                        current.last_error = Some(format!("config not reloaded: {e}"));
+                        status.update(|s| *s = current);
+                    }
+                },
+            }
+        };
+        round.cancel();
+        task.await.context("the daemon task")??;
+        match next {
+            None => return Ok(()),
+            Some(new) => {
+                tracing::info!(upstream = %new.upstream.url, "config changed: restarting with the new settings");
+                config = new;
+            }
+        }
+    }
 }

@@ -61,6 +61,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
+    let file = cli
+        .config
+        .clone()
+        .or_else(|| config::default_path().filter(|p| p.exists()));
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
             let token = config::read_token(&config.upstream.token_file)?;
@@ -84,7 +88,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     tracing::info!("stopping: finishing the batch in hand");
                     stop.cancel();
                 });
-                liner_daemon::run(config, token, cancel).await
+                // With a config file, follow its changes; without one, run on defaults + env.
+                match file {
+                    Some(path) => liner_daemon::run_watching(path, cancel).await,
+                    None => liner_daemon::run(config, token, cancel).await,
+                }
             })?;
             Ok(ExitCode::SUCCESS)
         }

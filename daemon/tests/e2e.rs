@@ -451,3 +451,74 @@ async fn two_editors_disjoint_fields_both_land_and_the_same_field_conflicts_once
     }
     up.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_config_file_is_picked_up_while_running() {
+    let up = Upstream::start("127.0.0.1:0", 200, 6).await;
+    let home = tempfile::tempdir().expect("tempdir");
+    let token_file = home.path().join("token");
+    std::fs::write(&token_file, &up.token).expect("token");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    }
+    let data = home.path().join("data");
+    let file = home.path().join("liner.toml");
+    let write = |url: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "data_dir = {:?}\n[upstream]\nurl = {url:?}\ntoken_file = {:?}\n[sync]\nwait_seconds = 1\nmax_backoff_seconds = 1\n",
+                data.display().to_string(),
+                token_file.display().to_string()
+            ),
+        )
+        .expect("write config");
+    };
+    // First pointed at a port where nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    write(&format!("http://{closed}"));
+    let cancel = CancellationToken::new();
+    let daemon = tokio::spawn(liner_daemon::run_watching(file.clone(), cancel.clone()));
+    let status_path = data.join("status.json");
+    eventually(
+        "offline at the wrong address",
+        Duration::from_secs(20),
+        || {
+            status::read(&status_path)
+                .map(|s| s.state == State::Offline)
+                .unwrap_or(false)
+        },
+    )
+    .await;
+
+    // A broken edit is reported and ignored.
+    std::fs::write(&file, "this is [not toml").expect("write");
+    eventually("the bad file reported", Duration::from_secs(20), || {
+        status::read(&status_path)
+            .ok()
+            .and_then(|s| s.last_error)
+            .is_some_and(|e| e.contains("config not reloaded"))
+    })
+    .await;
+
+    // The fix is picked up without a restart.
+    write(&up.url());
+    eventually(
+        "synced after the config fix",
+        Duration::from_secs(30),
+        || {
+            status::read(&status_path)
+                .map(|s| s.state == State::Synced && s.upstream == up.url())
+                .unwrap_or(false)
+        },
+    )
+    .await;
+    cancel.cancel();
+    daemon.await.expect("join").expect("daemon ran cleanly");
+    up.stop().await;
+}
