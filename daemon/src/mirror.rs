@@ -127,7 +127,9 @@ impl Mirror {
                 Err(SyncError::Fetch(e)) => {
                     let delay = backoff.next_delay(&mut rng);
                     tracing::warn!(error = %e, retry_in = ?delay, "sync failed");
+                    let retries = backoff.attempts();
                     self.status.update(|s| {
+                        s.retries = retries;
                         if s.state != State::Offline {
                             s.offline_since = Some(now());
                         }
@@ -355,6 +357,7 @@ impl Mirror {
                 s.last_poll_at = Some(now());
                 s.offline_since = None;
                 s.last_error = None;
+                s.retries = 0;
                 s.bootstrap = None;
             });
         }

@@ -62,6 +62,9 @@ pub struct Status {
     pub offline_since: Option<String>,
     /// The last error, in words.
     pub last_error: Option<String>,
+    /// Failed attempts in a row since the last success (each after a longer pause).
+    #[serde(default)]
+    pub retries: u32,
     pub bootstrap: Option<Progress>,
 }
 

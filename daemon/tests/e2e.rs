@@ -522,3 +522,41 @@ async fn a_changed_config_file_is_picked_up_while_running() {
     daemon.await.expect("join").expect("daemon ran cleanly");
     up.stop().await;
 }
+
+/// Backoff against an upstream that is down, on tokio's paused clock: over ten virtual minutes
+/// the daemon retries with growing pauses up to the cap (a few dozen attempts, not a hot
+/// loop), and says it is offline.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_unreachable_upstream_is_retried_with_capped_backoff() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut c = config(data.path(), &format!("http://{closed}"));
+    c.sync.max_backoff_seconds = 30;
+    let cancel = CancellationToken::new();
+    let daemon = tokio::spawn(liner_daemon::run(c, "lnr_x".into(), cancel.clone()));
+    let started = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    let virtual_elapsed = started.elapsed();
+    let st = status::read(&data.path().join("status.json")).expect("status");
+    assert_eq!(st.state, State::Offline);
+    assert!(
+        st.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("unreachable")),
+        "{st:?}"
+    );
+    // 0.5 + 1 + 2 + … + 16 s, then ≤ 30 s each (at least 15 s with jitter): 10 minutes hold
+    // at most 6 + 600 / 15 = 46 attempts, and at least 600 / 30 = 20.
+    eprintln!("{} attempts in ten virtual minutes", st.retries);
+    assert!(virtual_elapsed >= Duration::from_secs(600));
+    assert!(
+        (15..=46).contains(&st.retries),
+        "{} attempts in ten minutes",
+        st.retries
+    );
+    cancel.cancel();
+    daemon.await.expect("join").expect("clean stop");
+}
