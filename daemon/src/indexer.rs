@@ -40,8 +40,9 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
             }
             Ok(Event::Reset) => index = rebuild(&index_dir, &mut store, index)?,
             Err(RecvTimeoutError::Timeout) => {
+                // Commits only when something has waited long enough: an idle daemon writes
+                // nothing.
                 index.catch_up(&store)?;
-                index.commit()?;
             }
             Err(RecvTimeoutError::Disconnected) => {
                 index.catch_up(&store)?;

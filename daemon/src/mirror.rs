@@ -291,7 +291,8 @@ impl Mirror {
             s.end_bulk_load()
         })
         .await?;
-        let _ = self.events.send(Event::Applied { tailing: false });
+        // The whole catalog is in: make it searchable now rather than at the next tick.
+        let _ = self.events.send(Event::Applied { tailing: true });
         self.progress(done, total, started);
         tracing::info!(
             records = done,
