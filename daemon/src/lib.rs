@@ -51,9 +51,13 @@ pub async fn run(config: Config, token: String, cancel: CancellationToken) -> an
     ));
     status.update(|s| s.cursor = store.cursor().ok().flatten().map(|c| c.token()));
     let upstream = client::Upstream::new(&config.upstream.url, token)?;
+    // The writer gets a bigger page cache than the pusher, which only reads its outbox.
+    store.set_cache_mib(64)?;
+    let pusher_store = Store::open(&mirror_path)
+        .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
+    pusher_store.set_cache_mib(4)?;
     let pusher = pusher::Pusher {
-        store: Store::open(&mirror_path)
-            .with_context(|| format!("opening the mirror {}", mirror_path.display()))?,
+        store: pusher_store,
         upstream: upstream.clone(),
         status: status.clone(),
         max_backoff: config.sync.max_backoff(),

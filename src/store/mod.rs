@@ -97,8 +97,15 @@ impl Keys {
         self.ids.contains_key(id)
     }
     pub(crate) fn insert(&mut self, id: EntityId, key: i64) {
+        // Bounded: a whole catalog's ids cost ~170 MB per million entities here, and recent
+        // ones (parties being credited, recordings about to be tracked) are the useful ones.
+        if self.ids.len() >= Self::MAX_IDS {
+            self.ids.clear();
+        }
         self.ids.insert(id, key);
     }
+
+    const MAX_IDS: usize = 400_000;
     pub(crate) fn remove(&mut self, id: &EntityId) {
         self.ids.remove(id);
     }
@@ -165,6 +172,14 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sets this connection's page cache (128 MiB by default). Connections that only look
+    /// things up (a pusher, an index follower) need far less than the writer.
+    pub fn set_cache_mib(&self, mib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -(i64::from(mib) * 1024))?;
+        Ok(())
     }
 
     fn configure(&self) -> Result<()> {
