@@ -36,6 +36,18 @@ struct Args {
     bench: bool,
 }
 
+/// The daemon process, stopped however the bench ends.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
     text.lines()
@@ -146,13 +158,16 @@ fn main() -> Result<()> {
     let head = rt.block_on(store.head())?;
     let target = Cursor::new(rt.block_on(store.epoch())?, head).token();
     let t = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_linerd"))
-        .arg("--config")
-        .arg(&config)
-        .env("LINER_LOG", "warn")
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("starting linerd")?;
+    let mut daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_linerd"))
+            .arg("--config")
+            .arg(&config)
+            .env("LINER_LOG", "warn")
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting linerd")?,
+    );
+    let child = &mut daemon.0;
     let pid = child.id();
     let status_path = data.join("status.json");
     let mut synced_at = None;
@@ -212,11 +227,13 @@ fn main() -> Result<()> {
     let mirror = Store::open_read_only(data.join("mirror.sqlite"))?;
     let http = reqwest::blocking::Client::new();
     let mut times = Vec::new();
+    // Titles unique to this run: a reused catalog already has the last run's.
+    let run = jiff::Timestamp::now().as_second();
     for i in 0..args.edits {
         let rec = liner::generate::recording_id(args.seed, (i as u64 * 7_919) % args.recordings);
         let id = EntityId::Recording(rec);
         let version = mirror.version_of(id)?.context("recording not mirrored")?;
-        let title = format!("Qzxedit{i} Bench");
+        let title = format!("Qzxedit{i} Run{run}");
         let r = http
             .patch(format!("{base}/v1/recordings/{rec}"))
             .bearer_auth(&token)
