@@ -171,7 +171,10 @@ fn main() -> Result<()> {
     let pid = child.id();
     let status_path = data.join("status.json");
     let mut synced_at = None;
+    let (mut peak_anon, mut peak_file) = (0u64, 0u64);
     loop {
+        peak_anon = peak_anon.max(proc_field(pid, "status", "RssAnon:").unwrap_or(0));
+        peak_file = peak_file.max(proc_field(pid, "status", "RssFile:").unwrap_or(0));
         if let Some(code) = child.try_wait()? {
             bail!("linerd exited early: {code}");
         }
