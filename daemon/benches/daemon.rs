@@ -214,7 +214,11 @@ fn main() -> Result<()> {
     ));
     rows.push((
         "**daemon peak RSS** (target ≤ 400 MB)".into(),
-        format!("**{rss_mb} MB**"),
+        format!(
+            "**{rss_mb} MB** (sampled peaks: {} MB anonymous, {} MB file-backed)",
+            peak_anon / 1024,
+            peak_file / 1024
+        ),
     ));
 
     // 2. Idle: CPU over ten seconds while caught up.

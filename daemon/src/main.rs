@@ -125,7 +125,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     println!("behind:     {n} changes");
                 }
                 if let Some(t) = &status.last_poll_at {
-                    println!("last poll:  {t}");
+                    let ago = t
+                        .parse::<jiff::Timestamp>()
+                        .ok()
+                        .map(|at| jiff::Timestamp::now().duration_since(at).as_secs());
+                    match ago {
+                        Some(s) => println!("last poll:  {s} s ago ({t})"),
+                        None => println!("last poll:  {t}"),
+                    }
                 }
                 if let Some(t) = &status.offline_since {
                     println!("offline since {t}");
