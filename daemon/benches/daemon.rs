@@ -172,8 +172,24 @@ fn main() -> Result<()> {
     let status_path = data.join("status.json");
     let mut synced_at = None;
     let (mut peak_anon, mut peak_file) = (0u64, 0u64);
+    let mut next_report = Duration::ZERO;
     loop {
-        peak_anon = peak_anon.max(proc_field(pid, "status", "RssAnon:").unwrap_or(0));
+        let anon = proc_field(pid, "status", "RssAnon:").unwrap_or(0);
+        if t.elapsed() >= next_report {
+            // A memory timeline on stderr: where the peak happens.
+            let st = liner_daemon::status::read(&status_path).ok();
+            eprintln!(
+                "bench: {:>5.1} s  anon {:>4} MB  {:?}  {:?}",
+                t.elapsed().as_secs_f64(),
+                anon / 1024,
+                st.as_ref().map(|s| s.state),
+                st.as_ref()
+                    .and_then(|s| s.bootstrap.as_ref())
+                    .map(|b| b.done)
+            );
+            next_report += Duration::from_secs(3);
+        }
+        peak_anon = peak_anon.max(anon);
         peak_file = peak_file.max(proc_field(pid, "status", "RssFile:").unwrap_or(0));
         if let Some(code) = child.try_wait()? {
             bail!("linerd exited early: {code}");

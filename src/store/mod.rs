@@ -245,7 +245,12 @@ impl Store {
     pub fn end_bulk_load(&mut self) -> Result<()> {
         // No ANALYZE: with STAT4 statistics SQLite re-prepares statements whose plan could
         // depend on a bound value, which made every detail lookup ~5x slower when measured.
-        self.ensure_indexes()
+        // Sorting spills to temporary files beyond the page cache instead of holding the
+        // whole sort in memory (+220 MB for 5M credits, measured in the daemon).
+        self.conn.pragma_update(None, "temp_store", "FILE")?;
+        let built = self.ensure_indexes();
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        built
     }
 
     /// The cursor of the last applied batch.
