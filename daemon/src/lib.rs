@@ -104,10 +104,10 @@ pub async fn run_watching(
     let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
     let _watcher = watcher::watch(&file, tx)?;
     let mut config = Config::load(Some(&file))?;
+    let mut token = config::read_token(&config.upstream.token_file)?;
     loop {
-        let token = config::read_token(&config.upstream.token_file)?;
         let round = cancel.child_token();
-        let mut task = tokio::spawn(run(config.clone(), token, round.clone()));
+        let mut task = tokio::spawn(run(config.clone(), token.clone(), round.clone()));
         let next = loop {
             tokio::select! {
                 _ = cancel.cancelled() => break None,
@@ -115,14 +115,16 @@ pub async fn run_watching(
                     // The components ended by themselves: a store failure.
                     return done.context("the daemon task")?;
                 }
-                Some(()) = changed.recv() => match Config::load(Some(&file)) {
-                    Ok(new) if new != config => break Some(new),
+                Some(()) = changed.recv() => match settled_load(&file).await {
+                    Ok((new, new_token)) if new != config || new_token != token => {
+                        break Some((new, new_token));
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "the changed config file is invalid; keeping the running settings");
                         let status = status::StatusFile::new(config.status_path(), &config.upstream.url);
                         let mut current = status::read(&config.status_path()).unwrap_or_default();
-                        current.last_error = Some(format!("config not reloaded: {e}"));
+                        current.last_error = Some(format!("config not reloaded: {e:#}"));
                         status.update(|s| *s = current);
                     }
                 },
@@ -132,10 +134,29 @@ pub async fn run_watching(
         task.await.context("the daemon task")??;
         match next {
             None => return Ok(()),
-            Some(new) => {
+            Some((new, new_token)) => {
                 tracing::info!(upstream = %new.upstream.url, "config changed: restarting with the new settings");
                 config = new;
+                token = new_token;
             }
         }
     }
+}
+
+/// Loads the config file once it has stopped changing (an editor or `>` may be caught
+/// half-way through a write), together with the token it names: a reload that would leave
+/// the daemon without a usable token is refused like a file that does not parse.
+async fn settled_load(file: &std::path::Path) -> anyhow::Result<(Config, String)> {
+    let mut last = std::fs::read(file).ok();
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let now = std::fs::read(file).ok();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let config = Config::load(Some(file))?;
+    let token = config::read_token(&config.upstream.token_file)?;
+    Ok((config, token))
 }
