@@ -1,5 +1,7 @@
 //! `liner search`: the search index answers, the store fills in what a person reads.
 
+use std::io::Write as _;
+
 use anyhow::{Context, Result, anyhow};
 use liner::model::{EntityId, EntityKind};
 use liner::roles::Role;
@@ -102,18 +104,24 @@ pub fn run(args: SearchArgs) -> Result<bool> {
         };
         hits.push(hit);
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&hits)?);
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&hits)?)
     } else {
-        print_table(&hits);
+        print_table(&mut out, &hits)
+    };
+    match written {
+        // A reader that stopped reading (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the results")?,
     }
     Ok(!hits.is_empty())
 }
 
-fn print_table(hits: &[Hit]) {
+fn print_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<()> {
     if hits.is_empty() {
         eprintln!("liner: nothing found");
-        return;
+        return Ok(());
     }
     let w_title = hits
         .iter()
@@ -127,12 +135,14 @@ fn print_table(hits: &[Hit]) {
         .max()
         .unwrap_or(6)
         .clamp(6, 40);
-    println!(
+    writeln!(
+        out,
         "{:<9} {:<w_title$} {:<w_detail$} {:<15} {:>10}  ID",
         "KIND", "TITLE", "ARTIST", "ISRC", "POPULARITY"
-    );
+    )?;
     for h in hits {
-        println!(
+        writeln!(
+            out,
             "{:<9} {:<w_title$} {:<w_detail$} {:<15} {:>10.1}  {}",
             h.kind.as_str(),
             cut(&h.title, w_title),
@@ -140,8 +150,9 @@ fn print_table(hits: &[Hit]) {
             h.isrc.as_deref().unwrap_or("-"),
             h.popularity,
             h.id
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn cut(s: &str, width: usize) -> String {

@@ -83,6 +83,38 @@ fn generate_then_search_as_a_user_would() {
         err.contains("unknown role \"caterer\"") && err.contains("producer"),
         "{err}"
     );
+
+    // Piped into a reader that stops early (`| head -1`): a clean exit, not a panic.
+    let mut child = liner()
+        .args([
+            "search",
+            "",
+            "--role",
+            "main_artist",
+            "--json",
+            "--limit",
+            "2000",
+            "--data",
+        ])
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::BufRead as _;
+        let mut first = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        stdout.read_line(&mut first).expect("read");
+        assert!(first.starts_with('['), "{first}");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
