@@ -15,8 +15,10 @@ use liner::model::Cursor;
 use liner::search::SearchIndex;
 use liner::store::Store;
 use liner_daemon::status::{self, State};
-use liner_upstream::auth::{Role, generate_token, hash_token};
-use liner_upstream::store::{self as upstore, NewToken};
+
+mod common;
+
+use common::{Upstream, write_token_file};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
@@ -36,46 +38,13 @@ fn spawn(config: &std::path::Path) -> Child {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_loses_nothing() {
     // The upstream, seeded, with a token for the daemon.
-    let updir = tempfile::tempdir().expect("tempdir");
-    let store = upstore::open(&format!("sqlite:{}", updir.path().join("c.db").display()))
-        .await
-        .expect("open");
-    liner_upstream::seed::seed(store.as_ref(), 4_000, 3, |_| {})
-        .await
-        .expect("seed");
-    let token = generate_token();
-    store
-        .create_token(NewToken {
-            name: "daemon".into(),
-            role: Role::Editor,
-            parties: vec![],
-            hash: hash_token(&token),
-        })
-        .await
-        .expect("token");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(liner_upstream::serve(
-        store.clone(),
-        liner_upstream::Limits::default(),
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let up = Upstream::start("127.0.0.1:0", 4_000, 3).await;
+    let (store, token, base) = (up.store.clone(), up.token.clone(), up.url());
 
     // The daemon's config and token file, as a user would write them.
     let home = tempfile::tempdir().expect("tempdir");
     let token_file = home.path().join("token");
-    std::fs::write(&token_file, &token).expect("token file");
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))
-            .expect("chmod");
-    }
+    write_token_file(&token_file, &token);
     let data = home.path().join("data");
     let config = home.path().join("liner.toml");
     std::fs::write(
@@ -300,6 +269,5 @@ async fn kill_9_at_random_moments_loses_nothing() {
         "index and store disagree on which documents"
     );
 
-    let _ = stop.send(());
-    server.await.expect("join").expect("served");
+    up.stop().await;
 }

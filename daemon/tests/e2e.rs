@@ -3,8 +3,6 @@
 //! coming back, the upstream's history being replaced (resync keeping local edits), and a
 //! graceful stop.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use liner::model::{EntityId, EntityKind};
@@ -12,85 +10,14 @@ use liner::search::{SearchIndex, SearchRequest};
 use liner::store::Store;
 use liner_daemon::Config;
 use liner_daemon::status::{self, State};
-use liner_upstream::auth::{Role, generate_token, hash_token};
-use liner_upstream::store::{self as upstore, CatalogStore, NewToken};
+use liner_upstream::auth::{Role, hash_token};
+use liner_upstream::store::NewToken;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-struct Upstream {
-    store: Arc<dyn CatalogStore>,
-    addr: SocketAddr,
-    token: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-impl Upstream {
-    /// A seeded upstream on `addr` (port 0 for any).
-    async fn start(addr: &str, recordings: u64, seed: u64) -> Upstream {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = upstore::open(&format!("sqlite:{}", dir.path().join("c.db").display()))
-            .await
-            .expect("open");
-        liner_upstream::seed::seed(store.as_ref(), recordings, seed, |_| {})
-            .await
-            .expect("seed");
-        let token = generate_token();
-        store
-            .create_token(NewToken {
-                name: "daemon".into(),
-                role: Role::Editor,
-                parties: vec![],
-                hash: hash_token(&token),
-            })
-            .await
-            .expect("token");
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(liner_upstream::serve(
-            store.clone(),
-            liner_upstream::Limits::default(),
-            listener,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Upstream {
-            store,
-            addr,
-            token,
-            stop: Some(stop),
-            task,
-            _dir: dir,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    async fn stop(mut self) -> SocketAddr {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        (&mut self.task).await.expect("join").expect("served");
-        self.addr
-    }
-}
-
-/// Waits for `what` to hold, checking every 20 ms, failing after `limit`.
-async fn eventually<F: FnMut() -> bool>(what: &str, limit: Duration, mut check: F) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use common::{Upstream, eventually, write_token_file};
 
 fn config(dir: &std::path::Path, url: &str) -> Config {
     let mut c = Config {
@@ -457,12 +384,7 @@ async fn a_changed_config_file_is_picked_up_while_running() {
     let up = Upstream::start("127.0.0.1:0", 200, 6).await;
     let home = tempfile::tempdir().expect("tempdir");
     let token_file = home.path().join("token");
-    std::fs::write(&token_file, &up.token).expect("token");
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))
-            .expect("chmod");
-    }
+    write_token_file(&token_file, &up.token);
     let data = home.path().join("data");
     let file = home.path().join("liner.toml");
     let write = |url: &str| {

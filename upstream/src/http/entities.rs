@@ -477,25 +477,66 @@ pub(crate) async fn patch(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let kind = collection(&coll)?;
-    let id = entity_id(kind, &id)?;
-    refuse_readers(&p)?;
-    let (req, bytes): (PatchBody, Bytes) = body(&headers, raw)?;
-    let expected = if_match(&headers)?;
-    let idem = idempotency_key(&headers, &p, "PATCH", &id.to_string(), &bytes)?;
-    if let Some((key, hash)) = &idem
-        && let Some(r) = app.store.replay(key).await?
-    {
-        return replayed(r, hash);
-    }
-    let reason = catalog::check_reason(req.reason.as_deref())?;
-    let current = live(app.store.get(id).await?, kind, id)?;
-    if current.version != expected {
-        return Err(stale(&p, id, Some(current)));
-    }
+    let (req, reason, current, idem) =
+        match prepare::<PatchBody>(&app, &p, &coll, &id, "PATCH", &headers, raw).await? {
+            Prepared::Replayed(response) => return Ok(response),
+            Prepared::Ready(req, reason, current, idem) => (req, reason, current, idem),
+        };
     let (write, value) =
         catalog::patch(&p, &current, &req.patch, reason).map_err(Problem::invalid)?;
     commit(&app, &p, write, Some(value), "patch", StatusCode::OK, idem).await
+}
+
+/// What PATCH and DELETE share before they differ: the entity, the body, If-Match against
+/// the current version, the idempotency key (and its replay) and the reason.
+enum Prepared<T> {
+    Replayed(Response),
+    Ready(T, String, Stored, Option<(String, String)>),
+}
+
+/// A change body: every one states its reason.
+trait Reasoned {
+    fn reason(&self) -> Option<&str>;
+}
+
+impl Reasoned for PatchBody {
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+}
+
+impl Reasoned for DeleteBody {
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+}
+
+async fn prepare<T: DeserializeOwned + Reasoned>(
+    app: &State,
+    p: &Principal,
+    coll: &str,
+    id: &str,
+    method: &str,
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Prepared<T>, Problem> {
+    let kind = collection(coll)?;
+    let id = entity_id(kind, id)?;
+    refuse_readers(p)?;
+    let (req, bytes): (T, Bytes) = body(headers, raw)?;
+    let expected = if_match(headers)?;
+    let idem = idempotency_key(headers, p, method, &id.to_string(), &bytes)?;
+    if let Some((key, hash)) = &idem
+        && let Some(r) = app.store.replay(key).await?
+    {
+        return replayed(r, hash).map(Prepared::Replayed);
+    }
+    let reason = catalog::check_reason(req.reason())?;
+    let current = live(app.store.get(id).await?, kind, id)?;
+    if current.version != expected {
+        return Err(stale(p, id, Some(current)));
+    }
+    Ok(Prepared::Ready(req, reason, current, idem))
 }
 
 #[utoipa::path(delete, path = "/v1/{collection}/{id}", tag = "entities",
@@ -509,22 +550,11 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let kind = collection(&coll)?;
-    let id = entity_id(kind, &id)?;
-    refuse_readers(&p)?;
-    let (req, bytes): (DeleteBody, Bytes) = body(&headers, raw)?;
-    let expected = if_match(&headers)?;
-    let idem = idempotency_key(&headers, &p, "DELETE", &id.to_string(), &bytes)?;
-    if let Some((key, hash)) = &idem
-        && let Some(r) = app.store.replay(key).await?
-    {
-        return replayed(r, hash);
-    }
-    let reason = catalog::check_reason(req.reason.as_deref())?;
-    let current = live(app.store.get(id).await?, kind, id)?;
-    if current.version != expected {
-        return Err(stale(&p, id, Some(current)));
-    }
+    let (reason, current, idem) =
+        match prepare::<DeleteBody>(&app, &p, &coll, &id, "DELETE", &headers, raw).await? {
+            Prepared::Replayed(response) => return Ok(response),
+            Prepared::Ready(_, reason, current, idem) => (reason, current, idem),
+        };
     let write = catalog::delete(&p, &current, reason);
     commit(&app, &p, write, None, "-", StatusCode::OK, idem).await
 }

@@ -219,6 +219,34 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn revoke_token(&self, id: i64) -> Result<bool>;
 }
 
+/// Channels from a backend's snapshot reader: first `(count, head)` (or `None` when `after`
+/// names no entity), then the body chunks.
+pub(crate) type SnapshotMeta = tokio::sync::oneshot::Receiver<Result<Option<(u64, u64)>>>;
+
+/// Assembles a [`Snapshot`] from a reader task's channels: waits for the header values, and
+/// if the reader failed before sending them, returns its error.
+pub(crate) async fn snapshot_from(
+    meta: SnapshotMeta,
+    mut body: tokio::sync::mpsc::Receiver<Result<Bytes>>,
+) -> Result<Option<Snapshot>> {
+    let (count, head) = match meta.await {
+        Ok(Ok(Some(meta))) => meta,
+        Ok(Ok(None)) => return Ok(None),
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            return Err(match body.recv().await {
+                Some(Err(e)) => e,
+                _ => StoreError::Database("snapshot reader stopped".into()),
+            });
+        }
+    };
+    Ok(Some(Snapshot {
+        count,
+        head,
+        body: Box::pin(tokio_stream::wrappers::ReceiverStream::new(body)),
+    }))
+}
+
 /// The feed record line for one write, as both backends store it.
 pub(crate) fn record_line(
     id: EntityId,

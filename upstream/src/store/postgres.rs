@@ -566,23 +566,7 @@ impl CatalogStore for PgStore {
                 let _ = tx.send(Err(e)).await;
             }
         });
-        let (count, head) = match meta_rx.await {
-            Ok(Ok(Some(meta))) => meta,
-            Ok(Ok(None)) => return Ok(None),
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                let mut rx = rx;
-                return Err(match rx.recv().await {
-                    Some(Err(e)) => e,
-                    _ => StoreError::Database("snapshot reader stopped".into()),
-                });
-            }
-        };
-        Ok(Some(Snapshot {
-            count,
-            head,
-            body: Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)),
-        }))
+        super::snapshot_from(meta_rx, rx).await
     }
 
     async fn counts(&self) -> Result<Vec<(EntityKind, u64)>> {
