@@ -40,15 +40,25 @@ pub enum Event {
 
 /// Runs the daemon until `cancel` fires; the batch in hand is finished and committed first.
 pub async fn run(config: Config, token: String, cancel: CancellationToken) -> anyhow::Result<()> {
+    let status = Arc::new(status::StatusFile::new(
+        config.status_path(),
+        &config.upstream.url,
+    ));
+    run_with(config, token, status, cancel).await
+}
+
+/// [`run`] reporting into `status`, which the config watcher shares.
+async fn run_with(
+    config: Config,
+    token: String,
+    status: Arc<status::StatusFile>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let mirror_path = config.mirror_path();
     let store = Store::open(&mirror_path)
         .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
-    let status = Arc::new(status::StatusFile::new(
-        config.status_path(),
-        &config.upstream.url,
-    ));
     status.update(|s| s.cursor = store.cursor().ok().flatten().map(|c| c.token()));
     let upstream = client::Upstream::new(&config.upstream.url, token)?;
     // The writer gets a bigger page cache than the pusher, which only reads its outbox.
@@ -107,7 +117,16 @@ pub async fn run_watching(
     let mut token = config::read_token(&config.upstream.token_file)?;
     loop {
         let round = cancel.child_token();
-        let mut task = tokio::spawn(run(config.clone(), token.clone(), round.clone()));
+        let status = Arc::new(status::StatusFile::new(
+            config.status_path(),
+            &config.upstream.url,
+        ));
+        let mut task = tokio::spawn(run_with(
+            config.clone(),
+            token.clone(),
+            status.clone(),
+            round.clone(),
+        ));
         let next = loop {
             tokio::select! {
                 _ = cancel.cancelled() => break None,
@@ -122,10 +141,7 @@ pub async fn run_watching(
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "the changed config file is invalid; keeping the running settings");
-                        let status = status::StatusFile::new(config.status_path(), &config.upstream.url);
-                        let mut current = status::read(&config.status_path()).unwrap_or_default();
-                        current.last_error = Some(format!("config not reloaded: {e:#}"));
-                        status.update(|s| *s = current);
+                        status.update(|s| s.last_error = Some(format!("config not reloaded: {e:#}")));
                     }
                 },
             }

@@ -10,8 +10,6 @@ use liner::search::{SearchIndex, SearchRequest};
 use liner::store::Store;
 use liner_daemon::Config;
 use liner_daemon::status::{self, State};
-use liner_upstream::auth::{Role, hash_token};
-use liner_upstream::store::NewToken;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -146,16 +144,7 @@ async fn the_mirror_follows_the_upstream_through_outages_and_a_replaced_history(
     // It comes back as a restored copy with another history (another epoch, other data).
     let restored = Upstream::start(&addr.to_string(), 1_500, 2).await;
     // The daemon's token must work there too.
-    restored
-        .store
-        .create_token(NewToken {
-            name: "daemon".into(),
-            role: Role::Editor,
-            parties: vec![],
-            hash: hash_token(&token),
-        })
-        .await
-        .expect("token");
+    restored.accept_token(&token).await;
     let epoch = restored.store.epoch().await.expect("epoch");
     eventually(
         "resynced to the restored upstream",

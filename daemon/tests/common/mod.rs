@@ -30,15 +30,7 @@ impl Upstream {
             .await
             .expect("seed");
         let token = generate_token();
-        store
-            .create_token(NewToken {
-                name: "daemon".into(),
-                role: Role::Editor,
-                parties: vec![],
-                hash: hash_token(&token),
-            })
-            .await
-            .expect("token");
+        add_token(store.as_ref(), &token).await;
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -58,6 +50,11 @@ impl Upstream {
             task,
             _dir: dir,
         }
+    }
+
+    /// Makes `token` an editor token here too (a restored copy must know the daemon).
+    pub async fn accept_token(&self, token: &str) {
+        add_token(self.store.as_ref(), token).await;
     }
 
     pub fn url(&self) -> String {
@@ -90,4 +87,16 @@ pub fn write_token_file(path: &std::path::Path, token: &str) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::write(path, token).expect("token file");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+async fn add_token(store: &dyn CatalogStore, token: &str) {
+    store
+        .create_token(NewToken {
+            name: "daemon".into(),
+            role: Role::Editor,
+            parties: vec![],
+            hash: hash_token(token),
+        })
+        .await
+        .expect("token");
 }

@@ -83,6 +83,17 @@ pub enum Expect {
     Version(u64),
 }
 
+impl Expect {
+    /// Whether `current` (the stored row, tombstone included) is what this write expects:
+    /// the one rule both backends apply before writing.
+    pub(crate) fn holds(self, current: Option<&Stored>) -> bool {
+        match self {
+            Expect::Absent => current.is_none(),
+            Expect::Version(v) => current.is_some_and(|c| !c.deleted && c.version == v),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
     /// New canonical JSON for the entity.
@@ -254,14 +265,17 @@ pub(crate) fn record_line(
     data: Option<&str>,
     revision: &str,
 ) -> String {
-    let (op, data) = match data {
-        Some(d) => ("upsert", format!(",\"data\":{d}")),
-        None => ("delete", String::new()),
-    };
-    format!(
-        "{{\"entity\":\"{}\",\"id\":\"{id}\",\"op\":\"{op}\",\"version\":{version}{data},\"revision\":{revision}}}\n",
-        id.kind()
-    )
+    let mut out = Vec::with_capacity(data.map_or(0, str::len) + revision.len() + 96);
+    snapshot_line(
+        id.kind().as_str(),
+        &id.to_string(),
+        version,
+        data,
+        revision,
+        &mut out,
+    );
+    // Only &str pieces went in, so the bytes are UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A snapshot line for a stored entity (with the revision that made its current version).

@@ -22,7 +22,7 @@ use liner::model::{EntityId, EntityKind};
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::{
-    CatalogStore, Expect, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
+    CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
     StoreError, Stored, Write, WriteOp, WriteOutcome, parse_id, parse_revision, record_line,
     revision_json, snapshot_line,
 };
@@ -309,12 +309,7 @@ impl CatalogStore for PgStore {
         let mut live_in_batch: HashMap<EntityId, bool> = HashMap::new();
         for (index, w) in writes.iter().enumerate() {
             let current = state.get(&w.id).cloned();
-            let live = current.as_ref().filter(|c| !c.deleted);
-            let ok = match w.expect {
-                Expect::Absent => current.is_none(),
-                Expect::Version(v) => live.is_some_and(|c| c.version == v),
-            };
-            if !ok {
+            if !w.expect.holds(current.as_ref()) {
                 return Ok(WriteOutcome::Stale { index, current });
             }
             let missing: Vec<EntityId> = w

@@ -16,7 +16,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    CatalogStore, Expect, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
+    CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
     StoreError, Stored, Write, WriteOp, WriteOutcome, parse_revision, record_line, revision_json,
     snapshot_line,
 };
@@ -187,12 +187,7 @@ fn write_batch(
     let mut versions = Vec::with_capacity(writes.len());
     for (index, w) in writes.iter().enumerate() {
         let current = read_entity(&tx, w.id)?;
-        let live = current.as_ref().filter(|c| !c.deleted);
-        let ok = match w.expect {
-            Expect::Absent => current.is_none(),
-            Expect::Version(v) => live.is_some_and(|c| c.version == v),
-        };
-        if !ok {
+        if !w.expect.holds(current.as_ref()) {
             return Ok(WriteOutcome::Stale { index, current });
         }
         let mut missing = Vec::new();
