@@ -269,6 +269,30 @@ impl Upstream {
         }
     }
 
+    /// Whom this token belongs to.
+    pub async fn me(&self) -> Result<crate::status::Who, FetchError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/me", self.base))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| FetchError::Offline(describe(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            let detail = problem_detail(response).await;
+            return Err(FetchError::Refused {
+                status: status.as_u16(),
+                detail,
+            });
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| FetchError::Garbled(format!("/v1/me: {}", describe(&e))))
+    }
+
     /// An entity's revisions (oldest first), for a three-way merge.
     pub async fn history(
         &self,

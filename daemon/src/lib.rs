@@ -73,6 +73,7 @@ async fn run_with(
         max_backoff: config.sync.max_backoff(),
     };
     let pushing = tokio::spawn(pusher.run(cancel.clone()));
+    tokio::spawn(learn_who(upstream.clone(), status.clone(), cancel.clone()));
 
     let (events, inbox) = std::sync::mpsc::channel();
     let index_dir = config.index_dir();
@@ -102,6 +103,34 @@ async fn run_with(
     }
     pushed.context("the pusher failed")?;
     result
+}
+
+/// Asks the upstream whom the token belongs to, until it answers, and records it in the
+/// status: the console decides from it whether to offer editing.
+async fn learn_who(
+    upstream: client::Upstream,
+    status: Arc<status::StatusFile>,
+    cancel: CancellationToken,
+) {
+    use rand::SeedableRng as _;
+    let mut backoff = backoff::Backoff::new(
+        std::time::Duration::from_millis(500),
+        std::time::Duration::from_secs(30),
+    );
+    let mut rng = rand::rngs::SmallRng::from_os_rng();
+    loop {
+        match upstream.me().await {
+            Ok(who) => {
+                status.update(|s| s.who = Some(who));
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "asking the upstream who this token is"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff.next_delay(&mut rng)) => {}
+        }
+    }
 }
 
 /// Runs the daemon with the config file at `file`, picking up changes to it while running:

@@ -332,11 +332,15 @@ impl Mirror {
         cancel: &CancellationToken,
         backoff: &mut Backoff,
     ) -> Result<(), SyncError> {
+        // The first poll does not wait: it tells at once whether the mirror is at the head, so
+        // the status says "synced" right after a bootstrap instead of a long-poll later.
+        let mut wait = std::time::Duration::ZERO;
         loop {
             let page = tokio::select! {
                 _ = cancel.cancelled() => return Err(SyncError::Cancelled),
-                p = self.upstream.changes(Some(&cursor), self.config.sync.page_size, self.config.sync.wait()) => p?,
+                p = self.upstream.changes(Some(&cursor), self.config.sync.page_size, wait) => p?,
             };
+            wait = self.config.sync.wait();
             backoff.reset();
             let next = page.trailer.cursor()?;
             let behind = page.trailer.behind.unwrap_or(0);

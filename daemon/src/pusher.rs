@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use liner::model::EntityId;
-use liner::store::{OutboxEntry, OutboxState, Store};
+use liner::store::{OutboxEntry, OutboxState, Store, StoreError};
 use rand::SeedableRng as _;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -187,8 +187,14 @@ impl Pusher {
     /// Sends one edit (rebasing it as often as the merge allows) and records the outcome.
     async fn push_one(&mut self, mut entry: OutboxEntry) -> Result<Option<OutboxState>, PushError> {
         if entry.state == OutboxState::Pending {
-            self.store
-                .set_outbox_state(entry.seq, OutboxState::Sent, None)?;
+            match self
+                .store
+                .set_outbox_state(entry.seq, OutboxState::Sent, None)
+            {
+                // Discarded in the console since the queue was read: nothing to send.
+                Err(StoreError::NoSuchOutboxEntry(_)) => return Ok(None),
+                other => other?,
+            }
         }
         let Some(patch) = entry.patch.as_object().cloned() else {
             self.store.set_outbox_state(

@@ -66,6 +66,20 @@ pub struct Status {
     #[serde(default)]
     pub retries: u32,
     pub bootstrap: Option<Progress>,
+    /// Whom the token belongs to, as the upstream said at the last connection: the console
+    /// takes the role (and so whether it may edit) from here.
+    #[serde(default)]
+    pub who: Option<Who>,
+}
+
+/// The token's holder, from the upstream's `/v1/me`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Who {
+    pub name: String,
+    pub role: String,
+    #[serde(default)]
+    pub parties: Vec<String>,
+    pub may_edit: bool,
 }
 
 /// The status file and the status it holds.

@@ -105,6 +105,8 @@ pub struct SearchIndex {
     /// Documents added since the last commit, and since when.
     pending: usize,
     pending_since: Option<Instant>,
+    /// For a read-only index, the build directory it opened: a rebuild switches to another.
+    live_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -145,6 +147,7 @@ impl SearchIndex {
             applied: committed,
             pending: 0,
             pending_since: None,
+            live_dir: None,
         })
     }
 
@@ -154,14 +157,33 @@ impl SearchIndex {
         let dir = current_dir(&root)?.ok_or_else(|| SearchError::Missing(root.clone()))?;
         let (index, fields) = open_index(&dir)?;
         let committed = payload(&index)?.map_or(0, |p| p.journal);
-        SearchIndex::assemble(
+        let mut this = SearchIndex::assemble(
             root,
             index,
             fields,
             None,
             WriterOptions::default(),
             committed,
-        )
+        )?;
+        this.live_dir = Some(dir);
+        Ok(this)
+    }
+
+    /// For a read-only index: sees the writer's latest commit, and reopens when a rebuild
+    /// switched the live build. Cheap when nothing changed.
+    pub fn refresh(&mut self) -> Result<()> {
+        if self.writer.is_some() {
+            return Ok(());
+        }
+        let dir =
+            current_dir(&self.root)?.ok_or_else(|| SearchError::Missing(self.root.clone()))?;
+        if self.live_dir.as_ref() != Some(&dir) {
+            *self = SearchIndex::open_read_only(&self.root)?;
+            return Ok(());
+        }
+        self.reader.reload()?;
+        self.committed = payload(&self.index)?.map_or(self.committed, |p| p.journal);
+        Ok(())
     }
 
     /// Opens the index for keeping up with `store`: rebuilds it when it is missing, of another

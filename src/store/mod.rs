@@ -64,6 +64,12 @@ pub enum StoreError {
     NoSuchOutboxEntry(i64),
     #[error("invalid edit: {0}")]
     InvalidEdit(String),
+    #[error("mirror database {0} is not there yet (linerd creates it on its first start)")]
+    Missing(PathBuf),
+    #[error(
+        "mirror database is at schema version {found}, older than this build ({known}); start linerd to migrate it"
+    )]
+    TooOld { found: i64, known: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -147,6 +153,40 @@ impl Store {
         store.configure()?;
         store.migrate()?;
         store.ensure_indexes()?;
+        Ok(store)
+    }
+
+    /// Opens a mirror the daemon made, for reading and queuing edits (the console): never
+    /// migrates and never rebuilds indexes, so it cannot slow down a bootstrap in progress.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Err(StoreError::Missing(path));
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let store = Store {
+            conn,
+            path,
+            keys: Keys::default(),
+        };
+        store.configure()?;
+        let known = schema::MIGRATIONS.len() as i64;
+        let found: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::TooNew { found, known });
+        }
+        if found < known {
+            return Err(StoreError::TooOld { found, known });
+        }
         Ok(store)
     }
 

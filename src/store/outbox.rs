@@ -163,6 +163,93 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The edits of one entity in queue order (what the detail overlays on the mirror's copy).
+    pub fn outbox_for(&self, entity: EntityId) -> Result<Vec<OutboxEntry>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "{SELECT_OUTBOX} WHERE entity_id = ?1 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([entity.to_string()], row_to_entry)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A person's answer to a conflicted or rejected edit: the resolved patch against the
+    /// version they resolved it on, queued again. It gets a new idempotency key, because it is
+    /// a different request from the one the upstream already answered.
+    pub fn revise_outbox_edit(
+        &mut self,
+        seq: i64,
+        patch: serde_json::Value,
+        base_version: u64,
+        reason: &str,
+    ) -> Result<OutboxEntry> {
+        if reason.trim().is_empty() {
+            return Err(StoreError::InvalidEdit("an edit needs a reason".into()));
+        }
+        if !patch.is_object() {
+            return Err(StoreError::InvalidEdit(
+                "the patch must be a JSON object of fields".into(),
+            ));
+        }
+        self.write(|tx, _| {
+            let from: Option<String> = tx
+                .query_row("SELECT state FROM outbox WHERE seq = ?1", [seq], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let from = from
+                .as_deref()
+                .and_then(OutboxState::parse)
+                .ok_or(StoreError::NoSuchOutboxEntry(seq))?;
+            if !from.can_move_to(OutboxState::Pending) || from == OutboxState::Sent {
+                return Err(StoreError::Transition {
+                    seq,
+                    from: from.as_str(),
+                    to: OutboxState::Pending.as_str(),
+                });
+            }
+            tx.execute(
+                "UPDATE outbox SET idempotency_key = ?2, base_version = ?3, patch = ?4, reason = ?5,
+                 state = 'pending', detail = NULL, updated_at = ?6 WHERE seq = ?1",
+                params![
+                    seq,
+                    ulid::Ulid::new().to_string(),
+                    base_version,
+                    patch.to_string(),
+                    reason,
+                    jiff::Timestamp::now().to_string()
+                ],
+            )?;
+            Ok(())
+        })?;
+        self.outbox_entry(seq)?
+            .ok_or(StoreError::NoSuchOutboxEntry(seq))
+    }
+
+    /// Drops an edit that has not gone out, or that the upstream refused or that conflicted.
+    /// An edit that is out (sent) or accepted cannot be discarded.
+    pub fn discard_outbox_edit(&mut self, seq: i64) -> Result<()> {
+        self.write(|tx, _| {
+            let n = tx.execute(
+                "DELETE FROM outbox WHERE seq = ?1 AND state IN ('pending', 'rejected', 'conflicted')",
+                [seq],
+            )?;
+            if n == 0 {
+                let state: Option<String> = tx
+                    .query_row("SELECT state FROM outbox WHERE seq = ?1", [seq], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                return Err(match state {
+                    None => StoreError::NoSuchOutboxEntry(seq),
+                    Some(s) => StoreError::InvalidEdit(format!(
+                        "edit {seq} is {s}; only pending, rejected or conflicted edits can be discarded"
+                    )),
+                });
+            }
+            Ok(())
+        })
+    }
+
     /// Counts per state, for the status line.
     pub fn outbox_counts(&self) -> Result<Vec<(OutboxState, i64)>> {
         let mut stmt = self

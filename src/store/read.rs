@@ -308,6 +308,38 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Works carrying this ISWC.
+    pub fn works_by_iswc(&self, iswc: &crate::ident::Iswc) -> Result<Vec<WorkId>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id FROM work WHERE iswc = ?1 AND version > 0 AND deleted = 0 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([iswc.as_str()], |r| parse_col(0, &r.get::<_, String>(0)?))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A work with its writers and shares.
+    pub fn work_view(&self, id: WorkId) -> Result<Option<WorkView>> {
+        let row: Option<(i64, u64, Option<String>, Option<String>)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT key, version, iswc, title FROM work WHERE id = ?1 AND version > 0 AND deleted = 0",
+            )?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let Some((key, version, iswc, title)) = row else {
+            return Ok(None);
+        };
+        let writers = self.writers(key)?;
+        let split = Writers::new(writers.iter().map(|w| w.writer.clone()).collect())
+            .map_err(|e| corrupt(id.to_string(), serde::de::Error::custom(e)))?;
+        let work = body::work(id, iswc.as_deref(), title.unwrap_or_default(), split)?;
+        Ok(Some(WorkView {
+            work,
+            version,
+            writers,
+        }))
+    }
+
     /// Parties with exactly this name; same-name parties are normal and stay distinct.
     pub fn parties_named(&self, name: &str) -> Result<Vec<Party>> {
         let mut stmt = self.conn().prepare_cached(

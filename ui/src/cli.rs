@@ -11,8 +11,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "The credits desk of a music streaming catalog"
 )]
 pub struct Cli {
+    /// The config file shared with linerd (default: liner.toml in the XDG config directory).
+    #[arg(long, global = true, env = "LINER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The mirror directory, instead of the config's `data_dir`.
+    #[arg(long, global = true, env = "LINER_DATA")]
+    pub data: Option<PathBuf>,
+    /// No colours (state is always in words and symbols too). `NO_COLOR` does the same.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Without a command: the console on the local mirror.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +31,40 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Search a mirror as you would type: typos, missing accents and half-typed words are fine.
     Search(SearchArgs),
+    /// Everything about one recording: credits grouped by role, works and shares, releases.
+    Show(LookupArgs),
+    /// Every credit of a party, grouped by role (by name or pty_ id).
+    Party(LookupArgs),
+    /// Every revision of an entity: who, when, from where, why, and what changed.
+    History(LookupArgs),
+    /// What the daemon is doing, and the mirror's edits and quarantine.
+    Status(StatusArgs),
+    /// Try it: an upstream seeded with a generated catalog, a daemon and the console, in one
+    /// process, with an editor token. Data goes to a temporary directory unless --data.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// An id (rec_…, pty_…, wrk_…), an ISRC, or for `party` a name.
+    pub what: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Recordings in the generated catalog.
+    #[arg(long, default_value_t = 100_000)]
+    pub recordings: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -30,9 +74,6 @@ pub struct GenerateArgs {
     pub recordings: u64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// The mirror directory (SQLite database and search index).
-    #[arg(long, env = "LINER_DATA")]
-    pub data: PathBuf,
     /// Replace a mirror that is already there.
     #[arg(long)]
     pub force: bool,
@@ -48,9 +89,6 @@ pub enum Kind {
 pub struct SearchArgs {
     /// What to look for: title words, artist or credited names, or an ISRC / ISNI / IPI.
     pub query: String,
-    /// The mirror directory.
-    #[arg(long, env = "LINER_DATA")]
-    pub data: PathBuf,
     /// Print JSON (one array of hits) instead of a table.
     #[arg(long)]
     pub json: bool,

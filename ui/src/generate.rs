@@ -15,8 +15,8 @@ use crate::cli::GenerateArgs;
 pub const DB_FILE: &str = "mirror.sqlite";
 pub const INDEX_DIR: &str = "index";
 
-pub fn run(args: GenerateArgs) -> Result<()> {
-    let dir = &args.data;
+pub fn run(args: GenerateArgs, data: &Path) -> Result<()> {
+    let dir = data;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let db = dir.join(DB_FILE);
     if db.exists() {

@@ -1,27 +1,52 @@
-//! `liner`: the credits desk's command line. Today it fills a mirror from the catalog
-//! generator and searches it; the console and the daemon-backed commands come next.
+//! `liner`: the console on the local mirror, a one-process demo, and commands for scripts.
 //!
-//! Exit codes: 0 success (for `search`: at least one hit), 1 `search` found nothing, 2 usage
-//! error or failure (the message on stderr says what and where).
+//! Exit codes: 0 success; 1 nothing found (`search`, `show`, `party`, `history`) or, for
+//! `status`, the daemon is not running or offline; 2 usage error or failure (the message on
+//! stderr says what and where); 3 a name that fits several parties (`party`; the candidates are
+//! listed).
 
-mod cli;
-mod generate;
-mod search;
-
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser;
+use liner_console::cli::{self, Command};
+use liner_console::lookup::Found;
+use liner_console::{console, demo, generate, lookup, search};
+
+// The console shares a process with the daemon in `liner demo`; mimalloc keeps freed batch
+// buffers from staying resident, as in linerd.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    init_tracing();
+    let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let result = match args.command {
-        cli::Command::Generate(a) => generate::run(a).map(|()| true),
-        cli::Command::Search(a) => search::run(a),
+        None => data_dir(&args.config, &args.data).and_then(|dir| {
+            log_to_file(&dir)?;
+            open_console(&dir, color).map(|()| Found::Yes)
+        }),
+        Some(Command::Demo(d)) => {
+            demo::run(d, args.data.clone(), color, log_to_file).map(|()| Found::Yes)
+        }
+        Some(command) => {
+            log_to_stderr();
+            data_dir(&args.config, &args.data).and_then(|dir| match command {
+                Command::Generate(a) => generate::run(a, &dir).map(|()| Found::Yes),
+                Command::Search(a) => search::run(a, &dir).map(Found::from),
+                Command::Show(a) => lookup::show(&dir, &a),
+                Command::Party(a) => lookup::party(&dir, &a),
+                Command::History(a) => lookup::history(&dir, &a),
+                Command::Status(a) => lookup::status(&dir, &a),
+                Command::Demo(_) => unreachable!("handled above"),
+            })
+        }
     };
     match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(Found::Yes) => ExitCode::SUCCESS,
+        Ok(Found::No) => ExitCode::from(1),
+        Ok(Found::Several) => ExitCode::from(3),
         Err(e) => {
             eprintln!("liner: {e:#}");
             ExitCode::from(2)
@@ -29,12 +54,55 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `LINER_LOG` (default: warnings), so stdout stays data.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LINER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+/// `--data`, else the data directory of the config linerd reads.
+fn data_dir(config: &Option<PathBuf>, data: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(d) = data {
+        return Ok(d.clone());
+    }
+    let config =
+        liner_daemon::Config::load(config.as_deref()).context("reading the configuration")?;
+    Ok(config.data_dir)
+}
+
+fn open_console(dir: &Path, color: bool) -> anyhow::Result<()> {
+    let paths = console::Paths::in_dir(dir);
+    let who = liner_daemon::status::read(&paths.status)
+        .ok()
+        .and_then(|s| s.who);
+    let actor = who
+        .as_ref()
+        .map(|w| w.name.clone())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "console".into());
+    console::run(paths, console::Session { actor, who }, color)
+}
+
+/// The console owns the screen: logs go to `liner.log` in the data directory.
+fn log_to_file(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("liner.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening the log file {}", path.display()))?;
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter())
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
+}
+
+/// Logs go to stderr, filtered by `LINER_LOG` (default: warnings), so stdout stays data.
+fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_env_filter(filter())
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_env("LINER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
 }

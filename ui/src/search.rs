@@ -27,17 +27,17 @@ struct Hit {
 }
 
 /// Returns whether anything was found.
-pub fn run(args: SearchArgs) -> Result<bool> {
-    let db = args.data.join(DB_FILE);
+pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
+    let db = data.join(DB_FILE);
     if !db.exists() {
         return Err(anyhow!(
             "no mirror at {}; fill one with `liner generate --data {}`",
-            args.data.display(),
-            args.data.display()
+            data.display(),
+            data.display()
         ));
     }
     let store = Store::open_read_only(&db).with_context(|| format!("opening {}", db.display()))?;
-    let index = SearchIndex::open_read_only(args.data.join(INDEX_DIR))?;
+    let index = SearchIndex::open_read_only(data.join(INDEX_DIR))?;
     let lag = index.lag(&store)?;
     if lag > 0 {
         eprintln!(

@@ -1,0 +1,1301 @@
+//! The console's state and `update`: key events become [`Action`]s through the key map,
+//! actions and worker replies change state, and nothing here waits for I/O: lookups are
+//! requests to the worker, whose replies arrive later as messages.
+
+use std::sync::mpsc::Sender;
+
+use liner::model::EntityId;
+use liner::roles::Role;
+use liner_daemon::status::Who;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+use serde_json::Value;
+
+use super::Msg;
+use super::edit::{CreditForm, SharesForm};
+use super::keymap::{self, Action, Context};
+use super::screens::*;
+use super::toml_edit;
+use super::worker::{Reply, Request, StatusSnapshot};
+
+/// Who is at the keyboard.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Signs queued edits (the upstream records the token's holder as well).
+    pub actor: String,
+    /// From the daemon's last conversation with the upstream; `None` until it has had one.
+    pub who: Option<Who>,
+}
+
+impl Session {
+    /// Read-only when the upstream says the token may not edit. Unknown means editable: the
+    /// upstream still refuses what the token may not do, and the refusal comes back.
+    pub fn read_only(&self) -> bool {
+        self.who.as_ref().is_some_and(|w| !w.may_edit)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub text: String,
+    pub kind: NoteKind,
+}
+
+/// What a confirmation is for.
+#[derive(Debug, Clone)]
+pub enum ConfirmOp {
+    RemoveCredit,
+    DiscardEdit(i64),
+    LeaveForm,
+}
+
+/// What a one-line prompt is for.
+#[derive(Debug, Clone)]
+pub enum PromptFor {
+    Reason(SaveOp),
+    Instrument,
+    CreditedAs,
+}
+
+/// An edit ready to queue once it has a reason.
+#[derive(Debug, Clone)]
+pub enum SaveOp {
+    New {
+        entity: EntityId,
+        base_version: u64,
+        patch: Value,
+    },
+    Resolve {
+        seq: i64,
+        base_version: u64,
+        patch: Value,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum RoleFor {
+    Change,
+    Add {
+        party: liner::ids::PartyId,
+        name: String,
+    },
+}
+
+#[derive(Debug)]
+pub enum Overlay {
+    Help {
+        filter: String,
+    },
+    Command {
+        input: String,
+    },
+    Confirm {
+        question: String,
+        op: ConfirmOp,
+        yes: bool,
+    },
+    Prompt {
+        title: String,
+        input: String,
+        purpose: PromptFor,
+        error: Option<String>,
+    },
+    RolePicker {
+        filter: String,
+        cursor: super::list::ListCursor,
+        purpose: RoleFor,
+    },
+    PartyPicker {
+        query: String,
+        rows: Vec<super::worker::ResultRow>,
+        cursor: super::list::ListCursor,
+        generation: u64,
+    },
+}
+
+/// An edit in `$EDITOR`, which the run loop performs with the terminal handed over.
+#[derive(Debug, Clone)]
+pub struct ExternalEdit {
+    pub recording: liner::model::Recording,
+    pub version: u64,
+    pub text: String,
+}
+
+/// Geometry of the last frame, for mouse clicks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListArea {
+    pub area: Rect,
+    /// Rows above the first list row inside `area` (table headers).
+    pub header: u16,
+    pub offset: usize,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub session: Session,
+    pub screens: Vec<Screen>,
+    pub overlay: Option<Overlay>,
+    pub status: StatusSnapshot,
+    pub note: Option<Note>,
+    pub color: bool,
+    pub quit: bool,
+    pub external: Option<ExternalEdit>,
+    pub list_area: ListArea,
+    /// Rows in the last drawn list: what a page is.
+    pub page: usize,
+    dirty: bool,
+    generation: u64,
+    requests: Sender<Request>,
+    in_flight: usize,
+}
+
+impl App {
+    pub fn new(session: Session, requests: Sender<Request>, color: bool) -> App {
+        let mut app = App {
+            session,
+            screens: vec![Screen::Search(SearchScreen {
+                typing: true,
+                ..SearchScreen::default()
+            })],
+            overlay: None,
+            status: StatusSnapshot::default(),
+            note: None,
+            color,
+            quit: false,
+            external: None,
+            list_area: ListArea::default(),
+            page: 10,
+            dirty: true,
+            generation: 0,
+            requests,
+            in_flight: 0,
+        };
+        app.ask(Request::Status);
+        app
+    }
+
+    /// Whether the screen changed since the last call (frames are drawn on change only).
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Requests sent and not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.session.read_only()
+    }
+
+    fn ask(&mut self, request: Request) {
+        if self.requests.send(request).is_ok() {
+            self.in_flight += 1;
+        } else {
+            self.error("the console's worker stopped; restart liner".into());
+        }
+    }
+
+    fn info(&mut self, text: String) {
+        self.note = Some(Note {
+            text,
+            kind: NoteKind::Info,
+        });
+    }
+
+    fn error(&mut self, text: String) {
+        self.note = Some(Note {
+            text,
+            kind: NoteKind::Error,
+        });
+    }
+
+    pub fn top(&self) -> &Screen {
+        self.screens
+            .last()
+            .unwrap_or_else(|| unreachable!("the search screen is never popped"))
+    }
+
+    fn top_mut(&mut self) -> &mut Screen {
+        self.screens
+            .last_mut()
+            .unwrap_or_else(|| unreachable!("the search screen is never popped"))
+    }
+
+    /// The key-map context of the active screen.
+    pub fn context(&self) -> Context {
+        match self.top() {
+            Screen::Search(s) if s.typing => Context::SearchInput,
+            Screen::Search(_) => Context::Results,
+            Screen::Detail(_) => Context::Detail,
+            Screen::History(_) => Context::History,
+            Screen::Party(_) => Context::Party,
+            Screen::Work(_) => Context::Work,
+            Screen::Outbox(_) => Context::Outbox,
+            Screen::Conflict(_) => Context::Conflict,
+            Screen::EditCredits(_) => Context::EditCredits,
+            Screen::EditShares(_) => Context::EditShares,
+            Screen::Status => Context::Status,
+        }
+    }
+
+    pub fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Key(key) if key.kind != KeyEventKind::Release => self.key(key),
+            Msg::Key(_) => {}
+            Msg::Mouse(m) => self.mouse(m),
+            Msg::Resize => self.dirty = true,
+            Msg::Tick => self.tick(),
+            Msg::Reply(reply) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.reply(*reply);
+            }
+        }
+    }
+
+    fn tick(&mut self) {
+        self.ask(Request::Status);
+        // Follow a shown edit until the mirror has it, and a shown outbox as it moves.
+        let refresh = match self.top() {
+            Screen::Detail(d) if d.data.as_ref().is_some_and(|d| !d.edits.is_empty()) => {
+                Some(Request::Recording(d.id))
+            }
+            Screen::Outbox(_) => Some(Request::Outbox),
+            _ => None,
+        };
+        if let Some(r) = refresh {
+            self.ask(r);
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent) {
+        self.dirty = true;
+        if self.overlay.is_some() {
+            self.overlay_key(key);
+            return;
+        }
+        let ctx = self.context();
+        if ctx == Context::SearchInput && self.type_into_query(key) {
+            return;
+        }
+        let Some(action) = keymap::lookup(ctx, key, self.read_only()) else {
+            return;
+        };
+        self.note = None;
+        self.act(action);
+    }
+
+    /// Text editing of the query; false when the key is not text editing.
+    fn type_into_query(&mut self, key: KeyEvent) -> bool {
+        let Screen::Search(s) = self.top_mut() else {
+            return false;
+        };
+        if !edit_line(&mut s.query, key) {
+            return false;
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        if let Screen::Search(s) = self.top_mut() {
+            s.generation = generation;
+            s.cursor = Default::default();
+            let text = s.query.clone();
+            self.ask(Request::Search { generation, text });
+        }
+        true
+    }
+
+    pub fn act(&mut self, action: Action) {
+        let page = self.page.max(1);
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Back => self.back(),
+            Action::FocusSearch => {
+                self.screens.truncate(1);
+                if let Screen::Search(s) = self.top_mut() {
+                    s.typing = true;
+                }
+            }
+            Action::Command => {
+                self.overlay = Some(Overlay::Command {
+                    input: String::new(),
+                })
+            }
+            Action::Help => {
+                self.overlay = Some(Overlay::Help {
+                    filter: String::new(),
+                })
+            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => {
+                if let Some((cursor, len)) = self.top_mut().list() {
+                    match action {
+                        Action::Up => cursor.up(1),
+                        Action::Down => cursor.down(len, 1),
+                        Action::PageUp => cursor.up(page),
+                        Action::PageDown => cursor.down(len, page),
+                        Action::Top => cursor.top(),
+                        _ => cursor.bottom(len),
+                    }
+                }
+            }
+            Action::Open => self.open(),
+            Action::History => {
+                let entity = match self.top() {
+                    Screen::Detail(d) => Some(EntityId::Recording(d.id)),
+                    Screen::Party(p) => Some(EntityId::Party(p.id)),
+                    Screen::Work(w) => Some(EntityId::Work(w.view.work.id)),
+                    _ => None,
+                };
+                if let Some(e) = entity {
+                    self.open_history(e);
+                }
+            }
+            Action::PartyOfCredit => {
+                if let Screen::Detail(d) = self.top()
+                    && let Some(c) = d.shown_credits().and_then(|c| c.get(d.cursor.selected))
+                {
+                    let id = c.credit.party;
+                    self.open_party(id);
+                }
+            }
+            Action::Outbox => self.open_outbox(false),
+            Action::Conflicts => self.open_conflict_here(),
+            Action::Status => self.screens.push(Screen::Status),
+            Action::EditCredits => self.start_credit_edit(),
+            Action::EditInEditor => self.start_external_edit(),
+            Action::EditShares => self.start_share_edit(),
+            Action::AddCredit => {
+                self.overlay = Some(Overlay::PartyPicker {
+                    query: String::new(),
+                    rows: Vec::new(),
+                    cursor: Default::default(),
+                    generation: 0,
+                });
+            }
+            Action::RemoveCredit => {
+                if let Screen::EditCredits(f) = self.top_mut()
+                    && let Some(c) = f.selected()
+                {
+                    let question = format!(
+                        "remove {} as {}?",
+                        c.party_name,
+                        c.credit.role.label().to_lowercase()
+                    );
+                    self.overlay = Some(Overlay::Confirm {
+                        question,
+                        op: ConfirmOp::RemoveCredit,
+                        yes: false,
+                    });
+                }
+            }
+            Action::ChangeRole => {
+                if let Screen::EditCredits(f) = self.top_mut()
+                    && f.selected().is_some()
+                {
+                    self.overlay = Some(Overlay::RolePicker {
+                        filter: String::new(),
+                        cursor: Default::default(),
+                        purpose: RoleFor::Change,
+                    });
+                }
+            }
+            Action::SetInstrument | Action::SetCreditedAs => {
+                if let Screen::EditCredits(f) = self.top_mut()
+                    && let Some(c) = f.selected()
+                {
+                    let (title, input, purpose) = if action == Action::SetInstrument {
+                        (
+                            "instrument (empty clears it)",
+                            c.credit.instrument.clone(),
+                            PromptFor::Instrument,
+                        )
+                    } else {
+                        (
+                            "name as credited (empty clears it)",
+                            c.credit.credited_as.clone(),
+                            PromptFor::CreditedAs,
+                        )
+                    };
+                    self.overlay = Some(Overlay::Prompt {
+                        title: title.into(),
+                        input: input.unwrap_or_default(),
+                        purpose,
+                        error: None,
+                    });
+                }
+            }
+            Action::ShareUp | Action::ShareDown => {
+                if let Screen::EditShares(f) = self.top_mut() {
+                    f.nudge(if action == Action::ShareUp { 100 } else { -100 });
+                }
+            }
+            Action::Save => self.save(),
+            Action::Discard => {
+                let seq = match self.top() {
+                    Screen::Outbox(o) => o.selected().map(|e| e.seq),
+                    Screen::Conflict(c) => Some(c.entry.seq),
+                    _ => None,
+                };
+                if let Some(seq) = seq {
+                    self.overlay = Some(Overlay::Confirm {
+                        question: format!("discard edit {seq}? it will not be sent"),
+                        op: ConfirmOp::DiscardEdit(seq),
+                        yes: false,
+                    });
+                }
+            }
+            Action::PickMine | Action::PickTheirs | Action::PickBase => {
+                if let Screen::Conflict(c) = self.top_mut()
+                    && let Some(f) = c.fields.get_mut(c.cursor.selected)
+                {
+                    f.pick = match action {
+                        Action::PickMine => Pick::Mine,
+                        Action::PickTheirs => Pick::Theirs,
+                        _ => Pick::Base,
+                    };
+                }
+            }
+        }
+    }
+
+    fn back(&mut self) {
+        let depth = self.screens.len();
+        match self.top_mut() {
+            Screen::Search(s) if s.typing && depth == 1 => s.typing = false,
+            Screen::EditCredits(f) if f.changed() => {
+                self.overlay = Some(Overlay::Confirm {
+                    question: "leave without saving? your changes are lost".into(),
+                    op: ConfirmOp::LeaveForm,
+                    yes: false,
+                });
+            }
+            Screen::EditShares(f) if f.changed() => {
+                self.overlay = Some(Overlay::Confirm {
+                    question: "leave without saving? your changes are lost".into(),
+                    op: ConfirmOp::LeaveForm,
+                    yes: false,
+                });
+            }
+            _ if depth > 1 => {
+                self.screens.pop();
+            }
+            _ => {}
+        }
+    }
+
+    fn open(&mut self) {
+        enum Target {
+            Entity(EntityId),
+            Conflict(Box<ConflictScreen>),
+        }
+        let target = match self.top() {
+            Screen::Search(s) => s.rows.get(s.cursor.selected).map(|r| Target::Entity(r.id)),
+            Screen::Party(p) => match p.rows.get(p.cursor.selected) {
+                Some(PartyRow::Credit { recording, .. }) => {
+                    Some(Target::Entity(EntityId::Recording(*recording)))
+                }
+                _ => None,
+            },
+            Screen::Outbox(o) => o.selected().map(|e| {
+                if e.state == liner::store::OutboxState::Conflicted {
+                    Target::Conflict(Box::new(ConflictScreen::new(e.clone(), o.names.clone())))
+                } else {
+                    Target::Entity(e.entity)
+                }
+            }),
+            _ => None,
+        };
+        match target {
+            Some(Target::Entity(EntityId::Recording(id))) => self.open_recording(id),
+            Some(Target::Entity(EntityId::Party(id))) => self.open_party(id),
+            Some(Target::Entity(EntityId::Work(id))) => self.ask(Request::Work(id)),
+            Some(Target::Entity(EntityId::Release(_))) => {
+                self.info("releases have no screen of their own yet".into())
+            }
+            Some(Target::Conflict(c)) => {
+                if self.read_only() {
+                    self.info("a read-only session cannot resolve conflicts".into());
+                } else {
+                    self.screens.push(Screen::Conflict(*c));
+                }
+            }
+            None => {}
+        }
+    }
+
+    pub fn open_recording(&mut self, id: liner::ids::RecordingId) {
+        self.screens.push(Screen::Detail(DetailScreen {
+            id,
+            data: None,
+            cursor: Default::default(),
+        }));
+        self.ask(Request::Recording(id));
+    }
+
+    fn open_party(&mut self, id: liner::ids::PartyId) {
+        self.screens.push(Screen::Party(PartyScreen {
+            id,
+            view: None,
+            rows: Vec::new(),
+            cursor: Default::default(),
+        }));
+        self.ask(Request::Party(id));
+    }
+
+    fn open_history(&mut self, entity: EntityId) {
+        self.screens.push(Screen::History(HistoryScreen {
+            entity,
+            title: entity.to_string(),
+            revisions: Vec::new(),
+            names: Default::default(),
+            cursor: Default::default(),
+            loaded: false,
+        }));
+        self.ask(Request::History(entity));
+    }
+
+    fn open_outbox(&mut self, only_conflicts: bool) {
+        self.screens.push(Screen::Outbox(OutboxScreen {
+            only_conflicts,
+            ..OutboxScreen::default()
+        }));
+        self.ask(Request::Outbox);
+    }
+
+    fn open_conflict_here(&mut self) {
+        let Screen::Detail(d) = self.top() else {
+            return self.open_outbox(true);
+        };
+        let found = d.data.as_ref().and_then(|data| {
+            data.edits
+                .iter()
+                .find(|e| e.entry.state == liner::store::OutboxState::Conflicted)
+                .map(|e| ConflictScreen::new(e.entry.clone(), data.names.clone()))
+        });
+        match found {
+            Some(c) => self.screens.push(Screen::Conflict(c)),
+            None => self.info("this recording has no conflicted edit".into()),
+        }
+    }
+
+    /// An edit of a recording whose earlier edit is still on its way would be made against a
+    /// version that edit is about to replace, and conflict with it.
+    fn blocked_by_edit_in_flight(&mut self) -> bool {
+        let Screen::Detail(d) = self.top() else {
+            return true;
+        };
+        let Some(data) = &d.data else { return true };
+        if let Some(e) = data.edits.first() {
+            let text = match e.entry.state {
+                liner::store::OutboxState::Conflicted => format!(
+                    "edit {} of this recording conflicts; press c to resolve it first",
+                    e.entry.seq
+                ),
+                liner::store::OutboxState::Rejected => format!(
+                    "edit {} of this recording was rejected; fix or discard it in :outbox first",
+                    e.entry.seq
+                ),
+                state => format!(
+                    "edit {} of this recording is still {}; wait until upstream confirms it",
+                    e.entry.seq,
+                    state.as_str()
+                ),
+            };
+            self.info(text);
+            return true;
+        }
+        false
+    }
+
+    fn start_credit_edit(&mut self) {
+        if self.blocked_by_edit_in_flight() {
+            return;
+        }
+        if let Screen::Detail(d) = self.top()
+            && let Some(data) = &d.data
+        {
+            let form = CreditForm::new(data);
+            self.screens.push(Screen::EditCredits(form));
+        }
+    }
+
+    fn start_external_edit(&mut self) {
+        if self.blocked_by_edit_in_flight() {
+            return;
+        }
+        if let Screen::Detail(d) = self.top()
+            && let Some(data) = &d.data
+        {
+            let names: Vec<_> = data
+                .detail
+                .credits
+                .iter()
+                .map(|c| (c.credit.party, c.party_name.clone()))
+                .collect();
+            let recording = data.detail.recording.clone();
+            let text = toml_edit::render(&recording, data.detail.version, &names);
+            self.external = Some(ExternalEdit {
+                recording,
+                version: data.detail.version,
+                text,
+            });
+        }
+    }
+
+    /// What the run loop reports back from `$EDITOR`.
+    pub fn external_done(
+        &mut self,
+        edit: &ExternalEdit,
+        outcome: Result<toml_edit::Outcome, String>,
+    ) {
+        self.dirty = true;
+        match outcome {
+            Ok(toml_edit::Outcome::Edited { credits, reason }) => {
+                let patch = serde_json::json!({ "credits": credits });
+                self.ask(Request::Enqueue {
+                    entity: EntityId::Recording(edit.recording.id),
+                    base_version: edit.version,
+                    patch,
+                    reason,
+                    actor: self.session.actor.clone(),
+                });
+            }
+            Ok(toml_edit::Outcome::Cancelled) => {
+                self.info("edit cancelled: nothing changed".into())
+            }
+            Ok(toml_edit::Outcome::Invalid(_)) => self.info("edit cancelled".into()),
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn start_share_edit(&mut self) {
+        let form = match self.top() {
+            Screen::Detail(d) => match d.data.as_ref().and_then(|data| data.detail.works.first()) {
+                Some(w) => SharesForm::new(w),
+                None => return self.info("this recording is linked to no work".into()),
+            },
+            Screen::Work(w) => SharesForm::new(&w.view),
+            _ => return,
+        };
+        if form.writers.is_empty() {
+            return self.info("this work has no writers to share".into());
+        }
+        self.screens.push(Screen::EditShares(form));
+    }
+
+    fn save(&mut self) {
+        let op = match self.top() {
+            Screen::EditCredits(f) => {
+                let problems = f.problems();
+                if let Some(p) = problems.first() {
+                    return self.error(format!("cannot save: {p}"));
+                }
+                if !f.changed() {
+                    return self.info("nothing to save: the credits are as they were".into());
+                }
+                SaveOp::New {
+                    entity: EntityId::Recording(f.recording),
+                    base_version: f.base_version,
+                    patch: f.patch(),
+                }
+            }
+            Screen::EditShares(f) => {
+                if let Some(p) = f.problems().first() {
+                    return self.error(format!("cannot save: {p}"));
+                }
+                if !f.changed() {
+                    return self.info("nothing to save: the shares are as they were".into());
+                }
+                SaveOp::New {
+                    entity: EntityId::Work(f.work),
+                    base_version: f.base_version,
+                    patch: f.patch(),
+                }
+            }
+            Screen::Conflict(c) => {
+                if let Some(g) = &c.gone {
+                    return self.error(format!(
+                        "the entity is gone upstream ({g}); discard the edit with x"
+                    ));
+                }
+                SaveOp::Resolve {
+                    seq: c.entry.seq,
+                    base_version: c.their_version,
+                    patch: c.resolved_patch(),
+                }
+            }
+            _ => return,
+        };
+        let input = match (&op, self.top()) {
+            (SaveOp::Resolve { .. }, Screen::Conflict(c)) => c.entry.reason.clone(),
+            _ => String::new(),
+        };
+        self.overlay = Some(Overlay::Prompt {
+            title: "reason for this change (required)".into(),
+            input,
+            purpose: PromptFor::Reason(op),
+            error: None,
+        });
+    }
+
+    fn overlay_key(&mut self, key: KeyEvent) {
+        let Some(overlay) = self.overlay.take() else {
+            return;
+        };
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl_c {
+            self.quit = true;
+            return;
+        }
+        self.overlay = match overlay {
+            Overlay::Help { mut filter } => match key.code {
+                KeyCode::Esc | KeyCode::Enter => None,
+                KeyCode::Char('?') if filter.is_empty() => None,
+                _ => {
+                    edit_line(&mut filter, key);
+                    Some(Overlay::Help { filter })
+                }
+            },
+            Overlay::Command { mut input } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    self.command(&input);
+                    None
+                }
+                KeyCode::Backspace if input.is_empty() => None,
+                _ => {
+                    edit_line(&mut input, key);
+                    Some(Overlay::Command { input })
+                }
+            },
+            Overlay::Confirm { question, op, yes } => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    self.confirmed(op);
+                    None
+                }
+                KeyCode::Enter if yes => {
+                    self.confirmed(op);
+                    None
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Enter => None,
+                KeyCode::Left
+                | KeyCode::Right
+                | KeyCode::Tab
+                | KeyCode::Char('h')
+                | KeyCode::Char('l') => Some(Overlay::Confirm {
+                    question,
+                    op,
+                    yes: !yes,
+                }),
+                _ => Some(Overlay::Confirm { question, op, yes }),
+            },
+            Overlay::Prompt {
+                title,
+                mut input,
+                purpose,
+                error,
+            } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => self.prompted(title, input, purpose),
+                _ => {
+                    edit_line(&mut input, key);
+                    Some(Overlay::Prompt {
+                        title,
+                        input,
+                        purpose,
+                        error,
+                    })
+                }
+            },
+            Overlay::RolePicker {
+                mut filter,
+                mut cursor,
+                purpose,
+            } => {
+                let roles = roles_matching(&filter);
+                match key.code {
+                    KeyCode::Esc => None,
+                    KeyCode::Enter => {
+                        if let Some(role) = roles.get(cursor.selected) {
+                            self.role_picked(*role, purpose);
+                        }
+                        None
+                    }
+                    KeyCode::Down => {
+                        cursor.down(roles.len(), 1);
+                        Some(Overlay::RolePicker {
+                            filter,
+                            cursor,
+                            purpose,
+                        })
+                    }
+                    KeyCode::Up => {
+                        cursor.up(1);
+                        Some(Overlay::RolePicker {
+                            filter,
+                            cursor,
+                            purpose,
+                        })
+                    }
+                    _ => {
+                        if edit_line(&mut filter, key) {
+                            cursor = Default::default();
+                        }
+                        Some(Overlay::RolePicker {
+                            filter,
+                            cursor,
+                            purpose,
+                        })
+                    }
+                }
+            }
+            Overlay::PartyPicker {
+                mut query,
+                rows,
+                mut cursor,
+                mut generation,
+            } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => match rows.get(cursor.selected) {
+                    Some(row) => match row.id {
+                        EntityId::Party(party) => Some(Overlay::RolePicker {
+                            filter: String::new(),
+                            cursor: Default::default(),
+                            purpose: RoleFor::Add {
+                                party,
+                                name: row.title.clone(),
+                            },
+                        }),
+                        _ => None,
+                    },
+                    None => Some(Overlay::PartyPicker {
+                        query,
+                        rows,
+                        cursor,
+                        generation,
+                    }),
+                },
+                KeyCode::Down => {
+                    cursor.down(rows.len(), 1);
+                    Some(Overlay::PartyPicker {
+                        query,
+                        rows,
+                        cursor,
+                        generation,
+                    })
+                }
+                KeyCode::Up => {
+                    cursor.up(1);
+                    Some(Overlay::PartyPicker {
+                        query,
+                        rows,
+                        cursor,
+                        generation,
+                    })
+                }
+                _ => {
+                    if edit_line(&mut query, key) {
+                        self.generation += 1;
+                        generation = self.generation;
+                        cursor = Default::default();
+                        self.ask(Request::PartySearch {
+                            generation,
+                            text: query.clone(),
+                        });
+                    }
+                    Some(Overlay::PartyPicker {
+                        query,
+                        rows,
+                        cursor,
+                        generation,
+                    })
+                }
+            },
+        };
+    }
+
+    fn confirmed(&mut self, op: ConfirmOp) {
+        match op {
+            ConfirmOp::RemoveCredit => {
+                if let Screen::EditCredits(f) = self.top_mut()
+                    && let Some(gone) = f.remove_selected()
+                {
+                    let text = format!(
+                        "removed {} as {} (not saved yet)",
+                        gone.party_name,
+                        gone.credit.role.label().to_lowercase()
+                    );
+                    self.info(text);
+                }
+            }
+            ConfirmOp::DiscardEdit(seq) => self.ask(Request::Discard(seq)),
+            ConfirmOp::LeaveForm => {
+                self.screens.pop();
+            }
+        }
+    }
+
+    fn prompted(&mut self, title: String, input: String, purpose: PromptFor) -> Option<Overlay> {
+        let value = input.trim().to_owned();
+        match purpose {
+            PromptFor::Reason(op) => {
+                if value.is_empty() {
+                    return Some(Overlay::Prompt {
+                        title,
+                        input,
+                        purpose: PromptFor::Reason(op),
+                        error: Some(
+                            "a reason is required: every change to a credit says why".into(),
+                        ),
+                    });
+                }
+                let request = match op {
+                    SaveOp::New {
+                        entity,
+                        base_version,
+                        patch,
+                    } => Request::Enqueue {
+                        entity,
+                        base_version,
+                        patch,
+                        reason: value,
+                        actor: self.session.actor.clone(),
+                    },
+                    SaveOp::Resolve {
+                        seq,
+                        base_version,
+                        patch,
+                    } => Request::Revise {
+                        seq,
+                        base_version,
+                        patch,
+                        reason: value,
+                    },
+                };
+                self.ask(request);
+            }
+            PromptFor::Instrument | PromptFor::CreditedAs => {
+                if let Screen::EditCredits(f) = self.top_mut()
+                    && let Some(c) = f.selected()
+                {
+                    let v = (!value.is_empty()).then_some(value);
+                    if matches!(purpose, PromptFor::Instrument) {
+                        c.credit.instrument = v;
+                    } else {
+                        c.credit.credited_as = v;
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn role_picked(&mut self, role: Role, purpose: RoleFor) {
+        if let Screen::EditCredits(f) = self.top_mut() {
+            match purpose {
+                RoleFor::Change => {
+                    if let Some(c) = f.selected() {
+                        c.credit.role = role;
+                    }
+                }
+                RoleFor::Add { party, name } => f.add(party, name, role),
+            }
+        }
+    }
+
+    fn command(&mut self, input: &str) {
+        let input = input.trim();
+        let (cmd, arg) = input
+            .split_once(char::is_whitespace)
+            .map_or((input, ""), |(c, a)| (c, a.trim()));
+        match (cmd, arg) {
+            ("isrc", code) if !code.is_empty() => self.ask(Request::Isrc(code.to_owned())),
+            ("iswc", code) if !code.is_empty() => self.ask(Request::Iswc(code.to_owned())),
+            ("party", name) if !name.is_empty() => self.ask(Request::PartyNamed(name.to_owned())),
+            ("outbox", _) => self.open_outbox(false),
+            ("conflicts", _) => self.open_outbox(true),
+            ("status", _) => self.screens.push(Screen::Status),
+            ("history", _) => self.act(Action::History),
+            ("q" | "quit", _) => self.quit = true,
+            ("help", _) => self.overlay = Some(Overlay::Help { filter: String::new() }),
+            ("isrc" | "iswc" | "party", _) => self.error(format!(":{cmd} needs an argument, e.g. :{cmd} {}", match cmd {
+                "isrc" => "GBAYE6500011",
+                "iswc" => "T-070.124.643-7",
+                _ => "Björk",
+            })),
+            ("", _) => {}
+            _ => self.error(format!("unknown command :{cmd}; commands: isrc, iswc, party, outbox, conflicts, status, history, quit")),
+        }
+    }
+
+    fn mouse(&mut self, m: MouseEvent) {
+        match m.kind {
+            MouseEventKind::ScrollDown => {
+                self.dirty = true;
+                if let Some((c, len)) = self.top_mut().list() {
+                    c.down(len, 3);
+                }
+            }
+            MouseEventKind::ScrollUp => {
+                self.dirty = true;
+                if let Some((c, _)) = self.top_mut().list() {
+                    c.up(3);
+                }
+            }
+            MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left) => {
+                let a = self.list_area;
+                let first = a.area.y + a.header;
+                if self.overlay.is_none()
+                    && m.column >= a.area.x
+                    && m.column < a.area.x + a.area.width
+                    && m.row >= first
+                    && m.row < a.area.y + a.area.height
+                {
+                    let row = a.offset + usize::from(m.row - first);
+                    if let Some((c, len)) = self.top_mut().list()
+                        && row < len
+                    {
+                        let again = c.selected == row;
+                        c.selected = row;
+                        self.dirty = true;
+                        // A second click on the selected row opens it.
+                        if again {
+                            match self.context() {
+                                Context::Detail => self.act(Action::PartyOfCredit),
+                                Context::Results
+                                | Context::SearchInput
+                                | Context::Party
+                                | Context::Outbox => self.act(Action::Open),
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn reply(&mut self, reply: Reply) {
+        self.dirty = true;
+        match reply {
+            Reply::Search {
+                generation,
+                rows,
+                micros,
+            } => {
+                if let Some(Screen::Search(s)) = self.screens.first_mut()
+                    && s.generation == generation
+                {
+                    s.rows = rows;
+                    s.shown_generation = generation;
+                    s.micros = Some(micros);
+                    s.error = None;
+                    s.cursor.clamp(s.rows.len());
+                } else {
+                    self.dirty = false;
+                }
+            }
+            Reply::Superseded { .. } => self.dirty = false,
+            Reply::PartyMatches {
+                generation,
+                rows: found,
+            } => {
+                if let Some(Overlay::PartyPicker {
+                    rows,
+                    generation: g,
+                    cursor,
+                    ..
+                }) = &mut self.overlay
+                    && *g == generation
+                {
+                    *rows = found;
+                    cursor.clamp(rows.len());
+                }
+            }
+            Reply::Recording(data) => {
+                let id = data.detail.recording.id;
+                let mut filled = false;
+                for s in self.screens.iter_mut().rev() {
+                    if let Screen::Detail(d) = s
+                        && d.id == id
+                    {
+                        d.data = Some(data.clone());
+                        let len = d.credits_len();
+                        d.cursor.clamp(len);
+                        filled = true;
+                    }
+                }
+                if !filled {
+                    self.screens.push(Screen::Detail(DetailScreen {
+                        id,
+                        data: Some(data),
+                        cursor: Default::default(),
+                    }));
+                }
+            }
+            Reply::Matches { title, rows } => {
+                self.screens.push(Screen::Search(SearchScreen {
+                    title: Some(title),
+                    rows,
+                    ..SearchScreen::default()
+                }));
+            }
+            Reply::Party(view) => {
+                let id = view.party.id;
+                match self.screens.iter_mut().rev().find_map(|s| match s {
+                    Screen::Party(p) if p.id == id => Some(p),
+                    _ => None,
+                }) {
+                    Some(p) => p.fill(view),
+                    None => {
+                        let mut p = PartyScreen {
+                            id,
+                            view: None,
+                            rows: Vec::new(),
+                            cursor: Default::default(),
+                        };
+                        p.fill(view);
+                        self.screens.push(Screen::Party(p));
+                    }
+                }
+            }
+            Reply::Work(view) => match self.top_mut() {
+                Screen::Work(w) if w.view.work.id == view.work.id => w.view = view,
+                _ => self.screens.push(Screen::Work(WorkScreen {
+                    view,
+                    cursor: Default::default(),
+                })),
+            },
+            Reply::History {
+                entity,
+                title,
+                mut revisions,
+                names,
+            } => {
+                revisions.reverse();
+                if let Some(Screen::History(h)) = self.screens.last_mut()
+                    && h.entity == entity
+                {
+                    h.title = title;
+                    h.revisions = revisions;
+                    h.names = names;
+                    h.loaded = true;
+                }
+            }
+            Reply::Outbox(entries, names) => {
+                for s in self.screens.iter_mut() {
+                    if let Screen::Outbox(o) = s {
+                        o.entries = entries.clone();
+                        o.names = names.clone();
+                        o.loaded = true;
+                        let len = o.visible().count();
+                        o.cursor.clamp(len);
+                    }
+                }
+            }
+            Reply::Status(snapshot) => {
+                if let Some(who) = snapshot.daemon.as_ref().and_then(|d| d.who.clone()) {
+                    self.session.who = Some(who);
+                }
+                if *snapshot == self.status {
+                    self.dirty = false;
+                }
+                self.status = *snapshot;
+            }
+            Reply::Saved(entry) => {
+                if matches!(
+                    self.top(),
+                    Screen::EditCredits(_) | Screen::EditShares(_) | Screen::Conflict(_)
+                ) {
+                    self.screens.pop();
+                }
+                self.info(format!(
+                    "edit {} saved: pending until linerd sends it and upstream confirms",
+                    entry.seq
+                ));
+                if let EntityId::Recording(id) = entry.entity {
+                    self.ask(Request::Recording(id));
+                }
+                if let Some(id) = self.screens.iter().rev().find_map(|s| match s {
+                    Screen::Detail(d) => Some(d.id),
+                    _ => None,
+                }) && EntityId::Recording(id) != entry.entity
+                {
+                    self.ask(Request::Recording(id));
+                }
+                self.ask(Request::Status);
+            }
+            Reply::Discarded(seq) => {
+                if matches!(self.top(), Screen::Conflict(_)) {
+                    self.screens.pop();
+                }
+                self.info(format!("edit {seq} discarded"));
+                if self.screens.iter().any(|s| matches!(s, Screen::Outbox(_))) {
+                    self.ask(Request::Outbox);
+                }
+                self.ask(Request::Status);
+            }
+            Reply::NotFound(text) => {
+                if let Screen::Detail(DetailScreen { data: None, .. })
+                | Screen::Party(PartyScreen { view: None, .. }) = self.top()
+                {
+                    self.screens.pop();
+                }
+                self.info(text);
+            }
+            Reply::Failed(text) => {
+                let depth = self.screens.len();
+                if let Some(Screen::Search(s)) = self.screens.first_mut()
+                    && depth == 1
+                {
+                    s.error = Some(text.clone());
+                }
+                self.error(text);
+            }
+        }
+    }
+}
+
+/// Roles whose name or label contains `filter`.
+pub fn roles_matching(filter: &str) -> Vec<Role> {
+    let f = filter.to_lowercase().replace(' ', "_");
+    Role::ALL
+        .into_iter()
+        .filter(|r| r.as_str().contains(&f))
+        .collect()
+}
+
+/// Line editing shared by every text field: characters, Backspace, Ctrl-U (clear), Ctrl-W
+/// (last word). Returns whether the key was one of these.
+pub fn edit_line(text: &mut String, key: KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('u') if ctrl => text.clear(),
+        KeyCode::Char('w') if ctrl => {
+            let trimmed = text.trim_end().len();
+            text.truncate(trimmed);
+            let cut = text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            text.truncate(cut);
+        }
+        KeyCode::Char(c) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => text.push(c),
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        _ => return false,
+    }
+    true
+}

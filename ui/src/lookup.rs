@@ -1,0 +1,290 @@
+//! `liner show`, `party`, `history` and `status`: what the console shows, for scripts. Text
+//! for people by default, `--json` for programs; the exit code says whether anything was found.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow};
+use liner::ident::Isrc;
+use liner::ids::{PartyId, RecordingId};
+use liner::model::EntityId;
+use liner::store::Store;
+use serde_json::json;
+
+use crate::cli::{LookupArgs, StatusArgs};
+use crate::console::edit::percent;
+use crate::console::worker::{Paths, Reply, Request, Worker};
+
+/// Whether a lookup found what it was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    Yes,
+    No,
+    /// A name that fits several things.
+    Several,
+}
+
+impl From<bool> for Found {
+    fn from(b: bool) -> Self {
+        if b { Found::Yes } else { Found::No }
+    }
+}
+
+fn open(dir: &Path) -> Result<Store> {
+    let path = Paths::in_dir(dir).mirror;
+    Store::open_existing(&path).with_context(|| format!("opening the mirror in {}", dir.display()))
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
+    let store = open(dir)?;
+    let what = args.what.trim();
+    let ids: Vec<RecordingId> = if let Ok(id) = what.parse::<RecordingId>() {
+        vec![id]
+    } else if let Ok(isrc) = what.parse::<Isrc>() {
+        store.recordings_by_isrc(&isrc)?
+    } else {
+        return Err(anyhow!(
+            "{what:?} is neither a recording id (rec_…) nor a valid ISRC"
+        ));
+    };
+    let mut details = Vec::new();
+    for id in ids {
+        if let Some(d) = store.recording_detail(id)? {
+            let edits = store.outbox_for(EntityId::Recording(id))?;
+            details.push((d, edits));
+        }
+    }
+    if details.is_empty() {
+        eprintln!("liner: no recording {what} in the mirror");
+        return Ok(Found::No);
+    }
+    if args.json {
+        let out: Vec<_> = details
+            .iter()
+            .map(|(d, e)| json!({"recording": d, "local_edits": e}))
+            .collect();
+        print_json(&out)?;
+        return Ok(Found::Yes);
+    }
+    for (d, edits) in &details {
+        let r = &d.recording;
+        println!("{}  ({}, version {})", r.title, r.id, d.version);
+        println!("  by {}", r.display_artist());
+        println!(
+            "  ISRC {}",
+            r.isrc.as_ref().map_or("—".into(), |i| i.to_string())
+        );
+        let mut role = None;
+        for c in &d.credits {
+            if role != Some(c.credit.role) {
+                role = Some(c.credit.role);
+                println!("  {}", c.credit.role.label());
+            }
+            let mut line = format!("    {} ({})", c.party_name, c.credit.party);
+            if let Some(i) = &c.credit.instrument {
+                line.push_str(&format!(", {i}"));
+            }
+            if let Some(a) = &c.credit.credited_as {
+                line.push_str(&format!(", credited as {a:?}"));
+            }
+            println!("{line}");
+        }
+        for w in &d.works {
+            println!(
+                "  work {} ({}) {}",
+                w.work.title,
+                w.work.id,
+                w.work
+                    .iswc
+                    .as_ref()
+                    .map_or("no ISWC".into(), |i| i.to_string())
+            );
+            for wr in &w.writers {
+                println!(
+                    "    {} {} {}",
+                    wr.party_name,
+                    wr.writer.role.as_str(),
+                    percent(u32::from(wr.writer.share.get()))
+                );
+            }
+        }
+        for rel in &d.releases {
+            println!(
+                "  release {} ({}) track {}-{}",
+                rel.title, rel.id, rel.disc, rel.position
+            );
+        }
+        for e in edits {
+            println!(
+                "  local edit {}: {} ({})",
+                e.seq,
+                e.state.as_str(),
+                e.reason
+            );
+        }
+    }
+    Ok(Found::Yes)
+}
+
+pub fn party(dir: &Path, args: &LookupArgs) -> Result<Found> {
+    let store = open(dir)?;
+    let what = args.what.trim();
+    let id = match what.parse::<PartyId>() {
+        Ok(id) => id,
+        Err(_) => {
+            let named = store.parties_named(what)?;
+            match named.as_slice() {
+                [] => {
+                    eprintln!(
+                        "liner: no party is called {what:?} (`liner search --kind party` finds near names)"
+                    );
+                    return Ok(Found::No);
+                }
+                [one] => one.id,
+                many => {
+                    eprintln!(
+                        "liner: {} parties are called {what:?}; name one by id:",
+                        many.len()
+                    );
+                    for p in many {
+                        eprintln!("  {}  {}", p.id, p.disambiguation.as_deref().unwrap_or(""));
+                    }
+                    return Ok(Found::Several);
+                }
+            }
+        }
+    };
+    let Some(view) = store.party_view(id)? else {
+        eprintln!("liner: no party {id} in the mirror");
+        return Ok(Found::No);
+    };
+    if args.json {
+        print_json(&view)?;
+        return Ok(Found::Yes);
+    }
+    println!(
+        "{}  ({}, version {})",
+        view.party.name, view.party.id, view.version
+    );
+    for group in &view.by_role {
+        println!("  {} ({})", group.role.label(), group.credits.len());
+        for c in &group.credits {
+            println!("    {} — {} ({})", c.title, c.artist, c.recording);
+        }
+    }
+    if !view.works.is_empty() {
+        println!("  Writer on works ({})", view.works.len());
+        for w in &view.works {
+            println!(
+                "    {} {} {} ({})",
+                w.title,
+                w.role.as_str(),
+                percent(u32::from(w.share_bp)),
+                w.work
+            );
+        }
+    }
+    Ok(Found::Yes)
+}
+
+pub fn history(dir: &Path, args: &LookupArgs) -> Result<Found> {
+    let store = open(dir)?;
+    let id: EntityId = args.what.trim().parse().map_err(|e| {
+        anyhow!(
+            "{:?} is not an entity id (rec_…, pty_…, wrk_…, rel_…): {e}",
+            args.what
+        )
+    })?;
+    let revisions = store.history(id)?;
+    if revisions.is_empty() {
+        eprintln!("liner: no history for {id} in the mirror");
+        return Ok(Found::No);
+    }
+    if args.json {
+        print_json(&revisions)?;
+        return Ok(Found::Yes);
+    }
+    for r in &revisions {
+        println!(
+            "v{}  {}  {}  {}  {}",
+            r.version,
+            r.at,
+            r.actor,
+            r.source.kind.as_str(),
+            r.reason
+        );
+        for change in &r.diff {
+            let show = |v: &Option<serde_json::Value>| {
+                v.as_ref().map_or("(none)".into(), |v| v.to_string())
+            };
+            println!(
+                "    {}: {} -> {}",
+                change.path,
+                show(&change.old),
+                show(&change.new)
+            );
+        }
+    }
+    Ok(Found::Yes)
+}
+
+pub fn status(dir: &Path, args: &StatusArgs) -> Result<Found> {
+    let mut worker = Worker::new(Paths::in_dir(dir));
+    let Reply::Status(s) = worker.handle(Request::Status) else {
+        return Err(anyhow!("the status could not be read"));
+    };
+    let healthy = s.daemon_running
+        && s.daemon
+            .as_ref()
+            .is_some_and(|d| d.state != liner_daemon::status::State::Offline);
+    if args.json {
+        print_json(&s)?;
+        return Ok(Found::from(healthy));
+    }
+    match &s.daemon {
+        Some(d) => {
+            println!(
+                "daemon: {}{}",
+                d.state.words(),
+                if s.daemon_running {
+                    ""
+                } else {
+                    " (not running)"
+                }
+            );
+            println!("upstream: {}", d.upstream);
+            if let Some(b) = d.behind {
+                println!("behind: {b} changes");
+            }
+            if let Some(e) = &d.last_error {
+                println!("last error: {e}");
+            }
+            if let Some(w) = &d.who {
+                println!(
+                    "token: {} ({}{})",
+                    w.name,
+                    w.role,
+                    if w.may_edit { "" } else { ", read-only" }
+                );
+            }
+        }
+        None => println!(
+            "daemon: {}",
+            s.daemon_problem.as_deref().unwrap_or("no status")
+        ),
+    }
+    let o = &s.outbox;
+    println!(
+        "edits: {} pending, {} sent, {} accepted, {} rejected, {} conflicted",
+        o.pending, o.sent, o.accepted, o.rejected, o.conflicted
+    );
+    println!("quarantined records: {}", s.quarantined);
+    if let Some(m) = &s.mirror_problem {
+        println!("mirror: {m}");
+    }
+    Ok(Found::from(healthy))
+}
