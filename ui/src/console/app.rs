@@ -372,7 +372,7 @@ impl App {
             }
             Action::Outbox => self.open_outbox(false),
             Action::Conflicts => self.open_conflict_here(),
-            Action::Status => self.screens.push(Screen::Status),
+            Action::Status => self.open_status(),
             Action::EditCredits => self.start_credit_edit(),
             Action::EditInEditor => self.start_external_edit(),
             Action::EditShares => self.start_share_edit(),
@@ -564,6 +564,11 @@ impl App {
             loaded: false,
         }));
         self.ask(Request::History(entity));
+    }
+
+    fn open_status(&mut self) {
+        self.screens.push(Screen::Status);
+        self.ask(Request::Status);
     }
 
     fn open_outbox(&mut self, only_conflicts: bool) {
@@ -1027,7 +1032,7 @@ impl App {
             ("party", name) if !name.is_empty() => self.ask(Request::PartyNamed(name.to_owned())),
             ("outbox", _) => self.open_outbox(false),
             ("conflicts", _) => self.open_outbox(true),
-            ("status", _) => self.screens.push(Screen::Status),
+            ("status", _) => self.open_status(),
             ("history", _) => self.act(Action::History),
             ("q" | "quit", _) => self.quit = true,
             ("help", _) => self.overlay = Some(Overlay::Help { filter: String::new() }),

@@ -212,15 +212,15 @@ impl SharesForm {
         if total == u32::from(TOTAL_BP) {
             Vec::new()
         } else {
+            let gap = percent(total.abs_diff(u32::from(TOTAL_BP)));
+            let fix = if total < u32::from(TOTAL_BP) {
+                format!("{gap} unassigned")
+            } else {
+                format!("{gap} too much")
+            };
             vec![format!(
-                "shares total {}; they must total exactly 100.00% ({} to {})",
-                percent(total),
-                if total < u32::from(TOTAL_BP) {
-                    "add"
-                } else {
-                    "take away"
-                },
-                percent(total.abs_diff(u32::from(TOTAL_BP)))
+                "shares total {}; they must total exactly 100.00% ({fix})",
+                percent(total)
             )]
         }
     }

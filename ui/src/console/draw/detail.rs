@@ -99,8 +99,7 @@ pub fn draw_detail(
             Span::styled(
                 format!(
                     "   version {} · popularity {:.0}",
-                    det.version,
-                    det.popularity * 100.0
+                    det.version, det.popularity
                 ),
                 theme.dim(),
             ),
@@ -385,19 +384,19 @@ pub fn draw_credit_form(
     .areas(area);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled(format!("editing credits of {}", f.title()), theme.heading()),
             Span::styled(
                 format!(
-                    "   against version {}{}",
-                    f.base_version,
-                    if f.changed() {
-                        " · changed, not saved"
-                    } else {
-                        ""
-                    }
+                    "{} · v{} · ",
+                    if f.changed() { "unsaved" } else { "unchanged" },
+                    f.base_version
                 ),
-                theme.dim(),
+                if f.changed() {
+                    theme.warn()
+                } else {
+                    theme.dim()
+                },
             ),
+            Span::styled(format!("credits of {}", f.title()), theme.heading()),
         ])),
         title,
     );
@@ -465,15 +464,11 @@ pub fn draw_share_form(
     .areas(area);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled(format!("writer shares of {}", f.title), theme.heading()),
             Span::styled(
-                format!(
-                    "   total {} · against version {}",
-                    percent(f.total()),
-                    f.base_version
-                ),
+                format!("total {} · v{} · ", percent(f.total()), f.base_version),
                 theme.dim(),
             ),
+            Span::styled(format!("writer shares of {}", f.title), theme.heading()),
         ])),
         title,
     );

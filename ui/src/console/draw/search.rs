@@ -72,7 +72,7 @@ pub fn draw(
             Constraint::Fill(4),
             Constraint::Fill(3),
             Constraint::Fill(3),
-            Constraint::Length(12),
+            Constraint::Length(15),
             Constraint::Length(5),
         ]
     } else {
@@ -80,7 +80,7 @@ pub fn draw(
             Constraint::Fill(4),
             Constraint::Fill(3),
             Constraint::Fill(2),
-            Constraint::Length(12),
+            Constraint::Length(15),
             Constraint::Length(4),
         ]
     };
@@ -94,7 +94,7 @@ pub fn draw(
                 EntityId::Party(_) => ("◆ ", r.title.clone()),
                 _ => ("  ", r.title.clone()),
             };
-            let pop = format!("{:>3.0}", r.popularity * 100.0);
+            let pop = format!("{:>3.0}", r.popularity);
             let row = Row::new(vec![
                 format!(
                     "{}{}",
