@@ -234,7 +234,7 @@ pub fn history(dir: &Path, args: &LookupArgs) -> Result<Found> {
 
 pub fn status(dir: &Path, args: &StatusArgs) -> Result<Found> {
     let mut worker = Worker::new(Paths::in_dir(dir));
-    let Reply::Status(s) = worker.handle(Request::Status) else {
+    let Reply::Status(s) = worker.handle(Request::Status { counts: true }) else {
         return Err(anyhow!("the status could not be read"));
     };
     let healthy = s.daemon_running

@@ -17,7 +17,11 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn history(client: &reqwest::blocking::Client, demo: &liner_console::demo::Demo, id: EntityId) -> Vec<Value> {
+fn history(
+    client: &reqwest::blocking::Client,
+    demo: &liner_console::demo::Demo,
+    id: EntityId,
+) -> Vec<Value> {
     let body: Value = client
         .get(format!("{}/v1/recordings/{id}/history", demo.upstream_url))
         .bearer_auth(&demo.token)
@@ -43,25 +47,45 @@ fn detail_id(c: &Console) -> liner::ids::RecordingId {
 
 #[test]
 fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("tmp");
     let demo = runtime
         .block_on(liner_console::demo::start(dir.path(), 400, 42, |_| {}))
         .expect("upstream and daemon");
     let mirror = demo.mirror_dir.clone();
     eventually("the mirror to be searchable", WAIT, || {
-        liner::search::SearchIndex::open_read_only(mirror.join("index")).is_ok_and(|i| i.num_docs() > 400)
+        liner::search::SearchIndex::open_read_only(mirror.join("index"))
+            .is_ok_and(|i| i.num_docs() > 400)
     });
-    let mut c = Console::open(&mirror, Session { actor: "ed".into(), who: None }, 100, 30);
+    let mut c = Console::open(
+        &mirror,
+        Session {
+            actor: "ed".into(),
+            who: None,
+        },
+        100,
+        30,
+    );
     c.wait_for("✓ synced", WAIT);
     c.wait_for("editor demo editor", WAIT);
 
     // Search with a typo, open the recording.
     c.typed("midnigt saudade");
-    assert!(c.screen().contains("Midnight Saudade Sunrise"), "{}", c.screen());
+    assert!(
+        c.screen().contains("Midnight Saudade Sunrise"),
+        "{}",
+        c.screen()
+    );
     c.key(KeyCode::Enter);
     let screen = c.screen();
-    assert!(screen.contains("version 1") && screen.contains("Producer"), "{screen}");
+    assert!(
+        screen.contains("version 1") && screen.contains("Producer"),
+        "{screen}"
+    );
     let id = detail_id(&c);
 
     // Make the producer the remixer, with a reason.
@@ -74,13 +98,22 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
     c.typed("sleeve credits the remix");
     c.key(KeyCode::Enter);
     let screen = c.screen();
-    assert!(screen.contains("edit 1 of credits"), "the detail shows the pending value:\n{screen}");
+    assert!(
+        screen.contains("edit 1 of credits"),
+        "the detail shows the pending value:\n{screen}"
+    );
     assert!(screen.contains("Remixer"), "{screen}");
 
     // linerd pushes it, upstream accepts, the mirror follows: the detail says so.
     let screen = c.wait_for("version 2", WAIT);
-    assert!(!screen.contains("edit 1 of credits"), "confirmed edits leave the banner:\n{screen}");
-    assert!(screen.contains("v2 editor"), "provenance names the revision:\n{screen}");
+    assert!(
+        !screen.contains("edit 1 of credits"),
+        "confirmed edits leave the banner:\n{screen}"
+    );
+    assert!(
+        screen.contains("v2 editor"),
+        "provenance names the revision:\n{screen}"
+    );
     let client = reqwest::blocking::Client::new();
     let revisions = history(&client, &demo, EntityId::Recording(id));
     assert_eq!(revisions.len(), 2, "{revisions:?}");
@@ -108,7 +141,9 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
         .send()
         .expect("other desk");
     assert_eq!(other.status().as_u16(), 200);
-    eventually("the mirror to have the other desk's version", WAIT, || mirrored_version(&mirror, EntityId::Recording(id)) == 3);
+    eventually("the mirror to have the other desk's version", WAIT, || {
+        mirrored_version(&mirror, EntityId::Recording(id)) == 3
+    });
 
     // Saving against version 2 now conflicts: the same field changed both ways.
     c.key(KeyCode::Char('s'));
@@ -117,7 +152,10 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
     c.wait_for("conflicts with a change upstream", WAIT);
     c.key(KeyCode::Char('c'));
     let screen = c.screen();
-    assert!(screen.contains("theirs") && screen.contains("mixing engineer"), "{screen}");
+    assert!(
+        screen.contains("theirs") && screen.contains("mixing engineer"),
+        "{screen}"
+    );
     assert!(screen.contains("producer"), "{screen}");
     c.key(KeyCode::Char('m'));
     c.key(KeyCode::Char('s'));
@@ -126,10 +164,17 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
     assert!(!screen.contains("conflicts with"), "{screen}");
 
     let revisions = history(&client, &demo, EntityId::Recording(id));
-    let reasons: Vec<&str> = revisions.iter().filter_map(|r| r["reason"].as_str()).collect();
+    let reasons: Vec<&str> = revisions
+        .iter()
+        .filter_map(|r| r["reason"].as_str())
+        .collect();
     assert_eq!(
         reasons[1..],
-        ["sleeve credits the remix", "other desk: the mix credit", "it was the producer after all"],
+        [
+            "sleeve credits the remix",
+            "other desk: the mix credit",
+            "it was the producer after all"
+        ],
         "upstream history holds every accepted change"
     );
     runtime.block_on(demo.stop()).expect("stop");
@@ -139,7 +184,11 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
 fn a_read_only_session_has_no_editing_keys() {
     let dir = tempfile::tempdir().expect("tmp");
     liner_console::generate::run(
-        liner_console::cli::GenerateArgs { recordings: 400, seed: 42, force: false },
+        liner_console::cli::GenerateArgs {
+            recordings: 400,
+            seed: 42,
+            force: false,
+        },
         dir.path(),
     )
     .expect("generate");
@@ -149,19 +198,36 @@ fn a_read_only_session_has_no_editing_keys() {
         parties: vec![],
         may_edit: false,
     };
-    let mut c = Console::open(dir.path(), Session { actor: "artist".into(), who: Some(who) }, 100, 30);
+    let mut c = Console::open(
+        dir.path(),
+        Session {
+            actor: "artist".into(),
+            who: Some(who),
+        },
+        100,
+        30,
+    );
     c.typed("midnigt saudade");
     c.key(KeyCode::Enter);
     let screen = c.screen();
     assert!(screen.contains("[read-only]"), "{screen}");
-    assert!(!screen.contains("edit credits") && !screen.contains("$EDITOR"), "no editing hints:\n{screen}");
+    assert!(
+        !screen.contains("edit credits") && !screen.contains("$EDITOR"),
+        "no editing hints:\n{screen}"
+    );
     for key in ['E', 'e', 'w'] {
         c.key(KeyCode::Char(key));
-        assert!(matches!(c.app.screens.last(), Some(Screen::Detail(_))), "{key} must do nothing");
+        assert!(
+            matches!(c.app.screens.last(), Some(Screen::Detail(_))),
+            "{key} must do nothing"
+        );
         assert!(c.app.external.is_none());
     }
     c.key(KeyCode::Char('?'));
     let help = c.screen();
-    assert!(help.contains("history of this recording") && !help.contains("edit credits"), "{help}");
+    assert!(
+        help.contains("history of this recording") && !help.contains("edit credits"),
+        "{help}"
+    );
     assert!(help.contains("this role cannot edit"), "{help}");
 }

@@ -28,11 +28,16 @@ impl Tmux {
     }
 
     fn text(&self, text: &str) {
-        assert!(self.run(&["send-keys", "-t", "desk", "-l", text]).status.success());
+        assert!(
+            self.run(&["send-keys", "-t", "desk", "-l", text])
+                .status
+                .success()
+        );
     }
 
     fn pane(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "desk"]).stdout).into_owned()
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "desk"]).stdout)
+            .into_owned()
     }
 
     /// Waits until the pane shows `what`, reading it every 50 ms.
@@ -43,7 +48,10 @@ impl Tmux {
             if pane.contains(what) {
                 return pane;
             }
-            assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what:?}; the pane shows:\n{pane}");
+            assert!(
+                start.elapsed() < limit,
+                "timed out after {limit:?} waiting for {what:?}; the pane shows:\n{pane}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -57,23 +65,46 @@ impl Drop for Tmux {
 
 fn isrc_on(pane: &str) -> String {
     let at = pane.find("ISRC ").expect("the detail shows the ISRC") + 5;
-    pane[at..].split_whitespace().next().expect("an ISRC").to_owned()
+    pane[at..]
+        .split_whitespace()
+        .next()
+        .expect("an ISRC")
+        .to_owned()
 }
 
 #[test]
 fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     let version = Command::new("tmux").arg("-V").output();
-    assert!(version.is_ok_and(|o| o.status.success()), "tmux is required for this test (apt install tmux)");
+    assert!(
+        version.is_ok_and(|o| o.status.success()),
+        "tmux is required for this test (apt install tmux)"
+    );
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("demo");
-    let tmux = Tmux { socket: dir.path().join("tmux.sock") };
+    let tmux = Tmux {
+        socket: dir.path().join("tmux.sock"),
+    };
     let command = format!(
         "NO_COLOR=1 '{}' --data '{}' demo --recordings 2000; echo EXIT=$?; sleep 60",
         env!("CARGO_BIN_EXE_liner"),
         data.display()
     );
-    let started = tmux.run(&["new-session", "-d", "-s", "desk", "-x", "100", "-y", "30", &command]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "desk",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
 
     tmux.wait_for("search ›", Duration::from_secs(120));
     tmux.wait_for("✓ synced", Duration::from_secs(120));
@@ -99,20 +130,32 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     tmux.text("arranger per the session sheet");
     tmux.keys(&["Enter"]);
     let pane = tmux.wait_for("version 2", Duration::from_secs(60));
-    assert!(pane.contains("Arranger") && pane.contains("v2 editor"), "{pane}");
+    assert!(
+        pane.contains("Arranger") && pane.contains("v2 editor"),
+        "{pane}"
+    );
 
     tmux.keys(&["q"]);
     let pane = tmux.wait_for("EXIT=", Duration::from_secs(30));
     assert!(pane.contains("EXIT=0"), "liner demo exits cleanly:\n{pane}");
-    assert!(!pane.contains("search ›"), "the terminal is restored:\n{pane}");
+    assert!(
+        !pane.contains("search ›"),
+        "the terminal is restored:\n{pane}"
+    );
 
     // On the upstream itself: the revision with its reason and the role change.
     let recording = {
-        let store = liner::store::Store::open_existing(data.join("mirror/mirror.sqlite")).expect("mirror");
-        let ids = store.recordings_by_isrc(&isrc.parse().expect("isrc")).expect("lookup");
+        let store =
+            liner::store::Store::open_existing(data.join("mirror/mirror.sqlite")).expect("mirror");
+        let ids = store
+            .recordings_by_isrc(&isrc.parse().expect("isrc"))
+            .expect("lookup");
         ids[0]
     };
-    let revisions = upstream_history(&data.join("upstream.sqlite"), EntityId::Recording(recording));
+    let revisions = upstream_history(
+        &data.join("upstream.sqlite"),
+        EntityId::Recording(recording),
+    );
     let last = revisions.last().expect("revisions");
     assert_eq!(last.revision.reason, "arranger per the session sheet");
     assert_eq!(last.revision.version, 2);
@@ -121,9 +164,14 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
 }
 
 fn upstream_history(db: &Path, id: EntityId) -> Vec<liner_upstream::store::HistoryEntry> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
-        let store = liner_upstream::store::open(&format!("sqlite:{}", db.display())).await.expect("upstream db");
+        let store = liner_upstream::store::open(&format!("sqlite:{}", db.display()))
+            .await
+            .expect("upstream db");
         store.history(id).await.expect("history")
     })
 }

@@ -59,7 +59,11 @@ pub enum Request {
     Work(WorkId),
     History(EntityId),
     Outbox,
-    Status,
+    /// The sync status; `counts` adds the mirror's entity counts (a scan: for the status
+    /// screen, not for every tick).
+    Status {
+        counts: bool,
+    },
     Enqueue {
         entity: EntityId,
         base_version: u64,
@@ -294,7 +298,7 @@ impl Worker {
             Request::Work(id) => self.work(id),
             Request::History(id) => self.history(id),
             Request::Outbox => self.outbox(),
-            Request::Status => Ok(Reply::Status(Box::new(self.status()))),
+            Request::Status { counts } => Ok(Reply::Status(Box::new(self.status(counts)))),
             Request::Enqueue {
                 entity,
                 base_version,
@@ -500,7 +504,7 @@ impl Worker {
         })
     }
 
-    fn status(&mut self) -> StatusSnapshot {
+    fn status(&mut self, counts: bool) -> StatusSnapshot {
         let mut snap = StatusSnapshot::default();
         match status::read(&self.paths.status) {
             Ok(s) => {
@@ -528,7 +532,9 @@ impl Worker {
             }
         }
         snap.quarantined = store.quarantine_count().unwrap_or(0);
-        snap.counts = store.counts().ok();
+        if counts {
+            snap.counts = store.counts().ok();
+        }
         let head = store.journal_head().ok();
         if let (Ok(index), Some(head)) = (self.index(), head) {
             snap.index_lag = Some((head - index.position()).max(0));
