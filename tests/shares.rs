@@ -30,7 +30,7 @@ fn the_split_sheet_parses_into_exact_basis_points() {
                 writers.push(Writer {
                     party: PartyId::new(),
                     role: WriterRole::Composer,
-                    share: bp,
+                    share: Some(bp),
                 });
             }
         }
@@ -61,7 +61,7 @@ fn a_work_cannot_hold_a_split_off_by_one_basis_point() {
     let w = |bp| Writer {
         party: PartyId::new(),
         role: WriterRole::ComposerLyricist,
-        share: BasisPoints::new(bp).expect("in range"),
+        share: Some(BasisPoints::new(bp).expect("in range")),
     };
     let err = Writers::new(vec![w(5_000), w(4_999)]).expect_err("9,999 bp");
     assert_eq!(

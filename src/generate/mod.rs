@@ -542,7 +542,7 @@ impl Generator {
                 } else {
                     r.random_range(0..roles.len())
                 }],
-                share: BasisPoints::new(share).unwrap_or_else(|e| unreachable!("share: {e}")),
+                share: Some(BasisPoints::new(share).unwrap_or_else(|e| unreachable!("share: {e}"))),
             })
             .collect();
         Work {

@@ -25,6 +25,8 @@ pub enum ShareError {
         total / 100, total % 100
     )]
     Total { total: u32 },
+    #[error("some writers have a share and some do not; a split is hidden whole or not at all")]
+    PartlyHidden,
     #[error("share {input:?} is not a number like 50%, 33.33% or 0.5")]
     Syntax { input: String },
     #[error("share {input:?} is finer than a basis point (0.01%)")]

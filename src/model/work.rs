@@ -12,8 +12,11 @@ use crate::roles::WriterRole;
 pub struct Writer {
     pub party: PartyId,
     pub role: WriterRole,
-    /// Royalty share in basis points (1/100 of a percent).
-    pub share: BasisPoints,
+    /// Royalty share in basis points (1/100 of a percent). `None` only in a copy redacted for
+    /// an artist token that is not a writer of the work: the upstream never stores a writer
+    /// without a share, and its write path refuses one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<BasisPoints>,
 }
 
 /// A work's writers, whose shares total exactly 10,000 basis points. Only
@@ -29,7 +32,16 @@ impl Writers {
         if writers.is_empty() {
             return Ok(Self(writers));
         }
-        let total: u32 = writers.iter().map(|w| u32::from(w.share.get())).sum();
+        match writers.iter().filter(|w| w.share.is_none()).count() {
+            0 => {}
+            n if n == writers.len() => return Ok(Self(writers)),
+            _ => return Err(ShareError::PartlyHidden),
+        }
+        let total: u32 = writers
+            .iter()
+            .filter_map(|w| w.share)
+            .map(|s| u32::from(s.get()))
+            .sum();
         if total != u32::from(TOTAL_BP) {
             return Err(ShareError::Total { total });
         }
@@ -45,7 +57,17 @@ impl Writers {
     }
 
     pub fn total(&self) -> u32 {
-        self.0.iter().map(|w| u32::from(w.share.get())).sum()
+        self.0
+            .iter()
+            .filter_map(|w| w.share)
+            .map(|s| u32::from(s.get()))
+            .sum()
+    }
+
+    /// Whether the shares were redacted (every one of them: a split is hidden whole or not at
+    /// all).
+    pub fn shares_hidden(&self) -> bool {
+        self.0.first().is_some_and(|w| w.share.is_none())
     }
 }
 

@@ -18,6 +18,11 @@ use crate::model::{
     Change, ChangeOp, ChangeRecord, Cursor, DecodeError, Entity, EntityId, EntityKind, Revision,
 };
 
+/// `writer.share_bp` of a share redacted for an artist token. A sentinel rather than NULL: the
+/// column is NOT NULL from the first migration, and a nullable one would mean rebuilding the
+/// table in every existing mirror for a value no read ever does arithmetic on.
+pub(crate) const HIDDEN_SHARE: i64 = -1;
+
 /// What one apply did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ApplyReport {
@@ -467,7 +472,8 @@ fn insert_children(tx: &Transaction<'_>, keys: &mut Keys, entity: &Entity, key: 
             let mut values: Vec<(i64, i64, i64)> = Vec::new();
             for wr in w.writers.as_slice() {
                 let party = key_for(tx, keys, EntityId::Party(wr.party))?;
-                values.push((party, i64::from(wr.role.code()), i64::from(wr.share.get())));
+                let share = wr.share.map_or(HIDDEN_SHARE, |s| i64::from(s.get()));
+                values.push((party, i64::from(wr.role.code()), share));
             }
             let seqs: Vec<i64> = (0..values.len() as i64).collect();
             let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() * 5);

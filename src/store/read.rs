@@ -84,7 +84,8 @@ pub struct PartyWork {
     pub work: WorkId,
     pub title: String,
     pub role: WriterRole,
-    pub share_bp: u16,
+    /// `None` when the share is hidden from this mirror's token.
+    pub share_bp: Option<u16>,
 }
 
 /// Every credit of a party grouped by role: what an artist checks.
@@ -103,6 +104,17 @@ pub struct BrowseRow {
     pub artist: String,
     pub isrc: Option<String>,
     pub popularity: f32,
+}
+
+/// A stored share: basis points, or hidden.
+fn share_of(stored: i64) -> Result<Option<crate::model::BasisPoints>, String> {
+    if stored == super::apply::HIDDEN_SHARE {
+        return Ok(None);
+    }
+    u32::try_from(stored)
+        .map_err(|e| e.to_string())
+        .and_then(|bp| crate::model::BasisPoints::new(bp).map_err(|e| e.to_string()))
+        .map(Some)
 }
 
 /// A revision as history shows it.
@@ -284,14 +296,13 @@ impl Store {
         let rows = stmt.query_map([work_key], |r| {
             let party: String = r.get(0)?;
             let role: i64 = r.get(2)?;
-            let share: u32 = r.get(3)?;
+            let share: i64 = r.get(3)?;
             Ok(WriterView {
                 writer: Writer {
                     party: parse_col(0, &party)?,
                     role: WriterRole::from_code(role)
                         .ok_or_else(|| bad_col(2, format!("role code {role}")))?,
-                    share: crate::model::BasisPoints::new(share)
-                        .map_err(|e| bad_col(3, e.to_string()))?,
+                    share: share_of(share).map_err(|e| bad_col(3, e))?,
                 },
                 party_name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
             })
@@ -425,7 +436,9 @@ impl Store {
                     title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                     role: WriterRole::from_code(role)
                         .ok_or_else(|| bad_col(2, format!("role code {role}")))?,
-                    share_bp: r.get(3)?,
+                    share_bp: share_of(r.get(3)?)
+                        .map_err(|e| bad_col(3, e))?
+                        .map(|s| s.get()),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -16,11 +16,11 @@ use crate::console;
 const SEEDED_MARK: &str = "upstream.seeded";
 
 /// A running upstream and daemon, and where their data is.
-#[derive(Debug)]
 pub struct Demo {
     pub upstream_url: String,
     pub mirror_dir: PathBuf,
     pub token: String,
+    store: std::sync::Arc<dyn liner_upstream::store::CatalogStore>,
     cancel: CancellationToken,
     stop_upstream: Option<tokio::sync::oneshot::Sender<()>>,
     daemon: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -72,7 +72,7 @@ pub async fn start(
     let url = format!("http://{}", listener.local_addr()?);
     let (stop_upstream, stopped) = tokio::sync::oneshot::channel::<()>();
     let upstream = tokio::spawn(liner_upstream::serve(
-        store,
+        store.clone(),
         liner_upstream::Limits::default(),
         listener,
         async {
@@ -94,6 +94,7 @@ pub async fn start(
         upstream_url: url,
         mirror_dir,
         token,
+        store,
         cancel,
         stop_upstream: Some(stop_upstream),
         daemon,
@@ -101,7 +102,36 @@ pub async fn start(
     })
 }
 
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("upstream_url", &self.upstream_url)
+            .field("mirror_dir", &self.mirror_dir)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Demo {
+    /// Another token for this upstream (e.g. an artist's, bound to their parties).
+    pub async fn add_token(
+        &self,
+        name: &str,
+        role: Role,
+        parties: Vec<liner::ids::PartyId>,
+    ) -> Result<String> {
+        let token = generate_token();
+        self.store
+            .create_token(NewToken {
+                name: name.into(),
+                role,
+                parties,
+                hash: hash_token(&token),
+            })
+            .await
+            .context("creating a token")?;
+        Ok(token)
+    }
+
     /// Stops the daemon (it finishes its batch) and then the upstream.
     pub async fn stop(mut self) -> Result<()> {
         self.cancel.cancel();

@@ -11,7 +11,7 @@ use liner::store::Store;
 use serde_json::json;
 
 use crate::cli::{LookupArgs, StatusArgs};
-use crate::console::edit::percent;
+use crate::console::edit::{percent, share_text};
 use crate::console::worker::{Paths, Reply, Request, Worker};
 
 /// Whether a lookup found what it was asked for.
@@ -108,7 +108,7 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
                     "    {} {} {}",
                     wr.party_name,
                     wr.writer.role.as_str(),
-                    percent(u32::from(wr.writer.share.get()))
+                    share_text(wr.writer.share)
                 );
             }
         }
@@ -183,7 +183,8 @@ pub fn party(dir: &Path, args: &LookupArgs) -> Result<Found> {
                 "    {} {} {} ({})",
                 w.title,
                 w.role.as_str(),
-                percent(u32::from(w.share_bp)),
+                w.share_bp
+                    .map_or_else(|| "share hidden".into(), |bp| percent(u32::from(bp))),
                 w.work
             );
         }

@@ -181,36 +181,83 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
 }
 
 #[test]
-fn a_read_only_session_has_no_editing_keys() {
+fn an_artist_session_is_read_only_and_sees_shares_only_on_their_own_works() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("tmp");
-    liner_console::generate::run(
-        liner_console::cli::GenerateArgs {
-            recordings: 400,
-            seed: 42,
-            force: false,
+    let demo = runtime
+        .block_on(liner_console::demo::start(
+            &dir.path().join("desk"),
+            400,
+            42,
+            |_| {},
+        ))
+        .expect("upstream and daemon");
+    let editor_mirror = demo.mirror_dir.join("mirror.sqlite");
+    eventually("the editor's mirror", WAIT, || {
+        Store::open_existing(&editor_mirror)
+            .is_ok_and(|s| s.parties_named("Beyoncé").is_ok_and(|p| p.len() == 1))
+    });
+    let beyonce = Store::open_existing(&editor_mirror)
+        .expect("mirror")
+        .parties_named("Beyoncé")
+        .expect("party")[0]
+        .id;
+
+    // Beyoncé's own workstation: an artist token bound to her party, its own daemon and mirror.
+    let token = runtime
+        .block_on(demo.add_token("Beyoncé", liner_upstream::auth::Role::Artist, vec![beyonce]))
+        .expect("artist token");
+    let artist_dir = dir.path().join("artist");
+    std::fs::create_dir_all(&artist_dir).expect("dir");
+    let config = liner_daemon::Config {
+        data_dir: artist_dir.clone(),
+        upstream: liner_daemon::config::Upstream {
+            url: demo.upstream_url.clone(),
+            token_file: artist_dir.join("token"),
         },
-        dir.path(),
-    )
-    .expect("generate");
-    let who = liner_daemon::status::Who {
-        name: "Beyoncé's manager".into(),
-        role: "artist".into(),
-        parties: vec![],
-        may_edit: false,
+        ..Default::default()
     };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let daemon = runtime.spawn(liner_daemon::run(config, token, cancel.clone()));
+    eventually("the artist's mirror to be searchable", WAIT, || {
+        liner::search::SearchIndex::open_read_only(artist_dir.join("index"))
+            .is_ok_and(|i| i.num_docs() > 400)
+    });
+
     let mut c = Console::open(
-        dir.path(),
+        &artist_dir,
         Session {
-            actor: "artist".into(),
-            who: Some(who),
+            actor: "Beyoncé".into(),
+            who: None,
         },
-        100,
+        120,
         30,
     );
+    let screen = c.wait_for("[read-only]", WAIT);
+    assert!(screen.contains("artist Beyoncé"), "{screen}");
+    c.key(KeyCode::Esc); // out of the query: `:` is a command again
+    c.key(KeyCode::Char(':'));
+    c.typed("status");
+    c.key(KeyCode::Enter);
+    let status = c.wait_for("quarantined records", WAIT);
+    assert!(
+        status.contains("quarantined records   0"),
+        "redacted works are mirrored, not quarantined:\n{status}"
+    );
+    c.key(KeyCode::Char('/'));
+
+    // Her own recording: she writes its work, so she sees the split.
     c.typed("midnigt saudade");
     c.key(KeyCode::Enter);
     let screen = c.screen();
-    assert!(screen.contains("[read-only]"), "{screen}");
+    assert!(
+        screen.contains("Beyoncé composer lyricist 100.00%"),
+        "{screen}"
+    );
     assert!(
         !screen.contains("edit credits") && !screen.contains("$EDITOR"),
         "no editing hints:\n{screen}"
@@ -230,4 +277,30 @@ fn a_read_only_session_has_no_editing_keys() {
         "{help}"
     );
     assert!(help.contains("this role cannot edit"), "{help}");
+    c.key(KeyCode::Esc);
+
+    // Someone else's: the work and its writers are there, the shares are not.
+    c.key(KeyCode::Char('/'));
+    c.key_with(
+        KeyCode::Char('u'),
+        ratatui::crossterm::event::KeyModifiers::CONTROL,
+    );
+    c.typed("gentle night");
+    c.key(KeyCode::Enter);
+    let screen = c.screen();
+    assert!(
+        screen.contains("Gentle Night") && screen.contains("share hidden"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains('%'),
+        "no share of a work she does not write:\n{screen}"
+    );
+
+    cancel.cancel();
+    runtime
+        .block_on(daemon)
+        .expect("join")
+        .expect("artist daemon");
+    runtime.block_on(demo.stop()).expect("stop");
 }

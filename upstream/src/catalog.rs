@@ -48,7 +48,22 @@ pub fn check_reason(reason: Option<&str>) -> Result<String, FieldError> {
 /// Decodes `data` as an entity of `kind`, naming the path under `prefix` on failure.
 pub fn validate(kind: EntityKind, data: &Value, prefix: &str) -> Result<Entity, FieldError> {
     let json = data.to_string();
-    Entity::from_json(kind, &json).map_err(|(path, mut rule)| {
+    let entity = decode(kind, &json, prefix)?;
+    // The model reads a split redacted for an artist (no shares at all); the canonical store
+    // never holds one.
+    if let Entity::Work(w) = &entity
+        && w.writers.shares_hidden()
+    {
+        return Err(FieldError::new(
+            format!("{prefix}.writers[0].share"),
+            "every writer needs a share; shares must total exactly 10000 bp (100%)",
+        ));
+    }
+    Ok(entity)
+}
+
+fn decode(kind: EntityKind, json: &str, prefix: &str) -> Result<Entity, FieldError> {
+    Entity::from_json(kind, json).map_err(|(path, mut rule)| {
         // serde_json points into our re-encoding of the body, which the client never saw.
         if let Some(at) = rule.rfind(" at line ") {
             rule.truncate(at);

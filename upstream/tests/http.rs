@@ -186,6 +186,18 @@ async fn bad_input_gets_a_problem_that_says_what_and_where_and_writes_nothing() 
     assert_eq!(st, 422, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "patch.writers", "{problem}");
 
+    // A split without shares is what an artist's redacted copy looks like; it is never written.
+    let (st, problem) = json_of(
+        s.send(Method::PATCH, Role::Editor, &format!("/v1/works/{}", f.other_work),
+            &json!({"reason": "x", "patch": {"writers": [{"party": artist_party(), "role": "composer"}]}}))
+            .header("if-match", "\"1\"").send().await.expect("send"),
+    ).await;
+    assert_eq!(st, 422, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "patch.writers[0].share",
+        "{problem}"
+    );
+
     // Oversize body: refused before it is parsed.
     let huge = format!(
         r#"{{"reason": "x", "patch": {{"title": "{}"}}}}"#,

@@ -192,17 +192,18 @@ impl SharesForm {
     pub fn total(&self) -> u32 {
         self.writers
             .iter()
-            .map(|w| u32::from(w.writer.share.get()))
+            .filter_map(|w| w.writer.share)
+            .map(|s| u32::from(s.get()))
             .sum()
     }
 
     /// Moves the selected writer's share by `delta` basis points, within 0..=100%.
     pub fn nudge(&mut self, delta: i32) {
         if let Some(w) = self.writers.get_mut(self.cursor.selected) {
-            let now = i32::from(w.writer.share.get());
+            let now = w.writer.share.map_or(0, |s| i32::from(s.get()));
             let next = (now + delta).clamp(0, i32::from(TOTAL_BP)) as u32;
             if let Ok(bp) = BasisPoints::new(next) {
-                w.writer.share = bp;
+                w.writer.share = Some(bp);
             }
         }
     }
@@ -229,6 +230,11 @@ impl SharesForm {
         let writers: Vec<&Writer> = self.writers.iter().map(|w| &w.writer).collect();
         json!({ "writers": writers })
     }
+}
+
+/// A writer's share as people read it; "share hidden" where the token may not see it.
+pub fn share_text(share: Option<BasisPoints>) -> String {
+    share.map_or_else(|| "share hidden".into(), |s| percent(u32::from(s.get())))
 }
 
 /// Basis points as a percentage with two decimals.

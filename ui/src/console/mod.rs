@@ -50,6 +50,13 @@ pub fn run(paths: Paths, session: Session, color: bool) -> anyhow::Result<()> {
     spawn_ticker(tx.clone())?;
     spawn_input(tx)?;
     let mut terminal = ratatui::init();
+    // ratatui's hook restores the screen on a panic; mouse reporting has to go too, or the
+    // shell is left printing escape codes on every move.
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        restore(info);
+    }));
     if let Err(e) = execute!(std::io::stdout(), EnableMouseCapture) {
         tracing::warn!(error = %e, "the terminal refused mouse capture");
     }

@@ -178,7 +178,7 @@ impl PartyScreen {
                 rows.push(PartyRow::Work {
                     title: w.title.clone(),
                     role: w.role.as_str().replace('_', " "),
-                    share: Some(percent(u32::from(w.share_bp))),
+                    share: w.share_bp.map(|bp| percent(u32::from(bp))),
                 });
             }
         }

@@ -478,13 +478,7 @@ impl Worker {
                 }
             }
         }
-        for (id, name) in names.iter_mut() {
-            if let Ok(pid) = id.parse::<PartyId>()
-                && let Ok(Some((party, _))) = store.party(pid)
-            {
-                *name = party.name;
-            }
-        }
+        name_parties(store, &mut names);
         let title = match id {
             EntityId::Recording(r) => store
                 .recording_detail(r)
@@ -695,6 +689,12 @@ fn names_in<'a>(
             collect_party_ids(&detail, &mut names);
         }
     }
+    name_parties(store, &mut names);
+    names
+}
+
+/// Replaces each party id in `names` by the party's name, where the mirror knows it.
+fn name_parties(store: &Store, names: &mut HashMap<String, String>) {
     for (id, name) in names.iter_mut() {
         if let Ok(pid) = id.parse::<PartyId>()
             && let Ok(Some((party, _))) = store.party(pid)
@@ -702,7 +702,6 @@ fn names_in<'a>(
             *name = party.name;
         }
     }
-    names
 }
 
 fn collect_party_ids(v: &Value, out: &mut HashMap<String, String>) {

@@ -696,6 +696,9 @@ impl App {
             Screen::Work(w) => SharesForm::new(&w.view),
             _ => return,
         };
+        if form.writers.iter().any(|w| w.writer.share.is_none()) {
+            return self.info("the shares of this work are hidden from this token".into());
+        }
         if form.writers.is_empty() {
             return self.info("this work has no writers to share".into());
         }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 use super::search::column_widths;
 use super::{Theme, fit, when};
 use crate::console::app::ListArea;
-use crate::console::edit::{CreditForm, SharesForm, percent};
+use crate::console::edit::{CreditForm, SharesForm, percent, share_text};
 use crate::console::screens::{DetailScreen, WorkScreen};
 use crate::console::worker::{LocalEdit, Provenance};
 
@@ -141,7 +141,7 @@ pub fn draw_detail(
                     "{} {} {}",
                     wr.party_name,
                     wr.writer.role.as_str().replace('_', " "),
-                    percent(u32::from(wr.writer.share.get()))
+                    share_text(wr.writer.share)
                 )
             })
             .collect();
@@ -291,7 +291,7 @@ pub fn draw_work(
         (
             wr.party_name.clone(),
             wr.writer.role.as_str().replace('_', " "),
-            percent(u32::from(wr.writer.share.get())),
+            share_text(wr.writer.share),
         )
     });
     let _ = read_only;
@@ -479,7 +479,7 @@ pub fn draw_share_form(
             (
                 w.party_name.clone(),
                 w.writer.role.as_str().replace('_', " "),
-                percent(u32::from(w.writer.share.get())),
+                share_text(w.writer.share),
             )
         })
         .collect();
