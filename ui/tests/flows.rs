@@ -105,7 +105,7 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
     assert!(screen.contains("Remixer"), "{screen}");
 
     // linerd pushes it, upstream accepts, the mirror follows: the detail says so.
-    let screen = c.wait_for("version 2", WAIT);
+    let screen = c.wait_for("version 2 ·", WAIT);
     assert!(
         !screen.contains("edit 1 of credits"),
         "confirmed edits leave the banner:\n{screen}"
@@ -160,7 +160,7 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
     c.key(KeyCode::Char('m'));
     c.key(KeyCode::Char('s'));
     c.key(KeyCode::Enter); // the reason is prefilled with the edit's own
-    let screen = c.wait_for("version 4", WAIT);
+    let screen = c.wait_for("version 4 ·", WAIT);
     assert!(!screen.contains("conflicts with"), "{screen}");
 
     let revisions = history(&client, &demo, EntityId::Recording(id));

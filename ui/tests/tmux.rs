@@ -113,8 +113,12 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     assert!(pane.contains("result"), "{pane}");
 
     tmux.keys(&["Enter"]);
-    let pane = tmux.wait_for(" credits ", Duration::from_secs(10));
-    assert!(pane.contains("version 1"), "{pane}");
+    // Not " credits ": the footer's hints say "edit credits" while the detail is loading.
+    let pane = tmux.wait_for("version 1 ·", Duration::from_secs(10));
+    assert!(
+        pane.contains(" credits ") && pane.contains("ISRC "),
+        "{pane}"
+    );
     let isrc = isrc_on(&pane);
 
     tmux.keys(&["E"]);
@@ -129,7 +133,7 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     tmux.wait_for("reason for this change", Duration::from_secs(10));
     tmux.text("arranger per the session sheet");
     tmux.keys(&["Enter"]);
-    let pane = tmux.wait_for("version 2", Duration::from_secs(60));
+    let pane = tmux.wait_for("version 2 ·", Duration::from_secs(60));
     assert!(
         pane.contains("Arranger") && pane.contains("v2 editor"),
         "{pane}"

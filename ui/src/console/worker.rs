@@ -141,6 +141,8 @@ pub struct StatusSnapshot {
     pub quarantined: i64,
     /// Journal entries the search index has not caught up with.
     pub index_lag: Option<i64>,
+    /// The journal position the index's last commit covers: when it moves, results may too.
+    pub index_position: Option<i64>,
     /// parties, recordings, works, releases.
     pub counts: Option<[i64; 4]>,
     /// Why the mirror cannot be read, in words.
@@ -532,6 +534,7 @@ impl Worker {
         let head = store.journal_head().ok();
         if let (Ok(index), Some(head)) = (self.index(), head) {
             snap.index_lag = Some((head - index.position()).max(0));
+            snap.index_position = Some(index.position());
         }
         snap
     }

@@ -295,6 +295,23 @@ impl App {
         self.act(action);
     }
 
+    /// Asks again for the home screen's query, as a new generation.
+    fn research(&mut self) {
+        let Some(Screen::Search(s)) = self.screens.first() else {
+            return;
+        };
+        if s.query.trim().is_empty() {
+            return;
+        }
+        let text = s.query.clone();
+        self.generation += 1;
+        let generation = self.generation;
+        if let Some(Screen::Search(s)) = self.screens.first_mut() {
+            s.generation = generation;
+        }
+        self.ask(Request::Search { generation, text });
+    }
+
     /// Text editing of the query; false when the key is not text editing.
     fn type_into_query(&mut self, key: KeyEvent) -> bool {
         let Screen::Search(s) = self.top_mut() else {

@@ -181,7 +181,12 @@ impl App {
                 if *snapshot == self.status {
                     self.dirty = false;
                 }
+                let index_moved = snapshot.index_position != self.status.index_position;
                 self.status = *snapshot;
+                // The index committed (or appeared): the query on screen may find more now.
+                if index_moved {
+                    self.research();
+                }
             }
             Reply::Saved(entry) => {
                 if matches!(
