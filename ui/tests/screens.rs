@@ -197,3 +197,100 @@ fn every_screen_at_80x24() {
 fn every_screen_at_160x48() {
     every_screen(160, 48);
 }
+
+#[test]
+fn the_mouse_selects_opens_and_scrolls() {
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let dir = mirror();
+    let mut c = Console::editor(dir.path(), 100, 30);
+    c.typed("night");
+    let screen = c.screen();
+    let rows: Vec<&str> = screen.lines().collect();
+    let third = rows
+        .iter()
+        .position(|l| l.starts_with('›'))
+        .expect("the selected first row")
+        + 2;
+    let mouse = |kind, row: usize| {
+        liner_console::console::Msg::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: row as u16,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    c.app
+        .handle(mouse(MouseEventKind::Down(MouseButton::Left), third));
+    let Some(liner_console::console::screens::Screen::Search(s)) = c.app.screens.first() else {
+        panic!("search")
+    };
+    assert_eq!(s.cursor.selected, 2, "a click selects the row under it");
+    c.app.handle(mouse(MouseEventKind::ScrollDown, third));
+    let Some(liner_console::console::screens::Screen::Search(s)) = c.app.screens.first() else {
+        panic!("search")
+    };
+    assert_eq!(s.cursor.selected, 5, "the wheel moves three rows");
+    // A second click on the selected row opens it.
+    c.app
+        .handle(mouse(MouseEventKind::Down(MouseButton::Left), third + 3));
+    c.app
+        .handle(mouse(MouseEventKind::Down(MouseButton::Left), third + 3));
+    c.settle();
+    assert!(c.screen().contains(" credits "), "{}", c.screen());
+}
+
+#[test]
+fn adding_a_credit_picks_a_party_by_search_then_a_role_and_removing_one_asks_first() {
+    let dir = mirror();
+    let mut c = Console::editor(dir.path(), 100, 30);
+    c.typed("midnigt saudade");
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('E'));
+    c.key(KeyCode::Char('a'));
+    c.typed("bjork");
+    let picker = c.screen();
+    assert!(
+        picker.contains("add a credit") && picker.contains("Björk"),
+        "{picker}"
+    );
+    c.key(KeyCode::Enter);
+    c.typed("background");
+    c.key(KeyCode::Enter);
+    let Some(liner_console::console::screens::Screen::EditCredits(form)) = c.app.screens.last()
+    else {
+        panic!("the credit form")
+    };
+    let added = form.credits.last().expect("a credit");
+    assert_eq!(added.party_name, "Björk");
+    assert_eq!(added.credit.role, liner::roles::Role::BackgroundVocalist);
+    assert_eq!(form.credits.len(), 4);
+
+    // Remove it: No is the default, so Enter keeps it; y removes it.
+    c.key(KeyCode::Char('d'));
+    assert!(c.screen().contains("remove Björk as background vocalist?"));
+    c.key(KeyCode::Enter);
+    let Some(liner_console::console::screens::Screen::EditCredits(form)) = c.app.screens.last()
+    else {
+        panic!("the credit form")
+    };
+    assert_eq!(form.credits.len(), 4, "Enter answers no");
+    c.key(KeyCode::Char('d'));
+    c.key(KeyCode::Char('y'));
+    let Some(liner_console::console::screens::Screen::EditCredits(form)) = c.app.screens.last()
+    else {
+        panic!("the credit form")
+    };
+    assert_eq!(form.credits.len(), 3);
+
+    // Saving needs a reason.
+    c.key(KeyCode::Char('i'));
+    c.typed("vocoder");
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('s'));
+    c.key(KeyCode::Enter);
+    assert!(
+        c.screen().contains("a reason is required"),
+        "{}",
+        c.screen()
+    );
+}
