@@ -62,7 +62,7 @@ async fn run_with(
     status.update(|s| s.cursor = store.cursor().ok().flatten().map(|c| c.token()));
     let upstream = client::Upstream::new(&config.upstream.url, token)?;
     // The writer gets a bigger page cache than the pusher, which only reads its outbox.
-    store.set_cache_mib(64)?;
+    store.set_cache_mib(32)?;
     let pusher_store = Store::open(&mirror_path)
         .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
     pusher_store.set_cache_mib(4)?;

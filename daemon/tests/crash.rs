@@ -24,15 +24,33 @@ use serde_json::json;
 
 const KILLS: usize = 20;
 
+/// Starts linerd; its warnings and errors go to `linerd.log` next to the config, across
+/// restarts, so a failure below can say what the daemon said.
 fn spawn(config: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path(config))
+        .expect("daemon log");
     Command::new(env!("CARGO_BIN_EXE_linerd"))
         .arg("--config")
         .arg(config)
         .env("LINER_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spawn linerd")
+}
+
+fn log_path(config: &std::path::Path) -> std::path::PathBuf {
+    config.with_file_name("linerd.log")
+}
+
+/// The daemon's last log lines, for a failure message.
+fn log_tail(config: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log_path(config)).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,7 +228,11 @@ async fn kill_9_at_random_moments_loses_nothing() {
         .expect("kill");
     assert!(status.success());
     let exit = child.wait().expect("wait");
-    assert!(exit.success(), "graceful stop exits 0, got {exit}");
+    assert!(
+        exit.success(),
+        "graceful stop exits 0, got {exit}; linerd said:\n{}",
+        log_tail(&config)
+    );
 
     // The mirror equals one built cleanly from the whole feed.
     let mirror = Store::open_read_only(data.join("mirror.sqlite")).expect("mirror");

@@ -279,13 +279,21 @@ impl SearchIndex {
             if upto == self.applied {
                 break;
             }
-            for entry in &entries {
+            // One delete for the whole chunk, before its documents: a delete per document
+            // kept ~300 MB of delete operations alive through a 1M bootstrap (measured in
+            // linerd), where a term set per chunk keeps a few hundred.
+            let ids = entries.iter().map(|entry| {
                 let id = match entry {
                     JournalEntry::Recording(r) => EntityId::Recording(r.id),
                     JournalEntry::Party(p) => EntityId::Party(p.id),
                     JournalEntry::Gone(id) => *id,
                 };
-                writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+                Term::from_field_text(self.fields.id, &id.to_string())
+            });
+            if !entries.is_empty() {
+                writer.delete_query(Box::new(tantivy::query::TermSetQuery::new(ids)))?;
+            }
+            for entry in &entries {
                 match document::from_entry(&self.fields, entry) {
                     Some(doc) => {
                         writer.add_document(doc)?;
