@@ -81,9 +81,13 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(base: &str, token: String) -> Result<Self, FetchError> {
+    /// `stall_after`: how long a read may wait for the next bytes before the connection counts
+    /// as dead. It must outlast a long-poll's wait; without it a half-open connection in the
+    /// middle of a snapshot would hang the daemon for good.
+    pub fn new(base: &str, token: String, stall_after: Duration) -> Result<Self, FetchError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            .read_timeout(stall_after)
             .user_agent(concat!("linerd/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| FetchError::Offline(e.to_string()))?;

@@ -60,7 +60,9 @@ async fn run_with(
     let store = Store::open(&mirror_path)
         .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
     status.update(|s| s.cursor = store.cursor().ok().flatten().map(|c| c.token()));
-    let upstream = client::Upstream::new(&config.upstream.url, token)?;
+    // A long-poll answers within its wait; ten seconds more and the connection is dead.
+    let stall_after = config.sync.wait() + std::time::Duration::from_secs(10);
+    let upstream = client::Upstream::new(&config.upstream.url, token, stall_after)?;
     // The writer gets a bigger page cache than the pusher, which only reads its outbox.
     store.set_cache_mib(32)?;
     let pusher_store = Store::open(&mirror_path)

@@ -21,6 +21,8 @@ const WRONG_TYPE: usize = 1;
 const CUT_SHORT: usize = 2;
 const BAD_PAGE: usize = 3;
 const GOOD: usize = 4;
+/// Headers and half a line, then nothing, with the connection left open.
+const STALLED: usize = 5;
 
 fn party_line() -> String {
     let id = liner::generate::party_id(1, 1);
@@ -68,6 +70,26 @@ async fn a_misbehaving_upstream_gets_backoff_and_a_clear_status_never_a_bad_appl
                     WRONG_TYPE => ([(header::CONTENT_TYPE, "text/html")], "<html>login</html>")
                         .into_response(),
                     CUT_SHORT => ndjson(party_line(), &cursor),
+                    STALLED => {
+                        let half = futures_util::stream::once(async {
+                            Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{\"entity\":\"pa"))
+                        });
+                        let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(
+                            half,
+                            futures_util::stream::pending(),
+                        ));
+                        (
+                            [
+                                (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
+                                (
+                                    header::HeaderName::from_static("x-liner-cursor"),
+                                    cursor.clone(),
+                                ),
+                            ],
+                            body,
+                        )
+                            .into_response()
+                    }
                     _ => ndjson(
                         format!(
                             "{}{{\"next\":\"{cursor}\",\"up_to_date\":true,\"count\":1}}\n",
@@ -114,6 +136,8 @@ async fn a_misbehaving_upstream_gets_backoff_and_a_clear_status_never_a_bad_appl
     };
     config.upstream.url = base;
     config.sync.max_backoff_seconds = 1;
+    // Reads stall out after wait + 10 s.
+    config.sync.wait_seconds = 1;
     let cancel = CancellationToken::new();
     let daemon = tokio::spawn(liner_daemon::run(config, "lnr_fake".into(), cancel.clone()));
     let status_path = data.path().join("status.json");
@@ -144,6 +168,16 @@ async fn a_misbehaving_upstream_gets_backoff_and_a_clear_status_never_a_bad_appl
         None,
         "a snapshot without its trailer never sets the cursor"
     );
+
+    // A snapshot that stops mid-line with the connection open: the read times out, the
+    // daemon says so and retries, instead of waiting forever.
+    mode.store(STALLED, Ordering::SeqCst);
+    eventually(
+        "stalled snapshot reported",
+        error_says("reading the snapshot"),
+    )
+    .await;
+    assert_eq!(cursor_now(), None);
 
     mode.store(GOOD, Ordering::SeqCst);
     eventually("synced", || {
