@@ -153,10 +153,10 @@ fn queries(store: &Store, n: usize) -> Result<Vec<String>> {
         let mut q = words.join(" ").to_lowercase();
         match i % 3 {
             1 => {
-                if let Some((a, b)) = q.char_indices().nth(2).zip(q.char_indices().nth(3)) {
-                    let mut chars: Vec<char> = q.chars().collect();
+                // A transposition, the commonest typo.
+                let mut chars: Vec<char> = q.chars().collect();
+                if chars.len() > 3 {
                     chars.swap(2, 3);
-                    let _ = (a, b);
                     q = chars.into_iter().collect();
                 }
             }

@@ -73,7 +73,6 @@ pub fn draw_detail(
     frame: &mut Frame,
     area: Rect,
     d: &mut DetailScreen,
-    read_only: bool,
     theme: Theme,
     list: &mut ListArea,
 ) -> usize {
@@ -259,7 +258,6 @@ pub fn draw_detail(
         frame.render_widget(block, below_area);
         frame.render_widget(Paragraph::new(below), inner);
     }
-    let _ = read_only;
     height
 }
 
@@ -267,7 +265,6 @@ pub fn draw_work(
     frame: &mut Frame,
     area: Rect,
     w: &mut WorkScreen,
-    read_only: bool,
     theme: Theme,
     list: &mut ListArea,
 ) -> usize {
@@ -294,7 +291,6 @@ pub fn draw_work(
             share_text(wr.writer.share),
         )
     });
-    let _ = read_only;
     writer_table(frame, rest, rows.collect(), &mut w.cursor, theme, list)
 }
 

@@ -81,12 +81,8 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     let mut list_area = super::app::ListArea::default();
     let page = match app.screens.last_mut() {
         Some(Screen::Search(s)) => search::draw(frame, body, s, theme, &mut list_area),
-        Some(Screen::Detail(d)) => {
-            detail::draw_detail(frame, body, d, read_only, theme, &mut list_area)
-        }
-        Some(Screen::Work(w)) => {
-            detail::draw_work(frame, body, w, read_only, theme, &mut list_area)
-        }
+        Some(Screen::Detail(d)) => detail::draw_detail(frame, body, d, theme, &mut list_area),
+        Some(Screen::Work(w)) => detail::draw_work(frame, body, w, theme, &mut list_area),
         Some(Screen::EditCredits(f)) => {
             detail::draw_credit_form(frame, body, f, theme, &mut list_area)
         }
