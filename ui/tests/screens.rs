@@ -294,3 +294,44 @@ fn adding_a_credit_picks_a_party_by_search_then_a_role_and_removing_one_asks_fir
         c.screen()
     );
 }
+
+#[test]
+fn commands_open_what_they_name_and_a_late_answer_never_pushes_a_screen() {
+    use liner_console::console::Msg;
+    use liner_console::console::screens::Screen;
+    use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+    let dir = mirror();
+    let mut c = Console::editor(dir.path(), 100, 30);
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char(':'));
+    c.typed("isrc fr aaa 10 00019");
+    c.key(KeyCode::Enter);
+    assert!(
+        c.screen().contains("Midnight Saudade Sunrise"),
+        "{}",
+        c.screen()
+    );
+    c.key(KeyCode::Char(':'));
+    c.typed("party Beyoncé");
+    c.key(KeyCode::Enter);
+    assert!(
+        matches!(c.app.screens.last(), Some(Screen::Party(_))),
+        "{}",
+        c.screen()
+    );
+    c.key(KeyCode::Char(':'));
+    c.typed("isrc XX-NOT-AN-ISRC");
+    c.key(KeyCode::Enter);
+    assert!(c.screen().contains("is not an ISRC"), "{}", c.screen());
+
+    // Open a result and leave before its answer arrives: the answer fills nothing and
+    // opens nothing.
+    c.key(KeyCode::Char('/'));
+    c.typed("midnigt saudade");
+    c.app
+        .handle(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    c.app
+        .handle(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    c.settle();
+    assert_eq!(c.app.screens.len(), 1, "{}", c.screen());
+}

@@ -156,6 +156,9 @@ pub struct App {
     generation: u64,
     requests: Sender<Request>,
     in_flight: usize,
+    /// A lookup whose answer opens a screen (`:isrc`, `:party`…). Other answers only fill
+    /// screens that are still there, so a late reply never pushes a screen the user left.
+    opening: bool,
 }
 
 impl App {
@@ -178,6 +181,7 @@ impl App {
             generation: 0,
             requests,
             in_flight: 0,
+            opening: false,
         };
         app.ask(Request::Status { counts: false });
         app
@@ -203,6 +207,12 @@ impl App {
         } else {
             self.error("the console's worker stopped; restart liner".into());
         }
+    }
+
+    /// Asks for something whose answer opens a screen.
+    fn look_up(&mut self, request: Request) {
+        self.opening = true;
+        self.ask(request);
     }
 
     fn info(&mut self, text: String) {
@@ -539,7 +549,7 @@ impl App {
         match target {
             Some(Target::Entity(EntityId::Recording(id))) => self.open_recording(id),
             Some(Target::Entity(EntityId::Party(id))) => self.open_party(id),
-            Some(Target::Entity(EntityId::Work(id))) => self.ask(Request::Work(id)),
+            Some(Target::Entity(EntityId::Work(id))) => self.look_up(Request::Work(id)),
             Some(Target::Entity(EntityId::Release(_))) => {
                 self.info("releases have no screen of their own yet".into())
             }

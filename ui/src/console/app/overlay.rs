@@ -282,9 +282,11 @@ impl App {
             .split_once(char::is_whitespace)
             .map_or((input, ""), |(c, a)| (c, a.trim()));
         match (cmd, arg) {
-            ("isrc", code) if !code.is_empty() => self.ask(Request::Isrc(code.to_owned())),
-            ("iswc", code) if !code.is_empty() => self.ask(Request::Iswc(code.to_owned())),
-            ("party", name) if !name.is_empty() => self.ask(Request::PartyNamed(name.to_owned())),
+            ("isrc", code) if !code.is_empty() => self.look_up(Request::Isrc(code.to_owned())),
+            ("iswc", code) if !code.is_empty() => self.look_up(Request::Iswc(code.to_owned())),
+            ("party", name) if !name.is_empty() => {
+                self.look_up(Request::PartyNamed(name.to_owned()))
+            }
             ("outbox", _) => self.open_outbox(false),
             ("conflicts", _) => self.open_outbox(true),
             ("status", _) => self.open_status(),

@@ -106,7 +106,7 @@ impl App {
                         filled = true;
                     }
                 }
-                if !filled {
+                if !filled && std::mem::take(&mut self.opening) {
                     self.screens.push(Screen::Detail(DetailScreen {
                         id,
                         data: Some(data),
@@ -115,6 +115,7 @@ impl App {
                 }
             }
             Reply::Matches { title, rows } => {
+                self.opening = false;
                 self.screens.push(Screen::Search(SearchScreen {
                     title: Some(title),
                     rows,
@@ -128,7 +129,7 @@ impl App {
                     _ => None,
                 }) {
                     Some(p) => p.fill(view),
-                    None => {
+                    None if std::mem::take(&mut self.opening) => {
                         let mut p = PartyScreen {
                             id,
                             view: None,
@@ -138,15 +139,20 @@ impl App {
                         p.fill(view);
                         self.screens.push(Screen::Party(p));
                     }
+                    None => {}
                 }
             }
-            Reply::Work(view) => match self.top_mut() {
-                Screen::Work(w) if w.view.work.id == view.work.id => w.view = view,
-                _ => self.screens.push(Screen::Work(WorkScreen {
-                    view,
-                    cursor: Default::default(),
-                })),
-            },
+            Reply::Work(view) => {
+                let opening = std::mem::take(&mut self.opening);
+                match self.screens.last_mut() {
+                    Some(Screen::Work(w)) if w.view.work.id == view.work.id => w.view = view,
+                    _ if opening => self.screens.push(Screen::Work(WorkScreen {
+                        view,
+                        cursor: Default::default(),
+                    })),
+                    _ => {}
+                }
+            }
             Reply::History {
                 entity,
                 title,
@@ -222,6 +228,7 @@ impl App {
                 self.ask(Request::Status { counts: false });
             }
             Reply::NotFound(text) => {
+                self.opening = false;
                 if let Screen::Detail(DetailScreen { data: None, .. })
                 | Screen::Party(PartyScreen { view: None, .. }) = self.top()
                 {
@@ -230,6 +237,7 @@ impl App {
                 self.info(text);
             }
             Reply::Failed(text) => {
+                self.opening = false;
                 let depth = self.screens.len();
                 if let Some(Screen::Search(s)) = self.screens.first_mut()
                     && depth == 1
