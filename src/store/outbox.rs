@@ -93,14 +93,7 @@ impl Store {
         reason: &str,
         actor: &str,
     ) -> Result<OutboxEntry> {
-        if reason.trim().is_empty() {
-            return Err(StoreError::InvalidEdit("an edit needs a reason".into()));
-        }
-        if !patch.is_object() {
-            return Err(StoreError::InvalidEdit(
-                "the patch must be a JSON object of fields".into(),
-            ));
-        }
+        check_edit(&patch, reason)?;
         let key = ulid::Ulid::new().to_string();
         let now = jiff::Timestamp::now().to_string();
         let seq = self.write(|tx, _| {
@@ -123,15 +116,7 @@ impl Store {
         detail: Option<&str>,
     ) -> Result<()> {
         self.write(|tx, _| {
-            let from: Option<String> = tx
-                .query_row("SELECT state FROM outbox WHERE seq = ?1", [seq], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            let from = from
-                .as_deref()
-                .and_then(OutboxState::parse)
-                .ok_or(StoreError::NoSuchOutboxEntry(seq))?;
+            let from = state_of(tx, seq)?;
             if !from.can_move_to(to) {
                 return Err(StoreError::Transition {
                     seq,
@@ -182,24 +167,9 @@ impl Store {
         base_version: u64,
         reason: &str,
     ) -> Result<OutboxEntry> {
-        if reason.trim().is_empty() {
-            return Err(StoreError::InvalidEdit("an edit needs a reason".into()));
-        }
-        if !patch.is_object() {
-            return Err(StoreError::InvalidEdit(
-                "the patch must be a JSON object of fields".into(),
-            ));
-        }
+        check_edit(&patch, reason)?;
         self.write(|tx, _| {
-            let from: Option<String> = tx
-                .query_row("SELECT state FROM outbox WHERE seq = ?1", [seq], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            let from = from
-                .as_deref()
-                .and_then(OutboxState::parse)
-                .ok_or(StoreError::NoSuchOutboxEntry(seq))?;
+            let from = state_of(tx, seq)?;
             if !from.can_move_to(OutboxState::Pending) || from == OutboxState::Sent {
                 return Err(StoreError::Transition {
                     seq,
@@ -265,6 +235,32 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// An edit's current state, inside the transaction that is about to move it.
+fn state_of(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<OutboxState> {
+    let state: Option<String> = tx
+        .query_row("SELECT state FROM outbox WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    state
+        .as_deref()
+        .and_then(OutboxState::parse)
+        .ok_or(StoreError::NoSuchOutboxEntry(seq))
+}
+
+/// What every queued edit needs: a reason, and a patch of fields.
+fn check_edit(patch: &serde_json::Value, reason: &str) -> Result<()> {
+    if reason.trim().is_empty() {
+        return Err(StoreError::InvalidEdit("an edit needs a reason".into()));
+    }
+    if !patch.is_object() {
+        return Err(StoreError::InvalidEdit(
+            "the patch must be a JSON object of fields".into(),
+        ));
+    }
+    Ok(())
 }
 
 const SELECT_OUTBOX: &str = "SELECT seq, idempotency_key, entity_id, base_version, patch, reason,

@@ -38,6 +38,25 @@ fn mirrored_version(mirror: &std::path::Path, id: EntityId) -> u64 {
         .unwrap_or(0)
 }
 
+/// A console on `mirror` once its daemon has made it searchable; the role comes from the
+/// daemon's status, as in a real session.
+fn console_when_searchable(
+    mirror: &std::path::Path,
+    actor: &str,
+    width: u16,
+    height: u16,
+) -> Console {
+    eventually("the mirror to be searchable", WAIT, || {
+        liner::search::SearchIndex::open_read_only(mirror.join("index"))
+            .is_ok_and(|i| i.num_docs() > 400)
+    });
+    let session = Session {
+        actor: actor.into(),
+        who: None,
+    };
+    Console::open(mirror, session, width, height)
+}
+
 fn detail_id(c: &Console) -> liner::ids::RecordingId {
     match c.app.screens.last() {
         Some(Screen::Detail(d)) => d.id,
@@ -57,19 +76,7 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
         .block_on(liner_console::demo::start(dir.path(), 400, 42, |_| {}))
         .expect("upstream and daemon");
     let mirror = demo.mirror_dir.clone();
-    eventually("the mirror to be searchable", WAIT, || {
-        liner::search::SearchIndex::open_read_only(mirror.join("index"))
-            .is_ok_and(|i| i.num_docs() > 400)
-    });
-    let mut c = Console::open(
-        &mirror,
-        Session {
-            actor: "ed".into(),
-            who: None,
-        },
-        100,
-        30,
-    );
+    let mut c = console_when_searchable(&mirror, "ed", 100, 30);
     c.wait_for("✓ synced", WAIT);
     c.wait_for("editor demo editor", WAIT);
 
@@ -223,20 +230,7 @@ fn an_artist_session_is_read_only_and_sees_shares_only_on_their_own_works() {
     };
     let cancel = tokio_util::sync::CancellationToken::new();
     let daemon = runtime.spawn(liner_daemon::run(config, token, cancel.clone()));
-    eventually("the artist's mirror to be searchable", WAIT, || {
-        liner::search::SearchIndex::open_read_only(artist_dir.join("index"))
-            .is_ok_and(|i| i.num_docs() > 400)
-    });
-
-    let mut c = Console::open(
-        &artist_dir,
-        Session {
-            actor: "Beyoncé".into(),
-            who: None,
-        },
-        120,
-        30,
-    );
+    let mut c = console_when_searchable(&artist_dir, "Beyoncé", 120, 30);
     let screen = c.wait_for("[read-only]", WAIT);
     assert!(screen.contains("artist Beyoncé"), "{screen}");
     c.key(KeyCode::Esc); // out of the query: `:` is a command again

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
 use super::search::column_widths;
-use super::{Theme, fit, when};
+use super::{Theme, fit, select, when};
 use crate::console::app::ListArea;
 use crate::console::edit::{CreditForm, SharesForm, percent, share_text};
 use crate::console::screens::{DetailScreen, WorkScreen};
@@ -240,11 +240,7 @@ pub fn draw_detail(
                 fit(&credit_detail(c), cols[2]),
                 fit(&origin, cols[3]),
             ]);
-            if at == cursor.selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            select(row, at == cursor.selected, theme)
         })
         .collect();
     let header = Row::new(vec![" role", "party", "instrument / as", "added"]).style(theme.dim());
@@ -325,11 +321,7 @@ fn writer_table(
                 role.clone(),
                 format!("{share:>8}"),
             ]);
-            if at == cursor.selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            select(row, at == cursor.selected, theme)
         })
         .collect();
     let header = Row::new(vec![" writer", "role", "   share"]).style(theme.dim());
@@ -428,11 +420,7 @@ pub fn draw_credit_form(
                 fit(c.credit.instrument.as_deref().unwrap_or(""), cols[2]),
                 fit(c.credit.credited_as.as_deref().unwrap_or(""), cols[3]),
             ]);
-            if at == f.cursor.selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            select(row, at == f.cursor.selected, theme)
         })
         .collect();
     let header = Row::new(vec![" role", "party", "instrument", "credited as"]).style(theme.dim());

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 use serde_json::Value;
 
 use super::search::column_widths;
-use super::{Theme, fit, when};
+use super::{Theme, fit, select, when};
 use crate::console::app::ListArea;
 use crate::console::screens::{
     ConflictScreen, HistoryScreen, OutboxScreen, PartyRow, PartyScreen, Pick,
@@ -140,11 +140,7 @@ pub fn draw_history(
                 r.source.kind.as_str().to_owned(),
                 fit(&r.reason, cols[4]),
             ]);
-            if at == h.cursor.selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            select(row, at == h.cursor.selected, theme)
         })
         .collect();
     let header = Row::new(vec![" ver", "when (UTC)", "who", "source", "why"]).style(theme.dim());
@@ -288,11 +284,7 @@ pub fn draw_party(
                     width,
                 )),
             };
-            if at == p.cursor.selected {
-                line.style(theme.selected())
-            } else {
-                line
-            }
+            select(line, at == p.cursor.selected, theme)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
@@ -488,11 +480,7 @@ pub fn draw_conflict(
                 ),
                 pick.to_owned(),
             ]);
-            if at == c.cursor.selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            select(row, at == c.cursor.selected, theme)
         })
         .collect();
     frame.render_widget(

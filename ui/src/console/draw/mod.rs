@@ -174,6 +174,15 @@ fn short(help: &str) -> &str {
         .trim_end()
 }
 
+/// A list row drawn as selected (reversed, so it shows without colour) or as it is.
+pub fn select<T: ratatui::style::Styled<Item = T>>(item: T, selected: bool, theme: Theme) -> T {
+    if selected {
+        item.set_style(theme.selected())
+    } else {
+        item
+    }
+}
+
 /// Cuts `s` to `width` columns with an ellipsis.
 pub fn fit(s: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{Theme, fit};
+use super::{Theme, fit, select};
 use crate::console::app::{Overlay, roles_matching};
 use crate::console::keymap::{self, Context};
 
@@ -148,11 +148,7 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
                     if at == c.selected { "›" } else { " " },
                     r.label()
                 ));
-                lines.push(if at == c.selected {
-                    line.style(theme.selected())
-                } else {
-                    line
-                });
+                lines.push(select(line, at == c.selected, theme));
             }
             frame.render_widget(Paragraph::new(lines), inner);
         }
@@ -183,11 +179,7 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
                     if at == c.selected { "›" } else { " " },
                     fit(&text, inner.width as usize - 1)
                 ));
-                lines.push(if at == c.selected {
-                    line.style(theme.selected())
-                } else {
-                    line
-                });
+                lines.push(select(line, at == c.selected, theme));
             }
             frame.render_widget(Paragraph::new(lines), inner);
         }

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
-use super::{Theme, fit};
+use super::{Theme, fit, select};
 use crate::console::app::ListArea;
 use crate::console::screens::SearchScreen;
 
@@ -106,11 +106,7 @@ pub fn draw(
                 r.isrc.clone(),
                 pop,
             ]);
-            if selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            select(row, selected, theme)
         })
         .collect();
     let header = Row::new(vec![" title", "artist", "release", "ISRC", "pop"]).style(theme.dim());
