@@ -57,6 +57,14 @@ fn console_when_searchable(
     Console::open(mirror, session, width, height)
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 fn detail_id(c: &Console) -> liner::ids::RecordingId {
     match c.app.screens.last() {
         Some(Screen::Detail(d)) => d.id,
@@ -66,11 +74,7 @@ fn detail_id(c: &Console) -> liner::ids::RecordingId {
 
 #[test]
 fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = runtime();
     let dir = tempfile::tempdir().expect("tmp");
     let demo = runtime
         .block_on(liner_console::demo::start(dir.path(), 400, 42, |_| {}))
@@ -189,11 +193,7 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
 
 #[test]
 fn an_artist_session_is_read_only_and_sees_shares_only_on_their_own_works() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = runtime();
     let dir = tempfile::tempdir().expect("tmp");
     let demo = runtime
         .block_on(liner_console::demo::start(

@@ -138,6 +138,26 @@ pub struct ListArea {
     pub offset: usize,
 }
 
+impl ListArea {
+    /// The rows of a list `len` long that fit in `inner` below `header` rows, keeping the
+    /// selection in view; records where they are drawn, for mouse clicks.
+    pub fn place(
+        &mut self,
+        cursor: &mut super::list::ListCursor,
+        len: usize,
+        inner: Rect,
+        header: u16,
+    ) -> std::ops::Range<usize> {
+        let range = cursor.window(len, inner.height.saturating_sub(header) as usize);
+        *self = ListArea {
+            area: inner,
+            header,
+            offset: range.start,
+        };
+        range
+    }
+}
+
 #[derive(Debug)]
 pub struct App {
     pub session: Session,

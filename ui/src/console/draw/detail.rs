@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
 use super::search::column_widths;
-use super::{Theme, fit, select, when};
+use super::{Theme, fit, mark, select, when};
 use crate::console::app::ListArea;
 use crate::console::edit::{CreditForm, SharesForm, percent, share_text};
 use crate::console::screens::{DetailScreen, WorkScreen};
@@ -200,12 +200,7 @@ pub fn draw_detail(
         .find_map(|e| e.credits.as_ref().map(|c| (e, c)));
     let credits: &[CreditView] = pending.map(|(_, c)| c.as_slice()).unwrap_or(&det.credits);
     let height = inner.height.saturating_sub(1) as usize;
-    let range = cursor.window(credits.len(), height);
-    *list = ListArea {
-        area: inner,
-        header: 1,
-        offset: range.start,
-    };
+    let range = list.place(cursor, credits.len(), inner, 1);
     let widths = [
         Constraint::Length(18),
         Constraint::Fill(3),
@@ -233,7 +228,7 @@ pub fn draw_detail(
             let row = Row::new(vec![
                 format!(
                     "{}{}",
-                    if at == cursor.selected { "›" } else { " " },
+                    mark(at == cursor.selected),
                     fit(&c.credit.role.label(), 17)
                 ),
                 fit(&party_label(c), cols[1]),
@@ -305,19 +300,14 @@ fn writer_table(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = inner.height.saturating_sub(1) as usize;
-    let range = cursor.window(rows.len(), height);
-    *list = ListArea {
-        area: inner,
-        header: 1,
-        offset: range.start,
-    };
+    let range = list.place(cursor, rows.len(), inner, 1);
     let table_rows: Vec<Row> = rows[range.clone()]
         .iter()
         .enumerate()
         .map(|(i, (name, role, share))| {
             let at = range.start + i;
             let row = Row::new(vec![
-                format!("{}{name}", if at == cursor.selected { "›" } else { " " }),
+                format!("{}{name}", mark(at == cursor.selected)),
                 role.clone(),
                 format!("{share:>8}"),
             ]);
@@ -392,12 +382,7 @@ pub fn draw_credit_form(
     let inner = block.inner(table);
     frame.render_widget(block, table);
     let height = inner.height.saturating_sub(1) as usize;
-    let range = f.cursor.window(f.credits.len(), height);
-    *list = ListArea {
-        area: inner,
-        header: 1,
-        offset: range.start,
-    };
+    let range = list.place(&mut f.cursor, f.credits.len(), inner, 1);
     let widths = [
         Constraint::Length(18),
         Constraint::Fill(3),
@@ -413,7 +398,7 @@ pub fn draw_credit_form(
             let row = Row::new(vec![
                 format!(
                     "{}{}",
-                    if at == f.cursor.selected { "›" } else { " " },
+                    mark(at == f.cursor.selected),
                     fit(&c.credit.role.label(), 17)
                 ),
                 fit(&c.party_name, cols[1]),

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 use serde_json::Value;
 
 use super::search::column_widths;
-use super::{Theme, fit, select, when};
+use super::{Theme, fit, mark, select, when};
 use crate::console::app::ListArea;
 use crate::console::screens::{
     ConflictScreen, HistoryScreen, OutboxScreen, PartyRow, PartyScreen, Pick,
@@ -110,12 +110,7 @@ pub fn draw_history(
     let inner = block.inner(top);
     frame.render_widget(block, top);
     let height = inner.height.saturating_sub(1) as usize;
-    let range = h.cursor.window(h.revisions.len(), height);
-    *list = ListArea {
-        area: inner,
-        header: 1,
-        offset: range.start,
-    };
+    let range = list.place(&mut h.cursor, h.revisions.len(), inner, 1);
     let widths = [
         Constraint::Length(6),
         Constraint::Length(16),
@@ -130,11 +125,7 @@ pub fn draw_history(
         .map(|(i, r)| {
             let at = range.start + i;
             let row = Row::new(vec![
-                format!(
-                    "{}v{}",
-                    if at == h.cursor.selected { "›" } else { " " },
-                    r.version
-                ),
+                format!("{}v{}", mark(at == h.cursor.selected), r.version),
                 when(r.at),
                 fit(&r.actor, cols[2]),
                 r.source.kind.as_str().to_owned(),
@@ -245,19 +236,14 @@ pub fn draw_party(
     let inner = block.inner(rest);
     frame.render_widget(block, rest);
     let height = inner.height as usize;
-    let range = p.cursor.window(p.rows.len(), height);
-    *list = ListArea {
-        area: inner,
-        header: 0,
-        offset: range.start,
-    };
+    let range = list.place(&mut p.cursor, p.rows.len(), inner, 0);
     let width = inner.width as usize;
     let lines: Vec<Line> = p.rows[range.clone()]
         .iter()
         .enumerate()
         .map(|(i, row)| {
             let at = range.start + i;
-            let mark = if at == p.cursor.selected { "›" } else { " " };
+            let mark = mark(at == p.cursor.selected);
             let line = match row {
                 PartyRow::Heading { label, count } => Line::from(Span::styled(
                     format!("{mark}{label} ({count})"),
@@ -340,12 +326,7 @@ pub fn draw_outbox(
         return 0;
     }
     let height = inner.height.saturating_sub(1) as usize;
-    let range = o.cursor.window(entries.len(), height);
-    *list = ListArea {
-        area: inner,
-        header: 1,
-        offset: range.start,
-    };
+    let range = list.place(&mut o.cursor, entries.len(), inner, 1);
     let widths = [
         Constraint::Length(6),
         Constraint::Length(13),
@@ -370,11 +351,7 @@ pub fn draw_outbox(
                 _ => theme.warn(),
             };
             let row = Row::new(vec![
-                format!(
-                    "{}{}",
-                    if at == o.cursor.selected { "›" } else { " " },
-                    e.seq
-                ),
+                format!("{}{}", mark(at == o.cursor.selected), e.seq),
                 state_words(e.state).to_owned(),
                 fit(&format!("{} {}", fields.join(","), e.entity), cols[2]),
                 fit(&e.reason, cols[3]),
@@ -473,11 +450,7 @@ pub fn draw_conflict(
                 Pick::Base => "→ base",
             };
             let row = Row::new(vec![
-                format!(
-                    "{}{}",
-                    if at == c.cursor.selected { "›" } else { " " },
-                    f.field
-                ),
+                format!("{}{}", mark(at == c.cursor.selected), f.field),
                 pick.to_owned(),
             ]);
             select(row, at == c.cursor.selected, theme)

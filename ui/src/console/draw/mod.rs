@@ -174,6 +174,11 @@ fn short(help: &str) -> &str {
         .trim_end()
 }
 
+/// The mark before the selected row: the selection shows without colour too.
+pub fn mark(selected: bool) -> &'static str {
+    if selected { "›" } else { " " }
+}
+
 /// A list row drawn as selected (reversed, so it shows without colour) or as it is.
 pub fn select<T: ratatui::style::Styled<Item = T>>(item: T, selected: bool, theme: Theme) -> T {
     if selected {

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{Theme, fit, select};
+use super::{Theme, fit, mark, select};
 use crate::console::app::{Overlay, roles_matching};
 use crate::console::keymap::{self, Context};
 
@@ -143,11 +143,7 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
             ])];
             for (i, r) in roles[range.clone()].iter().enumerate() {
                 let at = range.start + i;
-                let line = Line::raw(format!(
-                    "{}{}",
-                    if at == c.selected { "›" } else { " " },
-                    r.label()
-                ));
+                let line = Line::raw(format!("{}{}", mark(at == c.selected), r.label()));
                 lines.push(select(line, at == c.selected, theme));
             }
             frame.render_widget(Paragraph::new(lines), inner);
@@ -176,7 +172,7 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
                 };
                 let line = Line::raw(format!(
                     "{}{}",
-                    if at == c.selected { "›" } else { " " },
+                    mark(at == c.selected),
                     fit(&text, inner.width as usize - 1)
                 ));
                 lines.push(select(line, at == c.selected, theme));

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
-use super::{Theme, fit, select};
+use super::{Theme, fit, mark, select};
 use crate::console::app::ListArea;
 use crate::console::screens::SearchScreen;
 
@@ -60,12 +60,7 @@ pub fn draw(
         return inner.height as usize;
     }
     let height = inner.height.saturating_sub(1) as usize;
-    let range = s.cursor.window(s.rows.len(), height);
-    *list = ListArea {
-        area: inner,
-        header: 1,
-        offset: range.start,
-    };
+    let range = list.place(&mut s.cursor, s.rows.len(), inner, 1);
     let wide = inner.width >= 120;
     let widths: Vec<Constraint> = if wide {
         vec![
@@ -98,7 +93,7 @@ pub fn draw(
             let row = Row::new(vec![
                 format!(
                     "{}{}",
-                    if selected { "›" } else { " " },
+                    mark(selected),
                     fit(&format!("{marker}{title}"), cols[0].saturating_sub(1))
                 ),
                 fit(&r.artist, cols[1]),
