@@ -18,6 +18,10 @@ use liner::store::Store;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+// The allocator linerd and liner run with, so the apply measured here is theirs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 struct Args {
     #[arg(long, default_value_t = 1_000_000)]
@@ -106,6 +110,7 @@ fn main() -> Result<()> {
     let (committed, batches_done) = std::sync::mpsc::channel::<()>();
     let t = Instant::now();
     let indexer = std::thread::spawn(move || -> Result<(SearchIndex, Duration)> {
+        index.set_loading(true);
         while batches_done.recv().is_ok() {
             // Several batches may have landed meanwhile; one catch-up covers them all.
             while batches_done.try_recv().is_ok() {}

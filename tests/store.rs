@@ -188,6 +188,65 @@ fn replaying_batches_three_times_and_shuffled_matches_one_in_order_apply() {
     }
 }
 
+fn index_names(dir: &tempfile::TempDir) -> Vec<String> {
+    let conn = rusqlite::Connection::open(dir.path().join("mirror.sqlite")).expect("sqlite");
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .expect("prepare");
+    stmt.query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+#[test]
+fn a_bulk_load_ends_like_a_plain_apply_with_its_indexes_back_and_its_log_folded() {
+    let (base, scores) = catalog(300);
+    let updates = edits(&base);
+    let all: Vec<Change> = base.iter().chain(&updates).cloned().collect();
+
+    let plain_dir = tempfile::tempdir().expect("tmp");
+    let mut plain = open(&plain_dir);
+    plain
+        .apply_with_popularity(&all, &scores, Some(&Cursor::new("e1", 9)))
+        .expect("apply");
+
+    let bulk_dir = tempfile::tempdir().expect("tmp");
+    let mut bulk = open(&bulk_dir);
+    bulk.begin_bulk_load().expect("begin");
+    assert!(
+        index_names(&bulk_dir).len() < index_names(&plain_dir).len(),
+        "a bulk load drops the secondary indexes"
+    );
+    for chunk in all.chunks(64) {
+        bulk.apply_with_popularity(chunk, &scores, None)
+            .expect("apply");
+    }
+    bulk.apply(&[], Some(&Cursor::new("e1", 9)))
+        .expect("cursor");
+    bulk.end_bulk_load().expect("end");
+
+    assert_same(
+        &bulk.canonical_dump().expect("dump"),
+        &plain.canonical_dump().expect("dump"),
+        "bulk-loaded",
+    );
+    assert_eq!(index_names(&bulk_dir), index_names(&plain_dir));
+    let wal = std::fs::metadata(bulk_dir.path().join("mirror.sqlite-wal")).map_or(0, |m| m.len());
+    assert_eq!(
+        wal, 0,
+        "the load's write-ahead log is folded back and truncated"
+    );
+    // The party reads go through the rebuilt index and still find every credit.
+    let party = party_id(SEED, 3);
+    let view = bulk.party_view(party).expect("bulk").expect("party 3");
+    assert!(
+        view.by_role.iter().map(|g| g.credits.len()).sum::<usize>() >= 3,
+        "party 3 produces the three edited recordings"
+    );
+    assert_eq!(Some(view), plain.party_view(party).expect("plain"));
+}
+
 #[test]
 fn bad_records_are_quarantined_with_record_field_and_rule_and_the_rest_applies() {
     let dir = tempfile::tempdir().expect("tmp");

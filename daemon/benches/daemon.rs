@@ -343,6 +343,7 @@ fn foundation_apply_and_index(args: &Args, dir: &std::path::Path) -> Result<Dura
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let t = Instant::now();
     let indexer = std::thread::spawn(move || -> Result<()> {
+        index.set_loading(true);
         while rx.recv().is_ok() {
             while rx.try_recv().is_ok() {}
             index.catch_up(&reader)?;

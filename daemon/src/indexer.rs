@@ -1,7 +1,7 @@
 //! The index maintainer: a thread that owns the tantivy writer and follows the store's search
 //! journal. It catches up when the mirror says a batch landed, commits at once when the mirror
-//! is tailing small pages (so an edit is searchable within a second) and every second or 200k
-//! documents while bulk loading, and rebuilds the index from the tables after a reset.
+//! is tailing small pages (so an edit is searchable within a second) and every ten seconds or
+//! 200k documents while loading a snapshot, and rebuilds the index from the tables after a reset.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -36,6 +36,7 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
                 if reset {
                     index = rebuild(&index_dir, &mut store, index)?;
                 }
+                index.set_loading(!tailing);
                 index.catch_up(&store)?;
                 if tailing {
                     index.commit()?;

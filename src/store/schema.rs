@@ -153,7 +153,6 @@ pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] = &[
     ("party_name", "party (name)"),
     ("writer_party", "writer (party_key)"),
     ("track_recording", "track (recording_key)"),
-    ("work_iswc", "work (iswc)"),
     ("recording_isrc", "recording (isrc) WHERE isrc IS NOT NULL"),
     ("work_iswc", "work (iswc) WHERE iswc IS NOT NULL"),
     ("release_upc", "release (upc) WHERE upc IS NOT NULL"),
