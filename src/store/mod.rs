@@ -153,11 +153,6 @@ pub(crate) fn kind_code(kind: EntityKind) -> i64 {
     }
 }
 
-/// SQLite's own default interval between automatic checkpoints, in pages.
-const DEFAULT_CHECKPOINT_PAGES: i64 = 1000;
-/// The interval while bulk loading (about 100 MB of log with 4 KiB pages).
-const BULK_CHECKPOINT_PAGES: i64 = 25_000;
-
 pub(crate) fn table(kind: EntityKind) -> &'static str {
     kind.as_str()
 }
@@ -305,11 +300,6 @@ impl Store {
             self.conn
                 .execute_batch(&format!("DROP INDEX IF EXISTS {name};"))?;
         }
-        // Checkpoint every ~100 MB of log instead of every 4 MB: each checkpoint rewrites
-        // the pages a load keeps touching (the growing right edge of every table), and the
-        // smaller interval cost 3 s of a 1M load in writes, measured.
-        self.conn
-            .pragma_update(None, "wal_autocheckpoint", BULK_CHECKPOINT_PAGES)?;
         Ok(())
     }
 
@@ -330,8 +320,6 @@ impl Store {
         self.conn.pragma_update(None, "cache_size", cache)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         built?;
-        self.conn
-            .pragma_update(None, "wal_autocheckpoint", DEFAULT_CHECKPOINT_PAGES)?;
         // Fold the load's log back and shrink it; a reader still inside it makes this a
         // partial checkpoint, which the next autocheckpoint finishes.
         self.conn
