@@ -232,12 +232,24 @@ pub struct DecodeError {
 impl ChangeRecord {
     /// Parses one NDJSON line of the feed or snapshot envelope.
     pub fn parse_line(line: &str, line_no: usize) -> Result<Self, DecodeError> {
+        if let Ok(record) = serde_json::from_str(line) {
+            return Ok(record);
+        }
+        // Parsed again only to say where it failed: tracking the path on every record slows
+        // the good ones down.
         let de = &mut serde_json::Deserializer::from_str(line);
-        serde_path_to_error::deserialize(de).map_err(|e| DecodeError {
+        let record = serde_path_to_error::deserialize(&mut *de).map_err(|e| DecodeError {
             record: format!("line {line_no}"),
             field: path_or_dash(e.path().to_string()),
             rule: e.into_inner().to_string(),
-        })
+        })?;
+        // What the record was followed by, if that is all that is wrong with it.
+        de.end().map_err(|e| DecodeError {
+            record: format!("line {line_no}"),
+            field: "-".into(),
+            rule: e.to_string(),
+        })?;
+        Ok(record)
     }
 
     /// Checks the record and turns it into a typed [`Change`].
@@ -289,6 +301,9 @@ fn path_or_dash(p: String) -> String {
 
 fn decode_entity(kind: EntityKind, json: &str) -> Result<Entity, (String, String)> {
     fn typed<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, (String, String)> {
+        if let Ok(value) = serde_json::from_str(json) {
+            return Ok(value);
+        }
         let de = &mut serde_json::Deserializer::from_str(json);
         serde_path_to_error::deserialize(de)
             .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
@@ -388,5 +403,16 @@ mod tests {
     fn garbage_lines_name_the_line() {
         let err = ChangeRecord::parse_line("{\"entity\":", 7).expect_err("truncated");
         assert_eq!(err.record, "line 7");
+    }
+
+    #[test]
+    fn a_record_followed_by_more_on_its_line_is_refused() {
+        let change = Change::upsert(Entity::Party(crate::generate::party(1, 1)), 1, None);
+        let line = serde_json::to_string(&change.to_record().expect("record")).expect("json");
+        ChangeRecord::parse_line(&line, 1).expect("the record alone parses");
+        let err = ChangeRecord::parse_line(&format!("{line} {{\"op\":"), 3)
+            .expect_err("two records glued together");
+        assert_eq!(err.record, "line 3");
+        assert!(err.rule.contains("trailing characters"), "{}", err.rule);
     }
 }
