@@ -109,17 +109,20 @@ fn main() -> Result<()> {
     let mut index = SearchIndex::open_writer(&index_root, &reader_store, WriterOptions::default())?;
     let (committed, batches_done) = std::sync::mpsc::channel::<()>();
     let t = Instant::now();
-    let indexer = std::thread::spawn(move || -> Result<(SearchIndex, Duration)> {
-        index.set_loading(true);
-        while batches_done.recv().is_ok() {
-            // Several batches may have landed meanwhile; one catch-up covers them all.
-            while batches_done.try_recv().is_ok() {}
+    // Named, so a profile can tell its work from the applier's.
+    let indexer = std::thread::Builder::new().name("indexer".into()).spawn(
+        move || -> Result<(SearchIndex, Duration)> {
+            index.set_loading(true);
+            while batches_done.recv().is_ok() {
+                // Several batches may have landed meanwhile; one catch-up covers them all.
+                while batches_done.try_recv().is_ok() {}
+                index.catch_up(&reader_store)?;
+            }
             index.catch_up(&reader_store)?;
-        }
-        index.catch_up(&reader_store)?;
-        index.commit()?;
-        Ok((index, t.elapsed()))
-    });
+            index.commit()?;
+            Ok((index, t.elapsed()))
+        },
+    )?;
     apply_all(&mut store, &batches, Some(&committed))?;
     let apply_only = t.elapsed();
     store.end_bulk_load()?;

@@ -277,7 +277,14 @@ impl SearchIndex {
             position: self.applied,
             ..CatchUp::default()
         };
-        loop {
+        let mut snapshot = None;
+        for chunk in 0.. {
+            // One read transaction per stretch of chunks keeps the store's page cache warm
+            // between them; renewed so a long catch-up never pins the writer's log for long.
+            if chunk % SNAPSHOT_CHUNKS == 0 {
+                drop(snapshot.take());
+                snapshot = Some(store.read_snapshot()?);
+            }
             let writer = self
                 .writer
                 .as_mut()
@@ -316,6 +323,7 @@ impl SearchIndex {
                 self.commit()?;
             }
         }
+        drop(snapshot);
         if self.commit_due() {
             self.commit()?;
         }
@@ -455,6 +463,9 @@ fn open_index(dir: &Path) -> Result<(Index, Fields)> {
 /// segment, and two segments searched on two threads measured slower at 1M (p50 1.02 ms,
 /// p99 4.29 ms) than one segment on one (0.85 ms, 3.92 ms).
 pub const SETTLED_SEGMENTS: usize = 1;
+
+/// Journal chunks read in one store transaction by a catch-up.
+const SNAPSHOT_CHUNKS: usize = 16;
 
 /// Lets background merges finish (an explicit merge of segments they are consuming fails),
 /// then merges what is left into [`SETTLED_SEGMENTS`] segments of about equal size with a

@@ -48,7 +48,30 @@ const JOURNAL_KEYS: &str = "SELECT entity_key FROM search_journal
 const RECORDING_KEYS: &str = "SELECT key FROM recording WHERE key > ?1 AND key <= ?2";
 const PARTY_KEYS: &str = "SELECT key FROM party WHERE key > ?1 AND key <= ?2";
 
+/// A read transaction on the store: every read through it sees one state of the mirror, and
+/// the connection's page cache stays valid from one read to the next. Outside one, each read
+/// starts afresh, and SQLite drops a reader's cache whenever the writer has committed since
+/// its last read: following a bootstrap chunk by chunk re-read the same party pages from the
+/// OS again and again. Dropping it ends the transaction.
+pub struct ReadSnapshot<'a> {
+    _tx: rusqlite::Transaction<'a>,
+}
+
+impl std::fmt::Debug for ReadSnapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadSnapshot")
+    }
+}
+
 impl Store {
+    /// Opens a [`ReadSnapshot`]. Hold it for a bounded stretch of reads: the writer's log
+    /// cannot be checkpointed past it while it is open.
+    pub fn read_snapshot(&self) -> Result<ReadSnapshot<'_>> {
+        Ok(ReadSnapshot {
+            _tx: self.conn().unchecked_transaction()?,
+        })
+    }
+
     /// The last journal position (0 when empty).
     pub fn journal_head(&self) -> Result<i64> {
         Ok(self.conn().query_row(
