@@ -344,20 +344,7 @@ impl SearchIndex {
     /// Says whether the store is loading a snapshot: while it is, catch-ups commit every
     /// `loading_commit_interval` instead of every `commit_interval`, since nobody waits for
     /// one particular change to become searchable.
-    ///
-    /// Segments are not merged while loading either: a log merge policy merges every document
-    /// again at each level while the load goes on, work the merge after the load repeats.
-    /// Merging resumes, in the background, when the load ends.
     pub fn set_loading(&mut self, loading: bool) {
-        if loading != self.loading
-            && let Some(writer) = &self.writer
-        {
-            if loading {
-                writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
-            } else {
-                writer.set_merge_policy(Box::new(tantivy::indexer::LogMergePolicy::default()));
-            }
-        }
         self.loading = loading;
     }
 
