@@ -108,6 +108,12 @@ impl Keys {
             _ => &self.others,
         }
     }
+    fn map_mut(&mut self, id: &EntityId) -> &mut FxHashMap<EntityId, i64> {
+        match id {
+            EntityId::Party(_) => &mut self.parties,
+            _ => &mut self.others,
+        }
+    }
     pub(crate) fn get(&self, id: &EntityId) -> Option<&i64> {
         self.map(id).get(id)
     }
@@ -117,10 +123,11 @@ impl Keys {
     pub(crate) fn insert(&mut self, id: EntityId, key: i64) {
         // Bounded: every id of a whole catalog would cost hundreds of MB, and recent ones
         // (recordings about to be tracked by a release) are the useful ones.
-        let (map, max) = match id {
-            EntityId::Party(_) => (&mut self.parties, Self::MAX_PARTIES),
-            _ => (&mut self.others, Self::MAX_OTHERS),
+        let max = match id {
+            EntityId::Party(_) => Self::MAX_PARTIES,
+            _ => Self::MAX_OTHERS,
         };
+        let map = self.map_mut(&id);
         if map.len() >= max {
             map.clear();
         }
@@ -130,10 +137,7 @@ impl Keys {
     const MAX_PARTIES: usize = 1_000_000;
     const MAX_OTHERS: usize = 200_000;
     pub(crate) fn remove(&mut self, id: &EntityId) {
-        match id {
-            EntityId::Party(_) => self.parties.remove(id),
-            _ => self.others.remove(id),
-        };
+        self.map_mut(id).remove(id);
     }
     pub(crate) fn clear(&mut self) {
         self.parties.clear();

@@ -120,46 +120,38 @@ impl App {
 
     pub(super) fn save(&mut self) {
         let op = match self.top() {
-            Screen::EditCredits(f) => {
-                let problems = f.problems();
-                if let Some(p) = problems.first() {
-                    return self.error(format!("cannot save: {p}"));
-                }
-                if !f.changed() {
-                    return self.info("nothing to save: the credits are as they were".into());
-                }
-                SaveOp::New {
-                    entity: EntityId::Recording(f.recording),
-                    base_version: f.base_version,
-                    patch: f.patch(),
-                }
-            }
-            Screen::EditShares(f) => {
-                if let Some(p) = f.problems().first() {
-                    return self.error(format!("cannot save: {p}"));
-                }
-                if !f.changed() {
-                    return self.info("nothing to save: the shares are as they were".into());
-                }
-                SaveOp::New {
-                    entity: EntityId::Work(f.work),
-                    base_version: f.base_version,
-                    patch: f.patch(),
-                }
-            }
-            Screen::Conflict(c) => {
-                if let Some(g) = &c.gone {
-                    return self.error(format!(
-                        "the entity is gone upstream ({g}); discard the edit with x"
-                    ));
-                }
-                SaveOp::Resolve {
+            Screen::EditCredits(f) => new_edit(
+                f.problems(),
+                f.changed(),
+                "credits",
+                EntityId::Recording(f.recording),
+                f.base_version,
+                || f.patch(),
+            ),
+            Screen::EditShares(f) => new_edit(
+                f.problems(),
+                f.changed(),
+                "shares",
+                EntityId::Work(f.work),
+                f.base_version,
+                || f.patch(),
+            ),
+            Screen::Conflict(c) => match &c.gone {
+                Some(g) => Err(Refusal::Problem(format!(
+                    "the entity is gone upstream ({g}); discard the edit with x"
+                ))),
+                None => Ok(SaveOp::Resolve {
                     seq: c.entry.seq,
                     base_version: c.their_version,
                     patch: c.resolved_patch(),
-                }
-            }
+                }),
+            },
             _ => return,
+        };
+        let op = match op {
+            Ok(op) => op,
+            Err(Refusal::Problem(m)) => return self.error(m),
+            Err(Refusal::Unchanged(m)) => return self.info(m),
         };
         let input = match (&op, self.top()) {
             (SaveOp::Resolve { .. }, Screen::Conflict(c)) => c.entry.reason.clone(),
@@ -172,4 +164,37 @@ impl App {
             error: None,
         });
     }
+}
+
+/// Why a screen's save does not go ahead.
+enum Refusal {
+    /// Something to fix first (an error).
+    Problem(String),
+    /// Nothing was changed (just information).
+    Unchanged(String),
+}
+
+/// The outbox write an edit form asks for, checked the same way for every form: nothing is
+/// queued while the form has problems or equals what it started from.
+fn new_edit(
+    problems: Vec<String>,
+    changed: bool,
+    what: &str,
+    entity: EntityId,
+    base_version: u64,
+    patch: impl FnOnce() -> serde_json::Value,
+) -> Result<SaveOp, Refusal> {
+    if let Some(p) = problems.first() {
+        return Err(Refusal::Problem(format!("cannot save: {p}")));
+    }
+    if !changed {
+        return Err(Refusal::Unchanged(format!(
+            "nothing to save: the {what} are as they were"
+        )));
+    }
+    Ok(SaveOp::New {
+        entity,
+        base_version,
+        patch: patch(),
+    })
 }
