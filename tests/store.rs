@@ -248,6 +248,83 @@ fn a_bulk_load_ends_like_a_plain_apply_with_its_indexes_back_and_its_log_folded(
 }
 
 #[test]
+fn a_bulk_load_cut_short_gets_its_party_links_on_the_next_open() {
+    let (base, scores) = catalog(200);
+    let plain_dir = tempfile::tempdir().expect("tmp");
+    let mut plain = open(&plain_dir);
+    plain
+        .apply_with_popularity(&base, &scores, None)
+        .expect("apply");
+
+    let cut_dir = tempfile::tempdir().expect("tmp");
+    {
+        let mut cut = open(&cut_dir);
+        cut.begin_bulk_load().expect("begin");
+        cut.apply_with_popularity(&base, &scores, None)
+            .expect("apply");
+        // Dropped without end_bulk_load, as a killed daemon leaves it.
+    }
+    let cut = open(&cut_dir);
+    assert_same(
+        &cut.canonical_dump().expect("dump"),
+        &plain.canonical_dump().expect("dump"),
+        "reopened after a cut-short load",
+    );
+    let party = party_id(SEED, 1);
+    let view = cut.party_view(party).expect("view").expect("party 1");
+    assert!(!view.by_role.is_empty(), "party 1 is credited somewhere");
+    assert_eq!(Some(view), plain.party_view(party).expect("plain"));
+}
+
+#[test]
+fn a_credit_taken_off_a_recording_leaves_that_party_s_view() {
+    let (base, scores) = catalog(100);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = open(&dir);
+    store
+        .apply_with_popularity(&base, &scores, None)
+        .expect("apply");
+    let recording = base
+        .iter()
+        .find_map(|c| match &c.op {
+            ChangeOp::Upsert(Entity::Recording(r)) if r.credits.len() >= 2 => Some(r.clone()),
+            _ => None,
+        })
+        .expect("a recording with two credits");
+    let gone = recording.credits[0].party;
+    let listed = |store: &Store| {
+        store
+            .party_view(gone)
+            .expect("view")
+            .expect("party")
+            .by_role
+            .iter()
+            .flat_map(|g| &g.credits)
+            .any(|c| c.recording == recording.id)
+    };
+    assert!(listed(&store), "before the edit the party lists the recording");
+
+    let mut edited = recording.clone();
+    edited.credits.retain(|c| c.party != gone);
+    store
+        .apply(
+            &[Change::upsert(
+                Entity::Recording(edited),
+                2,
+                Some(revision(2, "credit was wrong")),
+            )],
+            None,
+        )
+        .expect("apply the edit");
+    assert!(!listed(&store), "after it the party no longer does");
+    let detail = store
+        .recording_detail(recording.id)
+        .expect("detail")
+        .expect("recording");
+    assert!(detail.credits.iter().all(|c| c.credit.party != gone));
+}
+
+#[test]
 fn bad_records_are_quarantined_with_record_field_and_rule_and_the_rest_applies() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut store = open(&dir);

@@ -12,16 +12,11 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Keys, Result, Store, StoreError, body, kind_code, quarantine, table};
+use super::{Keys, Result, Store, StoreError, body, kind_code, links, quarantine, table};
 use crate::ids::RecordingId;
 use crate::model::{
     Change, ChangeOp, ChangeRecord, Cursor, DecodeError, Entity, EntityId, EntityKind, Revision,
 };
-
-/// `writer.share_bp` of a share redacted for an artist token. A sentinel rather than NULL: the
-/// column is NOT NULL from the first migration, and a nullable one would mean rebuilding the
-/// table in every existing mirror for a value no read ever does arithmetic on.
-pub(crate) const HIDDEN_SHARE: i64 = -1;
 
 /// What one apply did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -242,12 +237,14 @@ const INSERT_PARTY: &str = "INSERT INTO party (id, version, name, data) VALUES (
 const UPDATE_PARTY: &str =
     "UPDATE party SET version = ?2, deleted = 0, name = ?3, data = ?4 WHERE key = ?1";
 const INSERT_RECORDING: &str = "INSERT INTO recording (id, version, isrc, title, artist, data,
-    popularity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 0))";
+    popularity, credits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 0), ?8)";
 const UPDATE_RECORDING: &str = "UPDATE recording SET version = ?2, deleted = 0, isrc = ?3,
-    title = ?4, artist = ?5, data = ?6, popularity = coalesce(?7, popularity) WHERE key = ?1";
-const INSERT_WORK: &str = "INSERT INTO work (id, version, iswc, title) VALUES (?1, ?2, ?3, ?4)";
-const UPDATE_WORK: &str =
-    "UPDATE work SET version = ?2, deleted = 0, iswc = ?3, title = ?4 WHERE key = ?1";
+    title = ?4, artist = ?5, data = ?6, popularity = coalesce(?7, popularity), credits = ?8
+    WHERE key = ?1";
+const INSERT_WORK: &str =
+    "INSERT INTO work (id, version, iswc, title, writers) VALUES (?1, ?2, ?3, ?4, ?5)";
+const UPDATE_WORK: &str = "UPDATE work SET version = ?2, deleted = 0, iswc = ?3, title = ?4,
+    writers = ?5 WHERE key = ?1";
 const INSERT_RELEASE: &str =
     "INSERT INTO release (id, version, upc, title, data) VALUES (?1, ?2, ?3, ?4, ?5)";
 const UPDATE_RELEASE: &str =
@@ -259,14 +256,58 @@ enum Target<'a> {
     Update(i64),
 }
 
-/// Writes an entity's own row (not its children) with static SQL per kind: building SQL or
-/// boxing values per row showed up in profiles of bulk applies.
+/// A recording's credits or a work's writers as its row keeps them, and the parties they
+/// name.
+#[derive(Default)]
+struct Packed {
+    bytes: Option<Vec<u8>>,
+    parties: Vec<i64>,
+}
+
+fn pack(tx: &Transaction<'_>, keys: &mut Keys, entity: &Entity) -> Result<Packed> {
+    Ok(match entity {
+        Entity::Recording(r) => {
+            let mut credits = Vec::with_capacity(r.credits.len());
+            for c in &r.credits {
+                credits.push(body::KeyedCredit {
+                    party: key_for(tx, keys, EntityId::Party(c.party))?,
+                    role: c.role.code(),
+                    instrument: c.instrument.clone(),
+                    credited_as: c.credited_as.clone(),
+                });
+            }
+            Packed {
+                bytes: Some(body::credits_packed(&credits)?),
+                parties: credits.iter().map(|c| c.party).collect(),
+            }
+        }
+        Entity::Work(w) => {
+            let mut writers = Vec::with_capacity(w.writers.as_slice().len());
+            for wr in w.writers.as_slice() {
+                writers.push(body::KeyedWriter {
+                    party: key_for(tx, keys, EntityId::Party(wr.party))?,
+                    role: wr.role.code(),
+                    share_bp: wr.share.map(|s| s.get()),
+                });
+            }
+            Packed {
+                bytes: Some(body::writers_packed(&writers)?),
+                parties: writers.iter().map(|w| w.party).collect(),
+            }
+        }
+        Entity::Party(_) | Entity::Release(_) => Packed::default(),
+    })
+}
+
+/// Writes an entity's own row (with its packed credits or writers, not its tracks) with static
+/// SQL per kind: building SQL or boxing values per row showed up in profiles of bulk applies.
 fn write_row(
     tx: &Transaction<'_>,
     entity: &Entity,
     version: u64,
     scores: &Scores,
     target: Target<'_>,
+    packed: &Packed,
 ) -> Result<(), WriteRowError> {
     let (insert, first): (bool, &dyn rusqlite::ToSql) = match &target {
         Target::Insert(id) => (true, id),
@@ -290,7 +331,8 @@ fn write_row(
                     r.title,
                     r.display_artist(),
                     data,
-                    score
+                    score,
+                    packed.bytes
                 ])?;
         }
         Entity::Work(w) => {
@@ -299,7 +341,8 @@ fn write_row(
                     first,
                     version,
                     w.iswc.as_ref().map(|i| i.as_str()),
-                    w.title
+                    w.title,
+                    packed.bytes
                 ])?;
         }
         Entity::Release(r) => {
@@ -352,14 +395,15 @@ fn insert_new(
 ) -> Result<Option<i64>> {
     let id = entity.id();
     let id_text = id.to_string();
-    match write_row(tx, entity, version, scores, Target::Insert(&id_text)) {
+    let packed = pack(tx, keys, entity)?;
+    match write_row(tx, entity, version, scores, Target::Insert(&id_text), &packed) {
         Ok(()) => {}
         Err(WriteRowError::Exists) => return Ok(None),
         Err(WriteRowError::Other(e)) => return Err(e),
     }
     let key = tx.last_insert_rowid();
     keys.insert(id, key);
-    insert_children(tx, keys, entity, key)?;
+    insert_children(tx, keys, entity, key, &packed)?;
     Ok(Some(key))
 }
 
@@ -388,7 +432,10 @@ fn update_existing(
             .query_row([key], |r| r.get(0))?,
         _ => None,
     };
-    match write_row(tx, entity, version, scores, Target::Update(key)) {
+    let packed = pack(tx, keys, entity)?;
+    // Before the row is overwritten: the links to remove are the ones it names now.
+    remove_children(tx, keys, entity.id().kind(), key)?;
+    match write_row(tx, entity, version, scores, Target::Update(key), &packed) {
         Ok(()) => {}
         Err(WriteRowError::Exists) => {
             return Err(StoreError::Corrupt {
@@ -398,15 +445,14 @@ fn update_existing(
         }
         Err(WriteRowError::Other(e)) => return Err(e),
     }
-    remove_children(tx, entity.id().kind(), key)?;
-    insert_children(tx, keys, entity, key)?;
+    insert_children(tx, keys, entity, key, &packed)?;
     if let Entity::Party(p) = entity
         && old_name.is_some_and(|n| n != p.name)
     {
         // Recording documents carry credited party names: a rename reindexes them.
         tx.prepare_cached(
             "INSERT INTO search_journal (kind, entity_key)
-             SELECT DISTINCT 2, recording_key FROM credit WHERE party_key = ?1",
+             SELECT 2, recording_key FROM party_credit WHERE party_key = ?1",
         )?
         .execute([key])?;
     }
@@ -442,50 +488,19 @@ fn insert_rows(
     Ok(())
 }
 
-fn insert_children(tx: &Transaction<'_>, keys: &mut Keys, entity: &Entity, key: i64) -> Result<()> {
+fn insert_children(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    entity: &Entity,
+    key: i64,
+    packed: &Packed,
+) -> Result<()> {
     match entity {
         Entity::Party(_) => {}
-        Entity::Recording(r) => {
-            let mut values: Vec<(i64, i64, Option<&str>, Option<&str>)> = Vec::new();
-            for c in &r.credits {
-                let party = key_for(tx, keys, EntityId::Party(c.party))?;
-                values.push((
-                    party,
-                    i64::from(c.role.code()),
-                    c.instrument.as_deref(),
-                    c.credited_as.as_deref(),
-                ));
+        Entity::Recording(_) | Entity::Work(_) => {
+            if !keys.links_deferred {
+                links::link(tx, entity.id().kind(), key, &packed.parties)?;
             }
-            let seqs: Vec<i64> = (0..values.len() as i64).collect();
-            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() * 6);
-            for (v, seq) in values.iter().zip(&seqs) {
-                params.extend([&key as &dyn rusqlite::ToSql, seq, &v.0, &v.1, &v.2, &v.3]);
-            }
-            insert_rows(
-                tx,
-                "INSERT INTO credit (recording_key, seq, party_key, role, instrument, credited_as)",
-                6,
-                &params,
-            )?;
-        }
-        Entity::Work(w) => {
-            let mut values: Vec<(i64, i64, i64)> = Vec::new();
-            for wr in w.writers.as_slice() {
-                let party = key_for(tx, keys, EntityId::Party(wr.party))?;
-                let share = wr.share.map_or(HIDDEN_SHARE, |s| i64::from(s.get()));
-                values.push((party, i64::from(wr.role.code()), share));
-            }
-            let seqs: Vec<i64> = (0..values.len() as i64).collect();
-            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() * 5);
-            for (v, seq) in values.iter().zip(&seqs) {
-                params.extend([&key as &dyn rusqlite::ToSql, seq, &v.0, &v.1, &v.2]);
-            }
-            insert_rows(
-                tx,
-                "INSERT INTO writer (work_key, seq, party_key, role, share_bp)",
-                5,
-                &params,
-            )?;
         }
         Entity::Release(r) => {
             let mut values: Vec<(i64, i64, i64)> = Vec::new();
@@ -527,15 +542,16 @@ pub(crate) fn set_score(
     Ok(())
 }
 
-fn remove_children(tx: &Transaction<'_>, kind: EntityKind, key: i64) -> Result<()> {
-    let statements: &[&str] = match kind {
-        EntityKind::Recording => &["DELETE FROM credit WHERE recording_key = ?1"],
-        EntityKind::Work => &["DELETE FROM writer WHERE work_key = ?1"],
-        EntityKind::Release => &["DELETE FROM track WHERE release_key = ?1"],
-        EntityKind::Party => &[],
-    };
-    for sql in statements {
-        tx.prepare_cached(sql)?.execute([key])?;
+fn remove_children(tx: &Transaction<'_>, keys: &Keys, kind: EntityKind, key: i64) -> Result<()> {
+    match kind {
+        EntityKind::Recording | EntityKind::Work if !keys.links_deferred => {
+            links::unlink(tx, kind, key)?;
+        }
+        EntityKind::Release => {
+            tx.prepare_cached("DELETE FROM track WHERE release_key = ?1")?
+                .execute([key])?;
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -556,15 +572,15 @@ fn tombstone(
             // older upserts arrived in: clear every descriptive column.
             let cleared = match id.kind() {
                 EntityKind::Party => "name = NULL",
-                EntityKind::Recording => "isrc = NULL, title = NULL, artist = NULL",
-                EntityKind::Work => "iswc = NULL, title = NULL",
+                EntityKind::Recording => "isrc = NULL, title = NULL, artist = NULL, credits = NULL",
+                EntityKind::Work => "iswc = NULL, title = NULL, writers = NULL",
                 EntityKind::Release => "upc = NULL, title = NULL",
             };
+            remove_children(tx, keys, id.kind(), key)?;
             tx.prepare_cached(&format!(
                 "UPDATE {t} SET version = ?2, deleted = 1, data = NULL, {cleared} WHERE key = ?1"
             ))?
             .execute(params![key, version])?;
-            remove_children(tx, id.kind(), key)?;
             Ok(key)
         }
         None => {

@@ -161,33 +161,17 @@ impl Store {
 }
 
 fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<JournalEntry>> {
-    let mut credits: HashMap<i64, Vec<CreditName>> = HashMap::new();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT c.recording_key, p.id, coalesce(c.credited_as, p.name, ''), c.role
-         FROM credit c JOIN party p ON p.key = c.party_key
-         WHERE c.recording_key IN ({keys}) ORDER BY c.recording_key, c.seq"
-    ))?;
-    let mut rows = stmt.query(params![a, b])?;
-    while let Some(r) = rows.next()? {
-        let party: String = r.get(1)?;
-        let role: i64 = r.get(3)?;
-        let (Ok(party), Some(role)) = (party.parse(), Role::from_code(role)) else {
-            return Err(corrupt("credit row", &party));
-        };
-        credits.entry(r.get(0)?).or_default().push(CreditName {
-            party,
-            name: r.get(2)?,
-            role,
-        });
-    }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT key, id, version, deleted, title, artist, isrc, popularity FROM recording
+        "SELECT key, id, version, deleted, title, artist, isrc, popularity, credits FROM recording
          WHERE key IN ({keys})"
     ))?;
+    let mut party_stmt =
+        conn.prepare_cached("SELECT id, coalesce(name, '') FROM party WHERE key = ?1")?;
+    // A few artists are on most recordings (Zipf): look each party up once per chunk.
+    let mut parties: HashMap<i64, (PartyId, String)> = HashMap::new();
     let mut rows = stmt.query(params![a, b])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let key: i64 = r.get(0)?;
         let id_text: String = r.get(1)?;
         let id: RecordingId = id_text
             .parse()
@@ -198,13 +182,37 @@ fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<
             out.push(JournalEntry::Gone(EntityId::Recording(id)));
             continue;
         }
+        let packed = super::blob(r, 8)?;
+        let keyed = packed.map_or(Ok(Vec::new()), |p| body::credits(p, &id_text))?;
+        let mut credits = Vec::with_capacity(keyed.len());
+        for c in keyed {
+            let (party, name) = match parties.get(&c.party) {
+                Some(known) => known.clone(),
+                None => {
+                    let (party, name): (String, String) =
+                        party_stmt.query_row([c.party], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    let party: PartyId =
+                        party.parse().map_err(|_| corrupt("party id", &party))?;
+                    parties.insert(c.party, (party, name.clone()));
+                    (party, name)
+                }
+            };
+            let Some(role) = Role::from_code(i64::from(c.role)) else {
+                return Err(corrupt("credit role", &c.role.to_string()));
+            };
+            credits.push(CreditName {
+                party,
+                name: c.credited_as.unwrap_or(name),
+                role,
+            });
+        }
         out.push(JournalEntry::Recording(RecordingSource {
             id,
             title: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
             artist: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
             isrc: r.get(6)?,
             popularity: r.get::<_, f64>(7)? as f32,
-            credits: credits.remove(&key).unwrap_or_default(),
+            credits,
         }));
     }
     Ok(out)
@@ -249,7 +257,7 @@ impl Store {
     pub fn reset_mirror(&mut self) -> Result<()> {
         self.write(|tx, keys| {
             tx.execute_batch(
-                "DELETE FROM credit; DELETE FROM writer; DELETE FROM track;
+                "DELETE FROM party_credit; DELETE FROM party_writer; DELETE FROM track;
                  DELETE FROM party_revision; DELETE FROM recording_revision;
                  DELETE FROM work_revision; DELETE FROM release_revision;
                  DELETE FROM party; DELETE FROM recording; DELETE FROM work; DELETE FROM release;

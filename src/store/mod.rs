@@ -11,6 +11,7 @@
 mod apply;
 mod body;
 mod journal;
+mod links;
 mod outbox;
 mod quarantine;
 mod read;
@@ -96,6 +97,9 @@ pub(crate) struct Keys {
     others: FxHashMap<EntityId, i64>,
     pub(crate) origins: HashMap<Origin, i64>,
     pub(crate) last_origin: Option<(Origin, i64)>,
+    /// A bulk load is in progress: the party links are derived at its end, not kept row by
+    /// row (see [`links`]). Not a cache entry: [`Keys::clear`] leaves it.
+    pub(crate) links_deferred: bool,
 }
 
 /// A revision's (actor, source, reference, reason).
@@ -145,6 +149,13 @@ impl Keys {
         self.origins.clear();
         self.last_origin = None;
     }
+}
+
+/// A BLOB column of a row without copying it, `None` when NULL.
+pub(crate) fn blob<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r [u8]>> {
+    row.get_ref(i)?.as_blob_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
+    })
 }
 
 /// The kind codes used in `search_journal.kind`.
@@ -279,14 +290,24 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(sql)?;
+            match sql {
+                schema::Migration::Sql(sql) => tx.execute_batch(sql)?,
+                schema::Migration::Code(step) => step(&tx)?,
+            }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
         Ok(())
     }
 
-    fn ensure_indexes(&self) -> Result<()> {
+    /// Builds what a bulk load left out: the secondary indexes, and the party links if a
+    /// load was cut short (a killed process) or is just ending.
+    fn ensure_indexes(&mut self) -> Result<()> {
+        if !self.keys.links_deferred && links::stale(&self.conn)? {
+            let t = std::time::Instant::now();
+            self.write(|tx, _| links::rebuild(tx))?;
+            tracing::debug!(elapsed = ?t.elapsed(), "party links rebuilt");
+        }
         for (name, on) in schema::SECONDARY_INDEXES {
             let t = std::time::Instant::now();
             self.conn
@@ -300,6 +321,8 @@ impl Store {
     /// (or the next open) builds them again by sorting, which is several times faster than
     /// keeping them up to date row by row.
     pub fn begin_bulk_load(&mut self) -> Result<()> {
+        self.write(|tx, _| links::mark_stale(tx))?;
+        self.keys.links_deferred = true;
         for (name, _) in schema::SECONDARY_INDEXES {
             self.conn
                 .execute_batch(&format!("DROP INDEX IF EXISTS {name};"))?;
@@ -320,6 +343,7 @@ impl Store {
             .conn
             .pragma_query_value(None, "cache_size", |r| r.get(0))?;
         self.conn.pragma_update(None, "cache_size", -2048)?;
+        self.keys.links_deferred = false;
         let built = self.ensure_indexes();
         self.conn.pragma_update(None, "cache_size", cache)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;

@@ -106,15 +106,39 @@ pub struct BrowseRow {
     pub popularity: f32,
 }
 
-/// A stored share: basis points, or hidden.
-fn share_of(stored: i64) -> Result<Option<crate::model::BasisPoints>, String> {
-    if stored == super::apply::HIDDEN_SHARE {
-        return Ok(None);
-    }
-    u32::try_from(stored)
-        .map_err(|e| e.to_string())
-        .and_then(|bp| crate::model::BasisPoints::new(bp).map_err(|e| e.to_string()))
-        .map(Some)
+/// A stored share: basis points, or hidden (`None`).
+fn share_of(stored: Option<u16>, what: &str) -> Result<Option<crate::model::BasisPoints>> {
+    stored
+        .map(|bp| {
+            crate::model::BasisPoints::new(u32::from(bp)).map_err(|e| StoreError::Body {
+                what: what.to_owned(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
+fn role_of(code: u8, what: &str) -> Result<Role> {
+    Role::from_code(i64::from(code)).ok_or_else(|| StoreError::Body {
+        what: what.to_owned(),
+        reason: format!("role code {code}"),
+    })
+}
+
+fn writer_role_of(code: u8, what: &str) -> Result<WriterRole> {
+    WriterRole::from_code(i64::from(code)).ok_or_else(|| StoreError::Body {
+        what: what.to_owned(),
+        reason: format!("writer role code {code}"),
+    })
+}
+
+/// Packed credits or writers; a row without any (a placeholder) has none.
+fn unpack<T>(
+    packed: Option<&[u8]>,
+    what: &str,
+    decode: fn(&[u8], &str) -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
+    packed.map_or(Ok(Vec::new()), |b| decode(b, what))
 }
 
 /// A revision as history shows it.
@@ -169,10 +193,18 @@ impl Store {
         // instead of five (the locks were a tenth of a lookup when measured).
         let conn = self.conn();
         let _snapshot = ReadTx::begin(conn)?;
-        type Row = (i64, u64, f64, Option<String>, Option<String>, Vec<u8>);
+        type Row = (
+            i64,
+            u64,
+            f64,
+            Option<String>,
+            Option<String>,
+            Vec<u8>,
+            Option<Vec<u8>>,
+        );
         let row: Option<Row> = conn
             .prepare_cached(
-                "SELECT key, version, popularity, isrc, title, data FROM recording
+                "SELECT key, version, popularity, isrc, title, data, credits FROM recording
                  WHERE id = ?1 AND version > 0 AND deleted = 0",
             )?
             .query_row([id.to_string()], |r| {
@@ -183,75 +215,44 @@ impl Store {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             })
             .optional()?;
-        let Some((key, version, popularity, isrc, title, data)) = row else {
+        let Some((key, version, popularity, isrc, title, data, packed)) = row else {
             return Ok(None);
         };
         let mut recording = body::recording(id, isrc.as_deref(), title.unwrap_or_default(), &data)?;
 
-        let mut stmt = conn.prepare_cached(
-            "SELECT p.id, p.name, p.data, c.role, c.instrument, c.credited_as
-             FROM credit c JOIN party p ON p.key = c.party_key
-             WHERE c.recording_key = ?1 ORDER BY c.seq",
-        )?;
-        let credits = stmt
-            .query_map([key], |r| {
-                let party: String = r.get(0)?;
-                let party: PartyId = parse_col(0, &party)?;
-                let name: Option<String> = r.get(1)?;
-                let data: Option<Vec<u8>> = r.get(2)?;
-                let role: i64 = r.get(3)?;
-                // A party known only by reference has no body yet.
-                let disambiguation = match (&name, data) {
-                    (Some(n), Some(d)) => {
-                        body::party(party, n.clone(), &d)
-                            .map_err(|e| bad_col(2, e.to_string()))?
-                            .disambiguation
-                    }
-                    _ => None,
-                };
-                Ok(CreditView {
-                    credit: Credit {
-                        party,
-                        role: Role::from_code(role)
-                            .ok_or_else(|| bad_col(3, format!("role code {role}")))?,
-                        instrument: r.get(4)?,
-                        credited_as: r.get(5)?,
-                    },
-                    party_name: name.unwrap_or_default(),
-                    party_disambiguation: disambiguation,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let what = id.to_string();
+        let mut party_stmt =
+            conn.prepare_cached("SELECT id, name, data FROM party WHERE key = ?1")?;
+        let mut credits = Vec::new();
+        for c in unpack(packed.as_deref(), &what, body::credits)? {
+            let (party, name, data): (String, Option<String>, Option<Vec<u8>>) = party_stmt
+                .query_row([c.party], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let party: PartyId = parse_col(0, &party)?;
+            // A party known only by reference has no body yet.
+            let disambiguation = match (&name, data) {
+                (Some(n), Some(d)) => body::party(party, n.clone(), &d)?.disambiguation,
+                _ => None,
+            };
+            credits.push(CreditView {
+                credit: Credit {
+                    party,
+                    role: role_of(c.role, &what)?,
+                    instrument: c.instrument,
+                    credited_as: c.credited_as,
+                },
+                party_name: name.unwrap_or_default(),
+                party_disambiguation: disambiguation,
+            });
+        }
         recording.credits = credits.iter().map(|c| c.credit.clone()).collect();
 
-        let mut work_stmt = conn.prepare_cached(
-            "SELECT key, version, iswc, title FROM work WHERE id = ?1 AND version > 0 AND deleted = 0",
-        )?;
-        let mut linked = Vec::with_capacity(recording.works.len());
+        let mut works = Vec::with_capacity(recording.works.len());
         for work_id in &recording.works {
-            let row: Option<(i64, u64, Option<String>, Option<String>)> = work_stmt
-                .query_row([work_id.to_string()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()?;
-            if let Some((k, v, iswc, title)) = row {
-                linked.push((k, *work_id, v, iswc, title));
-            }
-        }
-        let mut works = Vec::new();
-        for (work_key, work_id, work_version, iswc, title) in linked {
-            let writers = self.writers(work_key)?;
-            let split = Writers::new(writers.iter().map(|w| w.writer.clone()).collect())
-                .map_err(|e| corrupt(work_id.to_string(), serde::de::Error::custom(e)))?;
-            let work = body::work(work_id, iswc.as_deref(), title.unwrap_or_default(), split)?;
-            works.push(WorkView {
-                work,
-                version: work_version,
-                writers,
-            });
+            works.extend(self.work_view(*work_id)?);
         }
 
         let mut stmt = conn.prepare_cached(
@@ -288,26 +289,24 @@ impl Store {
         }))
     }
 
-    fn writers(&self, work_key: i64) -> Result<Vec<WriterView>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT p.id, p.name, w.role, w.share_bp FROM writer w
-             JOIN party p ON p.key = w.party_key WHERE w.work_key = ?1 ORDER BY w.seq",
-        )?;
-        let rows = stmt.query_map([work_key], |r| {
-            let party: String = r.get(0)?;
-            let role: i64 = r.get(2)?;
-            let share: i64 = r.get(3)?;
-            Ok(WriterView {
+    fn writers(&self, packed: Option<&[u8]>, what: &str) -> Result<Vec<WriterView>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id, name FROM party WHERE key = ?1")?;
+        let mut out = Vec::new();
+        for w in unpack(packed, what, body::writers)? {
+            let (party, name): (String, Option<String>) =
+                stmt.query_row([w.party], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            out.push(WriterView {
                 writer: Writer {
                     party: parse_col(0, &party)?,
-                    role: WriterRole::from_code(role)
-                        .ok_or_else(|| bad_col(2, format!("role code {role}")))?,
-                    share: share_of(share).map_err(|e| bad_col(3, e))?,
+                    role: writer_role_of(w.role, what)?,
+                    share: share_of(w.share_bp, what)?,
                 },
-                party_name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+                party_name: name.unwrap_or_default(),
+            });
+        }
+        Ok(out)
     }
 
     /// Recordings carrying this ISRC (several recordings can share one by mistake).
@@ -330,17 +329,19 @@ impl Store {
 
     /// A work with its writers and shares.
     pub fn work_view(&self, id: WorkId) -> Result<Option<WorkView>> {
-        let row: Option<(i64, u64, Option<String>, Option<String>)> = self
+        type Row = (u64, Option<String>, Option<String>, Option<Vec<u8>>);
+        let row: Option<Row> = self
             .conn()
             .prepare_cached(
-                "SELECT key, version, iswc, title FROM work WHERE id = ?1 AND version > 0 AND deleted = 0",
+                "SELECT version, iswc, title, writers FROM work
+                 WHERE id = ?1 AND version > 0 AND deleted = 0",
             )?
             .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
-        let Some((key, version, iswc, title)) = row else {
+        let Some((version, iswc, title, packed)) = row else {
             return Ok(None);
         };
-        let writers = self.writers(key)?;
+        let writers = self.writers(packed.as_deref(), &id.to_string())?;
         let split = Writers::new(writers.iter().map(|w| w.writer.clone()).collect())
             .map_err(|e| corrupt(id.to_string(), serde::de::Error::custom(e)))?;
         let work = body::work(id, iswc.as_deref(), title.unwrap_or_default(), split)?;
@@ -386,30 +387,43 @@ impl Store {
             return Ok(None);
         };
         let conn = self.conn();
+        let what = id.to_string();
         let mut stmt = conn.prepare_cached(
-            "SELECT c.role, r.id, r.title, r.artist, c.instrument, c.credited_as
-             FROM party p JOIN credit c ON c.party_key = p.key
-             JOIN recording r ON r.key = c.recording_key
-             WHERE p.id = ?1 AND r.version > 0 AND r.deleted = 0
-             ORDER BY c.role, r.title, r.id",
+            "SELECT p.key, r.id, r.title, r.artist, r.credits
+             FROM party p JOIN party_credit l ON l.party_key = p.key
+             JOIN recording r ON r.key = l.recording_key
+             WHERE p.id = ?1 AND r.version > 0 AND r.deleted = 0",
         )?;
-        let rows = stmt.query_map([id.to_string()], |r| {
-            let role: i64 = r.get(0)?;
+        let mut rows = stmt.query([&what])?;
+        let mut credits: Vec<(Role, PartyCreditRow)> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let party_key: i64 = r.get(0)?;
             let rec: String = r.get(1)?;
-            Ok((
-                Role::from_code(role).ok_or_else(|| bad_col(0, format!("role code {role}")))?,
-                PartyCreditRow {
-                    recording: parse_col(1, &rec)?,
-                    title: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    artist: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                    instrument: r.get(4)?,
-                    credited_as: r.get(5)?,
-                },
-            ))
-        })?;
+            let recording: RecordingId = parse_col(1, &rec)?;
+            let title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
+            let artist = r.get::<_, Option<String>>(3)?.unwrap_or_default();
+            let packed = super::blob(r, 4)?;
+            for c in unpack(packed, &rec, body::credits)? {
+                if c.party != party_key {
+                    continue;
+                }
+                credits.push((
+                    role_of(c.role, &rec)?,
+                    PartyCreditRow {
+                        recording,
+                        title: title.clone(),
+                        artist: artist.clone(),
+                        instrument: c.instrument,
+                        credited_as: c.credited_as,
+                    },
+                ));
+            }
+        }
+        credits.sort_by(|(ra, a), (rb, b)| {
+            (ra, &a.title, a.recording).cmp(&(rb, &b.title, b.recording))
+        });
         let mut by_role: Vec<PartyCredits> = Vec::new();
-        for row in rows {
-            let (role, credit) = row?;
+        for (role, credit) in credits {
             match by_role.last_mut() {
                 Some(group) if group.role == role => group.credits.push(credit),
                 _ => by_role.push(PartyCredits {
@@ -418,30 +432,33 @@ impl Store {
                 }),
             }
         }
-        by_role.sort_by_key(|g| g.role);
 
         let mut stmt = conn.prepare_cached(
-            "SELECT wk.id, wk.title, w.role, w.share_bp
-             FROM party p JOIN writer w ON w.party_key = p.key
-             JOIN work wk ON wk.key = w.work_key
+            "SELECT p.key, wk.id, wk.title, wk.writers
+             FROM party p JOIN party_writer l ON l.party_key = p.key
+             JOIN work wk ON wk.key = l.work_key
              WHERE p.id = ?1 AND wk.version > 0 AND wk.deleted = 0
              ORDER BY wk.title, wk.id",
         )?;
-        let works = stmt
-            .query_map([id.to_string()], |r| {
-                let work: String = r.get(0)?;
-                let role: i64 = r.get(2)?;
-                Ok(PartyWork {
-                    work: parse_col(0, &work)?,
-                    title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    role: WriterRole::from_code(role)
-                        .ok_or_else(|| bad_col(2, format!("role code {role}")))?,
-                    share_bp: share_of(r.get(3)?)
-                        .map_err(|e| bad_col(3, e))?
-                        .map(|s| s.get()),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut rows = stmt.query([&what])?;
+        let mut works = Vec::new();
+        while let Some(r) = rows.next()? {
+            let party_key: i64 = r.get(0)?;
+            let work_text: String = r.get(1)?;
+            let work: WorkId = parse_col(1, &work_text)?;
+            let title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
+            let packed = super::blob(r, 3)?;
+            for w in unpack(packed, &work_text, body::writers)? {
+                if w.party == party_key {
+                    works.push(PartyWork {
+                        work,
+                        title: title.clone(),
+                        role: writer_role_of(w.role, &work_text)?,
+                        share_bp: w.share_bp,
+                    });
+                }
+            }
+        }
         Ok(Some(PartyView {
             party,
             version,
@@ -568,10 +585,10 @@ impl Store {
             "SELECT 'recording|' || id || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || coalesce(artist, '') || '|' || popularity || '|' || coalesce(hex(data), '') FROM recording",
             "SELECT 'work|' || id || '|' || version || '|' || deleted || '|' || coalesce(iswc, '') || '|' || coalesce(title, '') FROM work",
             "SELECT 'release|' || id || '|' || version || '|' || deleted || '|' || coalesce(upc, '') || '|' || coalesce(title, '') || '|' || coalesce(hex(data), '') FROM release",
-            "SELECT 'credit|' || r.id || '|' || c.seq || '|' || p.id || '|' || c.role || '|' || coalesce(c.instrument, '') || '|' || coalesce(c.credited_as, '')
-             FROM credit c JOIN recording r ON r.key = c.recording_key JOIN party p ON p.key = c.party_key",
-            "SELECT 'writer|' || w.id || '|' || x.seq || '|' || p.id || '|' || x.role || '|' || x.share_bp
-             FROM writer x JOIN work w ON w.key = x.work_key JOIN party p ON p.key = x.party_key",
+            "SELECT 'credit-link|' || p.id || '|' || r.id
+             FROM party_credit l JOIN party p ON p.key = l.party_key JOIN recording r ON r.key = l.recording_key",
+            "SELECT 'writer-link|' || p.id || '|' || w.id
+             FROM party_writer l JOIN party p ON p.key = l.party_key JOIN work w ON w.key = l.work_key",
             "SELECT 'track|' || rl.id || '|' || t.disc || '|' || t.position || '|' || r.id
              FROM track t JOIN release rl ON rl.key = t.release_key JOIN recording r ON r.key = t.recording_key",
             "SELECT 'revision|' || e.id || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
@@ -591,17 +608,63 @@ impl Store {
                 out.push(row?);
             }
         }
+        out.extend(self.packed_dump()?);
         out.sort_unstable();
+        Ok(out)
+    }
+
+    /// The dump's lines for packed credits and writers, with party ids in place of keys.
+    fn packed_dump(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut party_ids = std::collections::HashMap::new();
+        let mut stmt = conn.prepare("SELECT key, id FROM party")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            party_ids.insert(r.get::<_, i64>(0)?, r.get::<_, String>(1)?);
+        }
+        let party = |key: i64| party_ids.get(&key).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        let mut stmt = conn.prepare("SELECT id, credits FROM recording WHERE credits IS NOT NULL")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            for (seq, c) in body::credits(super::blob(r, 1)?.unwrap_or_default(), &id)?.into_iter().enumerate() {
+                out.push(format!(
+                    "credit|{id}|{seq}|{}|{}|{}|{}",
+                    party(c.party),
+                    c.role,
+                    c.instrument.unwrap_or_default(),
+                    c.credited_as.unwrap_or_default()
+                ));
+            }
+        }
+        let mut stmt = conn.prepare("SELECT id, writers FROM work WHERE writers IS NOT NULL")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            for (seq, w) in body::writers(super::blob(r, 1)?.unwrap_or_default(), &id)?.into_iter().enumerate() {
+                let share = w.share_bp.map_or("hidden".to_owned(), |s| s.to_string());
+                out.push(format!("writer|{id}|{seq}|{}|{}|{share}", party(w.party), w.role));
+            }
+        }
         Ok(out)
     }
 }
 
 impl Store {
-    /// Number of credit rows (for reports).
+    /// Number of credits on live recordings (for reports).
     pub fn credit_count(&self) -> Result<i64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT count(*) FROM credit", [], |r| r.get(0))?)
+        let mut stmt = self.conn().prepare(
+            "SELECT id, credits FROM recording
+             WHERE credits IS NOT NULL AND version > 0 AND deleted = 0",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            n += body::credits(super::blob(r, 1)?.unwrap_or_default(), &id)?.len() as i64;
+        }
+        Ok(n)
     }
 
     /// Folds the write-ahead log back into the database file.

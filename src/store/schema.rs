@@ -7,15 +7,33 @@
 //! leaves the store without them.
 //!
 //! Entities keep an integer `key` for joins and their wire id for lookups; a recording's
-//! linked works stay in its JSON (no reverse lookup needs them yet); parties are a table
+//! linked works stay in its body (no reverse lookup needs them yet); parties are a table
 //! of their own so credits carry a small integer rather than a name (an index over credit
-//! party names cost 7 of 11 s of a 1M load). `version = 0` marks a row known only because
+//! party names cost 7 of 11 s of a 1M load). Since migration 2 credits and writers are packed
+//! in their recording's and work's row, with bare party links beside them (see
+//! [`super::links`]). `version = 0` marks a row known only because
 //! something referenced it; every read skips those and tombstones (`deleted = 1`), which stay
 //! so that a late, older upsert cannot bring a deleted entity back.
 
-pub(crate) const MIGRATIONS: &[&str] = &[
+use rusqlite::{Transaction, params};
+
+use super::Result;
+use super::body::{self, KeyedCredit, KeyedWriter};
+
+/// One step of the schema: SQL, or code for what SQL cannot do (decoding stored bodies).
+pub(crate) enum Migration {
+    Sql(&'static str),
+    Code(fn(&Transaction<'_>) -> Result<()>),
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[
     // 1: the mirror.
-    r#"
+    Migration::Sql(MIRROR),
+    // 2: credits and writers packed into their rows, with party links beside them.
+    Migration::Code(pack_credits_and_writers),
+];
+
+const MIRROR: &str = r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
     CREATE TABLE party (
@@ -142,18 +160,225 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         rule TEXT NOT NULL,
         raw TEXT NOT NULL
     );
-    "#,
-];
+    "#;
+
+/// Moves the `credit` and `writer` rows into packed columns of their recordings and works,
+/// and leaves the party links to be derived from them (see [`super::links`]).
+fn pack_credits_and_writers(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE recording ADD COLUMN credits BLOB;
+         ALTER TABLE work ADD COLUMN writers BLOB;
+         CREATE TABLE party_credit (
+             party_key INTEGER NOT NULL, recording_key INTEGER NOT NULL,
+             PRIMARY KEY (party_key, recording_key)
+         ) WITHOUT ROWID;
+         CREATE TABLE party_writer (
+             party_key INTEGER NOT NULL, work_key INTEGER NOT NULL,
+             PRIMARY KEY (party_key, work_key)
+         ) WITHOUT ROWID;",
+    )?;
+    {
+        let mut rows = tx.prepare(
+            "SELECT recording_key, party_key, role, instrument, credited_as FROM credit
+             ORDER BY recording_key, seq",
+        )?;
+        let mut rows = rows.query([])?;
+        let mut set = tx.prepare("UPDATE recording SET credits = ?2 WHERE key = ?1")?;
+        let mut group: Option<(i64, Vec<KeyedCredit>)> = None;
+        while let Some(r) = rows.next()? {
+            let key: i64 = r.get(0)?;
+            if group.as_ref().is_some_and(|(k, _)| *k != key) {
+                if let Some((k, credits)) = group.take() {
+                    set.execute(params![k, body::credits_packed(&credits)?])?;
+                }
+            }
+            let role: u8 = r.get(2)?;
+            group.get_or_insert_with(|| (key, Vec::new())).1.push(KeyedCredit {
+                party: r.get(1)?,
+                role,
+                instrument: r.get(3)?,
+                credited_as: r.get(4)?,
+            });
+        }
+        if let Some((k, credits)) = group {
+            set.execute(params![k, body::credits_packed(&credits)?])?;
+        }
+    }
+    {
+        let mut rows = tx.prepare(
+            "SELECT work_key, party_key, role, share_bp FROM writer ORDER BY work_key, seq",
+        )?;
+        let mut rows = rows.query([])?;
+        let mut set = tx.prepare("UPDATE work SET writers = ?2 WHERE key = ?1")?;
+        let mut group: Option<(i64, Vec<KeyedWriter>)> = None;
+        while let Some(r) = rows.next()? {
+            let key: i64 = r.get(0)?;
+            if group.as_ref().is_some_and(|(k, _)| *k != key) {
+                if let Some((k, writers)) = group.take() {
+                    set.execute(params![k, body::writers_packed(&writers)?])?;
+                }
+            }
+            let share: i64 = r.get(3)?;
+            group.get_or_insert_with(|| (key, Vec::new())).1.push(KeyedWriter {
+                party: r.get(1)?,
+                role: r.get(2)?,
+                // -1 marked a share hidden from this mirror's token.
+                share_bp: u16::try_from(share).ok(),
+            });
+        }
+        if let Some((k, writers)) = group {
+            set.execute(params![k, body::writers_packed(&writers)?])?;
+        }
+    }
+    tx.execute_batch("DROP TABLE credit; DROP TABLE writer;")?;
+    super::links::mark_stale(tx)
+}
 
 /// Secondary indexes, created with `IF NOT EXISTS` on every open. A bulk load drops them and
 /// rebuilds them by sorting at the end: keeping the party indexes up to date row by row made a
 /// 1M load take 90 s instead of 32 s when measured.
 pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] = &[
-    ("credit_party", "credit (party_key)"),
     ("party_name", "party (name)"),
-    ("writer_party", "writer (party_key)"),
     ("track_recording", "track (recording_key)"),
     ("recording_isrc", "recording (isrc) WHERE isrc IS NOT NULL"),
     ("work_iswc", "work (iswc) WHERE iswc IS NOT NULL"),
     ("release_upc", "release (upc) WHERE upc IS NOT NULL"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, params};
+
+    use crate::generate::{CatalogSpec, Generator};
+    use crate::model::{ChangeOp, Entity};
+    use crate::store::{Store, body};
+
+    /// A mirror made before migration 2, with credits and writers as rows, opens with every
+    /// credit, writer and share where it was, and its party links derived.
+    #[test]
+    fn a_mirror_with_credit_and_writer_rows_is_migrated_to_packed_rows() {
+        let mut entities = Vec::new();
+        for batch in Generator::new(CatalogSpec::new(30, 5), 500) {
+            for c in batch.changes {
+                if let ChangeOp::Upsert(e) = c.op {
+                    entities.push(e);
+                }
+            }
+        }
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("mirror.sqlite");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(super::MIRROR).expect("schema 1");
+        conn.pragma_update(None, "user_version", 1).expect("version");
+        let key_of = |id: String| -> i64 {
+            conn.query_row("SELECT key FROM party WHERE id = ?1", [id], |r| r.get(0))
+                .expect("party key")
+        };
+        for e in &entities {
+            if let Entity::Party(p) = e {
+                conn.execute(
+                    "INSERT INTO party (id, version, name, data) VALUES (?1, 1, ?2, ?3)",
+                    params![p.id.to_string(), p.name, body::party_body(p).expect("body")],
+                )
+                .expect("party");
+            }
+        }
+        let (mut recording, mut work) = (None, None);
+        for e in &entities {
+            match e {
+                Entity::Recording(r) if recording.is_none() && !r.works.is_empty() => {
+                    conn.execute(
+                        "INSERT INTO recording (id, version, isrc, title, artist, data)
+                         VALUES (?1, 1, ?2, ?3, ?4, ?5)",
+                        params![
+                            r.id.to_string(),
+                            r.isrc.as_ref().map(|i| i.as_str()),
+                            r.title,
+                            r.display_artist(),
+                            body::recording_body(r).expect("body")
+                        ],
+                    )
+                    .expect("recording");
+                    let key = conn.last_insert_rowid();
+                    for (seq, c) in r.credits.iter().enumerate() {
+                        conn.execute(
+                            "INSERT INTO credit VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![
+                                key,
+                                seq as i64,
+                                key_of(c.party.to_string()),
+                                c.role.code(),
+                                c.instrument,
+                                c.credited_as
+                            ],
+                        )
+                        .expect("credit");
+                    }
+                    recording = Some(r.clone());
+                }
+                Entity::Work(w) if work.is_none() && w.writers.as_slice().len() >= 2 => {
+                    conn.execute(
+                        "INSERT INTO work (id, version, iswc, title) VALUES (?1, 1, ?2, ?3)",
+                        params![w.id.to_string(), w.iswc.as_ref().map(|i| i.as_str()), w.title],
+                    )
+                    .expect("work");
+                    let key = conn.last_insert_rowid();
+                    for (seq, wr) in w.writers.as_slice().iter().enumerate() {
+                        // As a mirror whose token may not see the split stored it.
+                        let share = -1;
+                        conn.execute(
+                            "INSERT INTO writer VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![
+                                key,
+                                seq as i64,
+                                key_of(wr.party.to_string()),
+                                wr.role.code(),
+                                share
+                            ],
+                        )
+                        .expect("writer");
+                    }
+                    work = Some(w.clone());
+                }
+                _ => {}
+            }
+        }
+        drop(conn);
+        let (recording, work) = (recording.expect("a recording"), work.expect("a work"));
+
+        let store = Store::open(&path).expect("migrate");
+        let detail = store
+            .recording_detail(recording.id)
+            .expect("detail")
+            .expect("recording");
+        assert_eq!(detail.recording.credits, recording.credits);
+        let view = store.work_view(work.id).expect("work").expect("work");
+        let shares: Vec<_> = view.writers.iter().map(|w| w.writer.share).collect();
+        assert_eq!(shares, vec![None; work.writers.as_slice().len()]);
+        let parties: Vec<_> = view.writers.iter().map(|w| w.writer.party).collect();
+        let expected: Vec<_> = work.writers.as_slice().iter().map(|w| w.party).collect();
+        assert_eq!(parties, expected);
+        let credited = recording.credits[0].party;
+        let party = store.party_view(credited).expect("view").expect("party");
+        assert!(
+            party
+                .by_role
+                .iter()
+                .flat_map(|g| &g.credits)
+                .any(|c| c.recording == recording.id),
+            "the party's links were derived from the packed credits"
+        );
+        let writer = work.writers.as_slice()[1].party;
+        let party = store.party_view(writer).expect("view").expect("party");
+        assert!(party.works.iter().any(|w| w.work == work.id));
+        let tables: i64 = Connection::open(&path)
+            .expect("open")
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name IN ('credit', 'writer')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert_eq!(tables, 0, "the row tables are gone");
+    }
+}
