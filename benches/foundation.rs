@@ -461,7 +461,8 @@ fn build_fts(db: &Path) -> Result<(rusqlite::Connection, Duration)> {
     )?;
     let tx = conn.transaction()?;
     {
-        let mut insert = tx.prepare("INSERT INTO bench_fts (id, title, names) VALUES (?1, ?2, ?3)")?;
+        let mut insert =
+            tx.prepare("INSERT INTO bench_fts (id, title, names) VALUES (?1, ?2, ?3)")?;
         let mut after = 0;
         while let Some(entries) = store.entries_by_key(EntityKind::Recording, after, 10_000)? {
             after += 10_000;

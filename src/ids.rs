@@ -44,6 +44,10 @@ macro_rules! prefixed_id {
             pub fn ulid(&self) -> Ulid {
                 self.0
             }
+
+            pub fn from_ulid(ulid: Ulid) -> Self {
+                Self(ulid)
+            }
         }
 
         impl Default for $name {

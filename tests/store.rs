@@ -302,7 +302,10 @@ fn a_credit_taken_off_a_recording_leaves_that_party_s_view() {
             .flat_map(|g| &g.credits)
             .any(|c| c.recording == recording.id)
     };
-    assert!(listed(&store), "before the edit the party lists the recording");
+    assert!(
+        listed(&store),
+        "before the edit the party lists the recording"
+    );
 
     let mut edited = recording.clone();
     edited.credits.retain(|c| c.party != gone);

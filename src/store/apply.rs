@@ -201,7 +201,7 @@ fn lookup(tx: &Transaction<'_>, keys: &mut Keys, id: EntityId) -> Result<Option<
     }
     let found: Option<(i64, u64)> = tx
         .prepare_cached(&format!("SELECT key, version FROM {t} WHERE id = ?1"))?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((key, _)) = found {
         keys.insert(id, key);
@@ -216,16 +216,15 @@ pub(crate) fn key_for(tx: &Transaction<'_>, keys: &mut Keys, id: EntityId) -> Re
         return Ok(key);
     }
     let t = table(id.kind());
-    let text = id.to_string();
     let found: Option<i64> = tx
         .prepare_cached(&format!("SELECT key FROM {t} WHERE id = ?1"))?
-        .query_row([&text], |r| r.get(0))
+        .query_row([id], |r| r.get(0))
         .optional()?;
     let key = match found {
         Some(k) => k,
         None => {
             tx.prepare_cached(&format!("INSERT INTO {t} (id, version) VALUES (?1, 0)"))?
-                .execute([&text])?;
+                .execute([id])?;
             tx.last_insert_rowid()
         }
     };
@@ -251,8 +250,8 @@ const UPDATE_RELEASE: &str =
     "UPDATE release SET version = ?2, deleted = 0, upc = ?3, title = ?4, data = ?5 WHERE key = ?1";
 
 /// Which row an entity write targets: a new one by id, or an existing one by key.
-enum Target<'a> {
-    Insert(&'a str),
+enum Target {
+    Insert(EntityId),
     Update(i64),
 }
 
@@ -306,7 +305,7 @@ fn write_row(
     entity: &Entity,
     version: u64,
     scores: &Scores,
-    target: Target<'_>,
+    target: Target,
     packed: &Packed,
 ) -> Result<(), WriteRowError> {
     let (insert, first): (bool, &dyn rusqlite::ToSql) = match &target {
@@ -394,9 +393,8 @@ fn insert_new(
     scores: &Scores,
 ) -> Result<Option<i64>> {
     let id = entity.id();
-    let id_text = id.to_string();
     let packed = pack(tx, keys, entity)?;
-    match write_row(tx, entity, version, scores, Target::Insert(&id_text), &packed) {
+    match write_row(tx, entity, version, scores, Target::Insert(id), &packed) {
         Ok(()) => {}
         Err(WriteRowError::Exists) => return Ok(None),
         Err(WriteRowError::Other(e)) => return Err(e),
@@ -587,7 +585,7 @@ fn tombstone(
             tx.prepare_cached(&format!(
                 "INSERT INTO {t} (id, version, deleted) VALUES (?1, ?2, 1)"
             ))?
-            .execute(params![id.to_string(), version])?;
+            .execute(params![id, version])?;
             let key = tx.last_insert_rowid();
             keys.insert(id, key);
             Ok(key)

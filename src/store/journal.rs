@@ -172,10 +172,7 @@ fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<
     let mut rows = stmt.query(params![a, b])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let id_text: String = r.get(1)?;
-        let id: RecordingId = id_text
-            .parse()
-            .map_err(|_| corrupt("recording id", &id_text))?;
+        let id: RecordingId = r.get(1)?;
         let version: u64 = r.get(2)?;
         let deleted: bool = r.get(3)?;
         if version == 0 || deleted {
@@ -183,16 +180,14 @@ fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<
             continue;
         }
         let packed = super::blob(r, 8)?;
-        let keyed = packed.map_or(Ok(Vec::new()), |p| body::credits(p, &id_text))?;
+        let keyed = packed.map_or(Ok(Vec::new()), |p| body::credits(p, &id.to_string()))?;
         let mut credits = Vec::with_capacity(keyed.len());
         for c in keyed {
             let (party, name) = match parties.get(&c.party) {
                 Some(known) => known.clone(),
                 None => {
-                    let (party, name): (String, String) =
+                    let (party, name): (PartyId, String) =
                         party_stmt.query_row([c.party], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    let party: PartyId =
-                        party.parse().map_err(|_| corrupt("party id", &party))?;
                     parties.insert(c.party, (party, name.clone()));
                     (party, name)
                 }
@@ -225,8 +220,7 @@ fn load_parties(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<Jou
     let mut rows = stmt.query(params![a, b])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let id_text: String = r.get(0)?;
-        let id: PartyId = id_text.parse().map_err(|_| corrupt("party id", &id_text))?;
+        let id: PartyId = r.get(0)?;
         let version: u64 = r.get(1)?;
         let deleted: bool = r.get(2)?;
         let name: Option<String> = r.get(3)?;

@@ -38,7 +38,12 @@ fn parties_in(kind: EntityKind, packed: &[u8], what: &str) -> Result<Vec<i64>> {
 }
 
 /// Links `key` to each of `parties` (a party named twice is linked once).
-pub(crate) fn link(tx: &Transaction<'_>, kind: EntityKind, key: i64, parties: &[i64]) -> Result<()> {
+pub(crate) fn link(
+    tx: &Transaction<'_>,
+    kind: EntityKind,
+    key: i64,
+    parties: &[i64],
+) -> Result<()> {
     let Some((table, column, _, _)) = place(kind) else {
         return Ok(());
     };

@@ -16,6 +16,7 @@ mod outbox;
 mod quarantine;
 mod read;
 mod schema;
+mod sql_ids;
 
 use std::collections::HashMap;
 

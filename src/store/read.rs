@@ -207,7 +207,7 @@ impl Store {
                 "SELECT key, version, popularity, isrc, title, data, credits FROM recording
                  WHERE id = ?1 AND version > 0 AND deleted = 0",
             )?
-            .query_row([id.to_string()], |r| {
+            .query_row([id], |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
@@ -229,9 +229,8 @@ impl Store {
             conn.prepare_cached("SELECT id, name, data FROM party WHERE key = ?1")?;
         let mut credits = Vec::new();
         for c in unpack(packed.as_deref(), &what, body::credits)? {
-            let (party, name, data): (String, Option<String>, Option<Vec<u8>>) = party_stmt
-                .query_row([c.party], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            let party: PartyId = parse_col(0, &party)?;
+            let (party, name, data): (PartyId, Option<String>, Option<Vec<u8>>) =
+                party_stmt.query_row([c.party], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             // A party known only by reference has no body yet.
             let disambiguation = match (&name, data) {
                 (Some(n), Some(d)) => body::party(party, n.clone(), &d)?.disambiguation,
@@ -263,8 +262,7 @@ impl Store {
         )?;
         let releases = stmt
             .query_map([key], |r| {
-                let id: String = r.get(0)?;
-                let id: ReleaseId = parse_col(0, &id)?;
+                let id: ReleaseId = r.get(0)?;
                 let upc: Option<String> = r.get(2)?;
                 let data: Vec<u8> = r.get(3)?;
                 Ok(ReleaseAppearance {
@@ -295,11 +293,11 @@ impl Store {
             .prepare_cached("SELECT id, name FROM party WHERE key = ?1")?;
         let mut out = Vec::new();
         for w in unpack(packed, what, body::writers)? {
-            let (party, name): (String, Option<String>) =
+            let (party, name): (PartyId, Option<String>) =
                 stmt.query_row([w.party], |r| Ok((r.get(0)?, r.get(1)?)))?;
             out.push(WriterView {
                 writer: Writer {
-                    party: parse_col(0, &party)?,
+                    party,
                     role: writer_role_of(w.role, what)?,
                     share: share_of(w.share_bp, what)?,
                 },
@@ -314,7 +312,7 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(
             "SELECT id FROM recording WHERE isrc = ?1 AND version > 0 AND deleted = 0 ORDER BY id",
         )?;
-        let rows = stmt.query_map([isrc.as_str()], |r| parse_col(0, &r.get::<_, String>(0)?))?;
+        let rows = stmt.query_map([isrc.as_str()], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -323,7 +321,7 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(
             "SELECT id FROM work WHERE iswc = ?1 AND version > 0 AND deleted = 0 ORDER BY id",
         )?;
-        let rows = stmt.query_map([iswc.as_str()], |r| parse_col(0, &r.get::<_, String>(0)?))?;
+        let rows = stmt.query_map([iswc.as_str()], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -336,7 +334,7 @@ impl Store {
                 "SELECT version, iswc, title, writers FROM work
                  WHERE id = ?1 AND version > 0 AND deleted = 0",
             )?
-            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
         let Some((version, iswc, title, packed)) = row else {
             return Ok(None);
@@ -358,12 +356,11 @@ impl Store {
             "SELECT id, data FROM party WHERE name = ?1 AND version > 0 AND deleted = 0 ORDER BY id",
         )?;
         let rows = stmt.query_map([name], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            Ok((r.get::<_, PartyId>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (id, data) = row?;
-            let id: PartyId = parse_col(0, &id)?;
             out.push(body::party(id, name.to_owned(), &data)?);
         }
         Ok(out)
@@ -375,7 +372,7 @@ impl Store {
             .prepare_cached(
                 "SELECT name, data, version FROM party WHERE id = ?1 AND version > 0 AND deleted = 0",
             )?
-            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         row.map(|(name, data, v)| body::party(id, name, &data).map(|p| (p, v)))
             .transpose()
@@ -387,19 +384,18 @@ impl Store {
             return Ok(None);
         };
         let conn = self.conn();
-        let what = id.to_string();
         let mut stmt = conn.prepare_cached(
             "SELECT p.key, r.id, r.title, r.artist, r.credits
              FROM party p JOIN party_credit l ON l.party_key = p.key
              JOIN recording r ON r.key = l.recording_key
              WHERE p.id = ?1 AND r.version > 0 AND r.deleted = 0",
         )?;
-        let mut rows = stmt.query([&what])?;
+        let mut rows = stmt.query([id])?;
         let mut credits: Vec<(Role, PartyCreditRow)> = Vec::new();
         while let Some(r) = rows.next()? {
             let party_key: i64 = r.get(0)?;
-            let rec: String = r.get(1)?;
-            let recording: RecordingId = parse_col(1, &rec)?;
+            let recording: RecordingId = r.get(1)?;
+            let rec = recording.to_string();
             let title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
             let artist = r.get::<_, Option<String>>(3)?.unwrap_or_default();
             let packed = super::blob(r, 4)?;
@@ -440,12 +436,12 @@ impl Store {
              WHERE p.id = ?1 AND wk.version > 0 AND wk.deleted = 0
              ORDER BY wk.title, wk.id",
         )?;
-        let mut rows = stmt.query([&what])?;
+        let mut rows = stmt.query([id])?;
         let mut works = Vec::new();
         while let Some(r) = rows.next()? {
             let party_key: i64 = r.get(0)?;
-            let work_text: String = r.get(1)?;
-            let work: WorkId = parse_col(1, &work_text)?;
+            let work: WorkId = r.get(1)?;
+            let work_text = work.to_string();
             let title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
             let packed = super::blob(r, 3)?;
             for w in unpack(packed, &work_text, body::writers)? {
@@ -478,11 +474,11 @@ impl Store {
             "SELECT id, title, artist, isrc, popularity FROM recording
              WHERE id > ?1 AND version > 0 AND deleted = 0 ORDER BY id LIMIT ?2",
         )?;
-        let after = after.map(|a| a.to_string()).unwrap_or_default();
+        // Every id is after the empty BLOB.
+        let after = after.map_or(Vec::new(), |a| a.ulid().to_bytes().to_vec());
         let rows = stmt.query_map(params![after, limit as i64], |r| {
-            let id: String = r.get(0)?;
             Ok(BrowseRow {
-                id: parse_col(0, &id)?,
+                id: r.get(0)?,
                 title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                 artist: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 isrc: r.get(3)?,
@@ -500,7 +496,7 @@ impl Store {
                 "SELECT version FROM {} WHERE id = ?1 AND version > 0 AND deleted = 0",
                 table(id.kind())
             ))?
-            .query_row([id.to_string()], |r| r.get(0))
+            .query_row([id], |r| r.get(0))
             .optional()?)
     }
 
@@ -513,7 +509,7 @@ impl Store {
              JOIN revision_origin o ON o.id = v.origin
              WHERE e.id = ?1 ORDER BY v.version"
         ))?;
-        let rows = stmt.query_map(params![id.to_string()], |r| {
+        let rows = stmt.query_map(params![id], |r| {
             Ok((
                 r.get::<_, u64>(0)?,
                 r.get::<_, String>(1)?,
@@ -581,23 +577,23 @@ impl Store {
     pub fn canonical_dump(&self) -> Result<Vec<String>> {
         let conn = self.conn();
         let queries = [
-            "SELECT 'party|' || id || '|' || version || '|' || deleted || '|' || coalesce(name, '') || '|' || coalesce(hex(data), '') FROM party",
-            "SELECT 'recording|' || id || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || coalesce(artist, '') || '|' || popularity || '|' || coalesce(hex(data), '') FROM recording",
-            "SELECT 'work|' || id || '|' || version || '|' || deleted || '|' || coalesce(iswc, '') || '|' || coalesce(title, '') FROM work",
-            "SELECT 'release|' || id || '|' || version || '|' || deleted || '|' || coalesce(upc, '') || '|' || coalesce(title, '') || '|' || coalesce(hex(data), '') FROM release",
-            "SELECT 'credit-link|' || p.id || '|' || r.id
+            "SELECT 'party|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(name, '') || '|' || coalesce(hex(data), '') FROM party",
+            "SELECT 'recording|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || coalesce(artist, '') || '|' || popularity || '|' || coalesce(hex(data), '') FROM recording",
+            "SELECT 'work|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(iswc, '') || '|' || coalesce(title, '') FROM work",
+            "SELECT 'release|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(upc, '') || '|' || coalesce(title, '') || '|' || coalesce(hex(data), '') FROM release",
+            "SELECT 'credit-link|' || hex(p.id) || '|' || hex(r.id)
              FROM party_credit l JOIN party p ON p.key = l.party_key JOIN recording r ON r.key = l.recording_key",
-            "SELECT 'writer-link|' || p.id || '|' || w.id
+            "SELECT 'writer-link|' || hex(p.id) || '|' || hex(w.id)
              FROM party_writer l JOIN party p ON p.key = l.party_key JOIN work w ON w.key = l.work_key",
-            "SELECT 'track|' || rl.id || '|' || t.disc || '|' || t.position || '|' || r.id
+            "SELECT 'track|' || hex(rl.id) || '|' || t.disc || '|' || t.position || '|' || hex(r.id)
              FROM track t JOIN release rl ON rl.key = t.release_key JOIN recording r ON r.key = t.recording_key",
-            "SELECT 'revision|' || e.id || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || hex(e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
              FROM party_revision v JOIN party e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || e.id || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || hex(e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
              FROM recording_revision v JOIN recording e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || e.id || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || hex(e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
              FROM work_revision v JOIN work e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || e.id || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || hex(e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
              FROM release_revision v JOIN release e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
         ];
         let mut out = Vec::new();
@@ -617,18 +613,22 @@ impl Store {
     fn packed_dump(&self) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut party_ids = std::collections::HashMap::new();
-        let mut stmt = conn.prepare("SELECT key, id FROM party")?;
+        let mut stmt = conn.prepare("SELECT key, hex(id) FROM party")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             party_ids.insert(r.get::<_, i64>(0)?, r.get::<_, String>(1)?);
         }
         let party = |key: i64| party_ids.get(&key).cloned().unwrap_or_default();
         let mut out = Vec::new();
-        let mut stmt = conn.prepare("SELECT id, credits FROM recording WHERE credits IS NOT NULL")?;
+        let mut stmt =
+            conn.prepare("SELECT hex(id), credits FROM recording WHERE credits IS NOT NULL")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
-            for (seq, c) in body::credits(super::blob(r, 1)?.unwrap_or_default(), &id)?.into_iter().enumerate() {
+            for (seq, c) in body::credits(super::blob(r, 1)?.unwrap_or_default(), &id)?
+                .into_iter()
+                .enumerate()
+            {
                 out.push(format!(
                     "credit|{id}|{seq}|{}|{}|{}|{}",
                     party(c.party),
@@ -638,13 +638,21 @@ impl Store {
                 ));
             }
         }
-        let mut stmt = conn.prepare("SELECT id, writers FROM work WHERE writers IS NOT NULL")?;
+        let mut stmt =
+            conn.prepare("SELECT hex(id), writers FROM work WHERE writers IS NOT NULL")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
-            for (seq, w) in body::writers(super::blob(r, 1)?.unwrap_or_default(), &id)?.into_iter().enumerate() {
+            for (seq, w) in body::writers(super::blob(r, 1)?.unwrap_or_default(), &id)?
+                .into_iter()
+                .enumerate()
+            {
                 let share = w.share_bp.map_or("hidden".to_owned(), |s| s.to_string());
-                out.push(format!("writer|{id}|{seq}|{}|{}|{share}", party(w.party), w.role));
+                out.push(format!(
+                    "writer|{id}|{seq}|{}|{}|{share}",
+                    party(w.party),
+                    w.role
+                ));
             }
         }
         Ok(out)
@@ -655,7 +663,7 @@ impl Store {
     /// Number of credits on live recordings (for reports).
     pub fn credit_count(&self) -> Result<i64> {
         let mut stmt = self.conn().prepare(
-            "SELECT id, credits FROM recording
+            "SELECT hex(id), credits FROM recording
              WHERE credits IS NOT NULL AND version > 0 AND deleted = 0",
         )?;
         let mut rows = stmt.query([])?;

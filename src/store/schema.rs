@@ -17,8 +17,9 @@
 
 use rusqlite::{Transaction, params};
 
-use super::Result;
 use super::body::{self, KeyedCredit, KeyedWriter};
+use super::{Result, StoreError};
+use crate::model::{EntityId, EntityKind};
 
 /// One step of the schema: SQL, or code for what SQL cannot do (decoding stored bodies).
 pub(crate) enum Migration {
@@ -31,6 +32,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration::Sql(MIRROR),
     // 2: credits and writers packed into their rows, with party links beside them.
     Migration::Code(pack_credits_and_writers),
+    // 3: ids as their ULID's 16 bytes (see super::sql_ids).
+    Migration::Code(ids_as_bytes),
 ];
 
 const MIRROR: &str = r#"
@@ -193,12 +196,15 @@ fn pack_credits_and_writers(tx: &Transaction<'_>) -> Result<()> {
                 }
             }
             let role: u8 = r.get(2)?;
-            group.get_or_insert_with(|| (key, Vec::new())).1.push(KeyedCredit {
-                party: r.get(1)?,
-                role,
-                instrument: r.get(3)?,
-                credited_as: r.get(4)?,
-            });
+            group
+                .get_or_insert_with(|| (key, Vec::new()))
+                .1
+                .push(KeyedCredit {
+                    party: r.get(1)?,
+                    role,
+                    instrument: r.get(3)?,
+                    credited_as: r.get(4)?,
+                });
         }
         if let Some((k, credits)) = group {
             set.execute(params![k, body::credits_packed(&credits)?])?;
@@ -219,12 +225,15 @@ fn pack_credits_and_writers(tx: &Transaction<'_>) -> Result<()> {
                 }
             }
             let share: i64 = r.get(3)?;
-            group.get_or_insert_with(|| (key, Vec::new())).1.push(KeyedWriter {
-                party: r.get(1)?,
-                role: r.get(2)?,
-                // -1 marked a share hidden from this mirror's token.
-                share_bp: u16::try_from(share).ok(),
-            });
+            group
+                .get_or_insert_with(|| (key, Vec::new()))
+                .1
+                .push(KeyedWriter {
+                    party: r.get(1)?,
+                    role: r.get(2)?,
+                    // -1 marked a share hidden from this mirror's token.
+                    share_bp: u16::try_from(share).ok(),
+                });
         }
         if let Some((k, writers)) = group {
             set.execute(params![k, body::writers_packed(&writers)?])?;
@@ -244,6 +253,35 @@ pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] = &[
     ("work_iswc", "work (iswc) WHERE iswc IS NOT NULL"),
     ("release_upc", "release (upc) WHERE upc IS NOT NULL"),
 ];
+
+/// Rewrites every entity id from prefixed text to its 16 bytes. The columns keep their declared
+/// type: SQLite stores a BLOB as it is whatever a column says, and changing the declaration
+/// would mean copying every table.
+fn ids_as_bytes(tx: &Transaction<'_>) -> Result<()> {
+    for kind in [
+        EntityKind::Party,
+        EntityKind::Recording,
+        EntityKind::Work,
+        EntityKind::Release,
+    ] {
+        let t = super::table(kind);
+        let mut read = tx.prepare(&format!(
+            "SELECT key, id FROM {t} WHERE typeof(id) = 'text' ORDER BY key"
+        ))?;
+        let mut write = tx.prepare(&format!("UPDATE {t} SET id = ?2 WHERE key = ?1"))?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let key: i64 = r.get(0)?;
+            let text: String = r.get(1)?;
+            let id = EntityId::parse_as(kind, &text).map_err(|e| StoreError::Body {
+                what: format!("{t} {key}"),
+                reason: e.to_string(),
+            })?;
+            write.execute(params![key, id])?;
+        }
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {
@@ -269,7 +307,8 @@ mod tests {
         let path = dir.path().join("mirror.sqlite");
         let conn = Connection::open(&path).expect("open");
         conn.execute_batch(super::MIRROR).expect("schema 1");
-        conn.pragma_update(None, "user_version", 1).expect("version");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
         let key_of = |id: String| -> i64 {
             conn.query_row("SELECT key FROM party WHERE id = ?1", [id], |r| r.get(0))
                 .expect("party key")
@@ -319,7 +358,11 @@ mod tests {
                 Entity::Work(w) if work.is_none() && w.writers.as_slice().len() >= 2 => {
                     conn.execute(
                         "INSERT INTO work (id, version, iswc, title) VALUES (?1, 1, ?2, ?3)",
-                        params![w.id.to_string(), w.iswc.as_ref().map(|i| i.as_str()), w.title],
+                        params![
+                            w.id.to_string(),
+                            w.iswc.as_ref().map(|i| i.as_str()),
+                            w.title
+                        ],
                     )
                     .expect("work");
                     let key = conn.last_insert_rowid();
