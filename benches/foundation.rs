@@ -105,7 +105,7 @@ fn main() -> Result<()> {
     // 2. Apply into the store while the index maintainer follows the journal on another
     //    thread, as the daemon will: woken after each committed batch, finishing when the
     //    applier hangs up.
-    let reader_store = Store::open(&db)?;
+    let mut reader_store = Store::open(&db)?;
     let mut index = SearchIndex::open_writer(&index_root, &reader_store, WriterOptions::default())?;
     let (committed, batches_done) = std::sync::mpsc::channel::<()>();
     let t = Instant::now();
@@ -113,10 +113,16 @@ fn main() -> Result<()> {
     let indexer = std::thread::Builder::new().name("indexer".into()).spawn(
         move || -> Result<(SearchIndex, Duration)> {
             index.set_loading(true);
+            let mut pruned = 0;
             while batches_done.recv().is_ok() {
                 // Several batches may have landed meanwhile; one catch-up covers them all.
                 while batches_done.try_recv().is_ok() {}
                 index.catch_up(&reader_store)?;
+                // As linerd does: committed journal rows go, and their pages are reused.
+                if index.position() > pruned {
+                    pruned = index.position();
+                    reader_store.prune_journal(pruned)?;
+                }
             }
             index.catch_up(&reader_store)?;
             index.commit()?;

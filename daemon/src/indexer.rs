@@ -22,6 +22,7 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
     // warm across chunks, 32 MiB stayed full and put the 1M peak at 390 MB.
     store.set_cache_mib(16)?;
     let mut index = open(&index_dir, &mut store)?;
+    let mut pruned = index.position();
     loop {
         match events.recv_timeout(Duration::from_secs(1)) {
             Ok(Event::Applied { tailing }) => {
@@ -42,12 +43,14 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
                 if tailing {
                     index.commit()?;
                 }
+                prune(&mut store, &index, &mut pruned)?;
             }
             Ok(Event::Reset) => index = rebuild(&index_dir, &mut store, index)?,
             Err(RecvTimeoutError::Timeout) => {
                 // Commits only when something has waited long enough: an idle daemon writes
                 // nothing.
                 index.catch_up(&store)?;
+                prune(&mut store, &index, &mut pruned)?;
             }
             Err(RecvTimeoutError::Disconnected) => {
                 index.catch_up(&store)?;
@@ -58,6 +61,19 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
             }
         }
     }
+}
+
+/// Drops the journal rows the index has committed as soon as it has: during a bootstrap the
+/// freed pages take the next batches' rows instead of the file growing by a journal of the
+/// whole catalog (17 MB of a 1M mirror, measured). Writes only after a commit, so an idle
+/// daemon still writes nothing.
+fn prune(store: &mut Store, index: &SearchIndex, pruned: &mut i64) -> anyhow::Result<()> {
+    let done = index.position();
+    if done > *pruned {
+        store.prune_journal(done)?;
+        *pruned = done;
+    }
+    Ok(())
 }
 
 fn open(dir: &PathBuf, store: &mut Store) -> anyhow::Result<SearchIndex> {

@@ -235,11 +235,10 @@ pub(crate) fn key_for(tx: &Transaction<'_>, keys: &mut Keys, id: EntityId) -> Re
 const INSERT_PARTY: &str = "INSERT INTO party (id, version, name, data) VALUES (?1, ?2, ?3, ?4)";
 const UPDATE_PARTY: &str =
     "UPDATE party SET version = ?2, deleted = 0, name = ?3, data = ?4 WHERE key = ?1";
-const INSERT_RECORDING: &str = "INSERT INTO recording (id, version, isrc, title, artist, data,
-    popularity, credits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 0), ?8)";
+const INSERT_RECORDING: &str = "INSERT INTO recording (id, version, isrc, title, data,
+    popularity, credits) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 0), ?7)";
 const UPDATE_RECORDING: &str = "UPDATE recording SET version = ?2, deleted = 0, isrc = ?3,
-    title = ?4, artist = ?5, data = ?6, popularity = coalesce(?7, popularity), credits = ?8
-    WHERE key = ?1";
+    title = ?4, data = ?5, popularity = coalesce(?6, popularity), credits = ?7 WHERE key = ?1";
 const INSERT_WORK: &str =
     "INSERT INTO work (id, version, iswc, title, writers) VALUES (?1, ?2, ?3, ?4, ?5)";
 const UPDATE_WORK: &str = "UPDATE work SET version = ?2, deleted = 0, iswc = ?3, title = ?4,
@@ -328,7 +327,6 @@ fn write_row(
                     version,
                     r.isrc.as_ref().map(|i| i.as_str()),
                     r.title,
-                    r.display_artist(),
                     data,
                     score,
                     packed.bytes
@@ -570,7 +568,7 @@ fn tombstone(
             // older upserts arrived in: clear every descriptive column.
             let cleared = match id.kind() {
                 EntityKind::Party => "name = NULL",
-                EntityKind::Recording => "isrc = NULL, title = NULL, artist = NULL, credits = NULL",
+                EntityKind::Recording => "isrc = NULL, title = NULL, credits = NULL",
                 EntityKind::Work => "iswc = NULL, title = NULL, writers = NULL",
                 EntityKind::Release => "upc = NULL, title = NULL",
             };

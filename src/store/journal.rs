@@ -162,7 +162,7 @@ impl Store {
 
 fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<JournalEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT key, id, version, deleted, title, artist, isrc, popularity, credits FROM recording
+        "SELECT key, id, version, deleted, title, data, isrc, popularity, credits FROM recording
          WHERE key IN ({keys})"
     ))?;
     let mut party_stmt =
@@ -204,7 +204,9 @@ fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<
         out.push(JournalEntry::Recording(RecordingSource {
             id,
             title: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            artist: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            artist: super::blob(r, 5)?.map_or(Ok(String::new()), |b| {
+                body::display_artist(b, &id.to_string())
+            })?,
             isrc: r.get(6)?,
             popularity: r.get::<_, f64>(7)? as f32,
             credits,

@@ -6,7 +6,9 @@
 //! row; a bulk load leaves them alone and [`rebuild`] derives both from the packed columns at
 //! its end by sorting, which is cheaper than millions of inserts at random places. The meta row
 //! `links_stale` is set for the length of a bulk load, so a load killed half-way is rebuilt on
-//! the next open instead of leaving party views short.
+//! the next open instead of leaving party views short. Only the end of a load clears it: another
+//! connection opening the store in the middle of a load rebuilds from what is there so far, and
+//! must not make a later kill look like a finished load.
 
 use rusqlite::{Transaction, params};
 
@@ -96,8 +98,7 @@ pub(crate) fn stale(tx: &rusqlite::Connection) -> Result<bool> {
 /// one run. A bigger catalog writes several sorted runs, which costs some page fill.
 const RUN: usize = 6_000_000;
 
-/// Derives both link tables from the packed columns and clears `links_stale`, in one
-/// transaction.
+/// Derives both link tables from the packed columns.
 pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
     for kind in [EntityKind::Recording, EntityKind::Work] {
         let Some((table, column, packed, entity)) = place(kind) else {
@@ -121,6 +122,11 @@ pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
         }
         write_run(tx, table, column, &mut pairs)?;
     }
+    Ok(())
+}
+
+/// Marks the links complete again (a bulk load has ended and rebuilt them).
+pub(crate) fn clear_stale(tx: &Transaction<'_>) -> Result<()> {
     tx.execute("DELETE FROM meta WHERE key = 'links_stale'", [])?;
     Ok(())
 }

@@ -302,7 +302,7 @@ impl Store {
     }
 
     /// Builds what a bulk load left out: the secondary indexes, and the party links if a
-    /// load was cut short (a killed process) or is just ending.
+    /// load was cut short (a killed process).
     fn ensure_indexes(&mut self) -> Result<()> {
         if !self.keys.links_deferred && links::stale(&self.conn)? {
             let t = std::time::Instant::now();
@@ -345,7 +345,12 @@ impl Store {
             .pragma_query_value(None, "cache_size", |r| r.get(0))?;
         self.conn.pragma_update(None, "cache_size", -2048)?;
         self.keys.links_deferred = false;
-        let built = self.ensure_indexes();
+        let built = self
+            .write(|tx, _| {
+                links::rebuild(tx)?;
+                links::clear_stale(tx)
+            })
+            .and_then(|()| self.ensure_indexes());
         self.conn.pragma_update(None, "cache_size", cache)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         built?;

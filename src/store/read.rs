@@ -385,7 +385,7 @@ impl Store {
         };
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT p.key, r.id, r.title, r.artist, r.credits
+            "SELECT p.key, r.id, r.title, r.data, r.credits
              FROM party p JOIN party_credit l ON l.party_key = p.key
              JOIN recording r ON r.key = l.recording_key
              WHERE p.id = ?1 AND r.version > 0 AND r.deleted = 0",
@@ -397,7 +397,8 @@ impl Store {
             let recording: RecordingId = r.get(1)?;
             let rec = recording.to_string();
             let title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
-            let artist = r.get::<_, Option<String>>(3)?.unwrap_or_default();
+            let artist =
+                super::blob(r, 3)?.map_or(Ok(String::new()), |b| body::display_artist(b, &rec))?;
             let packed = super::blob(r, 4)?;
             for c in unpack(packed, &rec, body::credits)? {
                 if c.party != party_key {
@@ -471,21 +472,26 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<BrowseRow>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id, title, artist, isrc, popularity FROM recording
+            "SELECT id, title, data, isrc, popularity FROM recording
              WHERE id > ?1 AND version > 0 AND deleted = 0 ORDER BY id LIMIT ?2",
         )?;
         // Every id is after the empty BLOB.
         let after = after.map_or(Vec::new(), |a| a.ulid().to_bytes().to_vec());
-        let rows = stmt.query_map(params![after, limit as i64], |r| {
-            Ok(BrowseRow {
-                id: r.get(0)?,
+        let mut rows = stmt.query(params![after, limit as i64])?;
+        let mut out = Vec::with_capacity(limit);
+        while let Some(r) = rows.next()? {
+            let id: RecordingId = r.get(0)?;
+            out.push(BrowseRow {
+                id,
                 title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                artist: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                artist: super::blob(r, 2)?.map_or(Ok(String::new()), |b| {
+                    body::display_artist(b, &id.to_string())
+                })?,
                 isrc: r.get(3)?,
                 popularity: r.get::<_, f64>(4)? as f32,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            });
+        }
+        Ok(out)
     }
 
     /// The current version of an entity, `None` if not mirrored or deleted.
@@ -578,7 +584,7 @@ impl Store {
         let conn = self.conn();
         let queries = [
             "SELECT 'party|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(name, '') || '|' || coalesce(hex(data), '') FROM party",
-            "SELECT 'recording|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || coalesce(artist, '') || '|' || popularity || '|' || coalesce(hex(data), '') FROM recording",
+            "SELECT 'recording|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || popularity || '|' || coalesce(hex(data), '') FROM recording",
             "SELECT 'work|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(iswc, '') || '|' || coalesce(title, '') FROM work",
             "SELECT 'release|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(upc, '') || '|' || coalesce(title, '') || '|' || coalesce(hex(data), '') FROM release",
             "SELECT 'credit-link|' || hex(p.id) || '|' || hex(r.id)

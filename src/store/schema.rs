@@ -34,6 +34,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration::Code(pack_credits_and_writers),
     // 3: ids as their ULID's 16 bytes (see super::sql_ids).
     Migration::Code(ids_as_bytes),
+    // 4: the display artist line is read from the body that already holds its names.
+    Migration::Sql("ALTER TABLE recording DROP COLUMN artist;"),
 ];
 
 const MIRROR: &str = r#"
@@ -190,10 +192,10 @@ fn pack_credits_and_writers(tx: &Transaction<'_>) -> Result<()> {
         let mut group: Option<(i64, Vec<KeyedCredit>)> = None;
         while let Some(r) = rows.next()? {
             let key: i64 = r.get(0)?;
-            if group.as_ref().is_some_and(|(k, _)| *k != key) {
-                if let Some((k, credits)) = group.take() {
-                    set.execute(params![k, body::credits_packed(&credits)?])?;
-                }
+            if group.as_ref().is_some_and(|(k, _)| *k != key)
+                && let Some((k, credits)) = group.take()
+            {
+                set.execute(params![k, body::credits_packed(&credits)?])?;
             }
             let role: u8 = r.get(2)?;
             group
@@ -219,10 +221,10 @@ fn pack_credits_and_writers(tx: &Transaction<'_>) -> Result<()> {
         let mut group: Option<(i64, Vec<KeyedWriter>)> = None;
         while let Some(r) = rows.next()? {
             let key: i64 = r.get(0)?;
-            if group.as_ref().is_some_and(|(k, _)| *k != key) {
-                if let Some((k, writers)) = group.take() {
-                    set.execute(params![k, body::writers_packed(&writers)?])?;
-                }
+            if group.as_ref().is_some_and(|(k, _)| *k != key)
+                && let Some((k, writers)) = group.take()
+            {
+                set.execute(params![k, body::writers_packed(&writers)?])?;
             }
             let share: i64 = r.get(3)?;
             group
