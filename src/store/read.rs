@@ -582,24 +582,25 @@ impl Store {
     /// the same catalog produce the same dump whatever order they received it in.
     pub fn canonical_dump(&self) -> Result<Vec<String>> {
         let conn = self.conn();
+        super::sql_ids::register_id_text(conn)?;
         let queries = [
-            "SELECT 'party|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(name, '') || '|' || coalesce(hex(data), '') FROM party",
-            "SELECT 'recording|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || popularity || '|' || coalesce(hex(data), '') FROM recording",
-            "SELECT 'work|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(iswc, '') || '|' || coalesce(title, '') FROM work",
-            "SELECT 'release|' || hex(id) || '|' || version || '|' || deleted || '|' || coalesce(upc, '') || '|' || coalesce(title, '') || '|' || coalesce(hex(data), '') FROM release",
-            "SELECT 'credit-link|' || hex(p.id) || '|' || hex(r.id)
+            "SELECT 'party|' || id_text('pty_', id) || '|' || version || '|' || deleted || '|' || coalesce(name, '') || '|' || coalesce(hex(data), '') FROM party",
+            "SELECT 'recording|' || id_text('rec_', id) || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || popularity || '|' || coalesce(hex(data), '') FROM recording",
+            "SELECT 'work|' || id_text('wrk_', id) || '|' || version || '|' || deleted || '|' || coalesce(iswc, '') || '|' || coalesce(title, '') FROM work",
+            "SELECT 'release|' || id_text('rel_', id) || '|' || version || '|' || deleted || '|' || coalesce(upc, '') || '|' || coalesce(title, '') || '|' || coalesce(hex(data), '') FROM release",
+            "SELECT 'credit-link|' || id_text('pty_', p.id) || '|' || id_text('rec_', r.id)
              FROM party_credit l JOIN party p ON p.key = l.party_key JOIN recording r ON r.key = l.recording_key",
-            "SELECT 'writer-link|' || hex(p.id) || '|' || hex(w.id)
+            "SELECT 'writer-link|' || id_text('pty_', p.id) || '|' || id_text('wrk_', w.id)
              FROM party_writer l JOIN party p ON p.key = l.party_key JOIN work w ON w.key = l.work_key",
-            "SELECT 'track|' || hex(rl.id) || '|' || t.disc || '|' || t.position || '|' || hex(r.id)
+            "SELECT 'track|' || id_text('rel_', rl.id) || '|' || t.disc || '|' || t.position || '|' || id_text('rec_', r.id)
              FROM track t JOIN release rl ON rl.key = t.release_key JOIN recording r ON r.key = t.recording_key",
-            "SELECT 'revision|' || hex(e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || id_text('pty_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
              FROM party_revision v JOIN party e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || hex(e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || id_text('rec_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
              FROM recording_revision v JOIN recording e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || hex(e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || id_text('wrk_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
              FROM work_revision v JOIN work e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || hex(e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || id_text('rel_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
              FROM release_revision v JOIN release e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
         ];
         let mut out = Vec::new();
@@ -619,15 +620,16 @@ impl Store {
     fn packed_dump(&self) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut party_ids = std::collections::HashMap::new();
-        let mut stmt = conn.prepare("SELECT key, hex(id) FROM party")?;
+        let mut stmt = conn.prepare("SELECT key, id_text('pty_', id) FROM party")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             party_ids.insert(r.get::<_, i64>(0)?, r.get::<_, String>(1)?);
         }
         let party = |key: i64| party_ids.get(&key).cloned().unwrap_or_default();
         let mut out = Vec::new();
-        let mut stmt =
-            conn.prepare("SELECT hex(id), credits FROM recording WHERE credits IS NOT NULL")?;
+        let mut stmt = conn.prepare(
+            "SELECT id_text('rec_', id), credits FROM recording WHERE credits IS NOT NULL",
+        )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
@@ -644,8 +646,8 @@ impl Store {
                 ));
             }
         }
-        let mut stmt =
-            conn.prepare("SELECT hex(id), writers FROM work WHERE writers IS NOT NULL")?;
+        let mut stmt = conn
+            .prepare("SELECT id_text('wrk_', id), writers FROM work WHERE writers IS NOT NULL")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
@@ -669,13 +671,13 @@ impl Store {
     /// Number of credits on live recordings (for reports).
     pub fn credit_count(&self) -> Result<i64> {
         let mut stmt = self.conn().prepare(
-            "SELECT hex(id), credits FROM recording
+            "SELECT key, credits FROM recording
              WHERE credits IS NOT NULL AND version > 0 AND deleted = 0",
         )?;
         let mut rows = stmt.query([])?;
         let mut n = 0;
         while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
+            let id = format!("recording {}", r.get::<_, i64>(0)?);
             n += body::credits(super::blob(r, 1)?.unwrap_or_default(), &id)?.len() as i64;
         }
         Ok(n)

@@ -51,3 +51,20 @@ impl ToSql for EntityId {
         Ok(ToSqlOutput::from(ulid.to_bytes().to_vec()))
     }
 }
+
+/// Registers `id_text(prefix, id)`, which shows a stored id as its wire text, on `conn` for
+/// dumps meant to be read and compared by people and tests.
+pub(crate) fn register_id_text(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "id_text",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let prefix: String = ctx.get(0)?;
+            let ulid = ulid_of(ctx.get_raw(1))
+                .map_err(|e| rusqlite::Error::UserFunctionError(format!("id_text: {e}").into()))?;
+            Ok(format!("{prefix}{ulid}"))
+        },
+    )
+}
