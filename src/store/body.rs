@@ -238,6 +238,23 @@ pub(crate) fn credits(bytes: &[u8], what: &str) -> Result<Vec<KeyedCredit>> {
     decode(bytes, what)
 }
 
+/// [`KeyedCredit`] read in place, for what only needs the parties: rebuilding the links
+/// decodes every credit of the mirror several times.
+#[derive(Deserialize)]
+struct CreditParty<'a> {
+    party: i64,
+    _role: u8,
+    #[serde(borrow)]
+    _instrument: Option<&'a str>,
+    #[serde(borrow)]
+    _credited_as: Option<&'a str>,
+}
+
+pub(crate) fn credit_parties(bytes: &[u8], what: &str) -> Result<Vec<i64>> {
+    let credits: Vec<CreditParty<'_>> = decode(bytes, what)?;
+    Ok(credits.into_iter().map(|c| c.party).collect())
+}
+
 pub(crate) fn writers_packed(writers: &[KeyedWriter]) -> Result<Vec<u8>> {
     encode(&writers, "writers")
 }
