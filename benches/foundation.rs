@@ -120,8 +120,11 @@ fn main() -> Result<()> {
                 index.catch_up(&reader_store)?;
                 // As linerd does: committed journal rows go, and their pages are reused.
                 if index.position() > pruned {
-                    pruned = index.position();
-                    reader_store.prune_journal(pruned)?;
+                    match reader_store.prune_journal(index.position()) {
+                        Ok(_) => pruned = index.position(),
+                        Err(e) if e.is_busy() => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
             index.catch_up(&reader_store)?;

@@ -66,12 +66,19 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
 /// Drops the journal rows the index has committed as soon as it has: during a bootstrap the
 /// freed pages take the next batches' rows instead of the file growing by a journal of the
 /// whole catalog (17 MB of a 1M mirror, measured). Writes only after a commit, so an idle
-/// daemon still writes nothing.
+/// daemon still writes nothing. A mirror too busy to take the write (the end of a bulk load
+/// holds it for seconds) is pruned after a later commit instead: failing here stopped the
+/// index from following the mirror at all.
 fn prune(store: &mut Store, index: &SearchIndex, pruned: &mut i64) -> anyhow::Result<()> {
     let done = index.position();
     if done > *pruned {
-        store.prune_journal(done)?;
-        *pruned = done;
+        match store.prune_journal(done) {
+            Ok(_) => *pruned = done,
+            Err(e) if e.is_busy() => {
+                tracing::debug!(error = %e, "journal not pruned: the mirror is busy; next commit tries again");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

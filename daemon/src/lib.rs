@@ -79,9 +79,20 @@ async fn run_with(
 
     let (events, inbox) = std::sync::mpsc::channel();
     let index_dir = config.index_dir();
+    // An index maintainer that fails stops the daemon (which exits with its error, for the
+    // supervisor to restart) rather than leaving a mirror whose search silently stopped
+    // following it.
+    let stop = cancel.clone();
     let indexer = std::thread::Builder::new()
         .name("liner-indexer".into())
-        .spawn(move || indexer::run(mirror_path, index_dir, inbox))
+        .spawn(move || {
+            let result = indexer::run(mirror_path, index_dir, inbox);
+            if let Err(e) = &result {
+                tracing::error!(error = %format!("{e:#}"), "the index maintainer failed; stopping");
+                stop.cancel();
+            }
+            result
+        })
         .context("starting the index maintainer")?;
 
     let mirror = mirror::Mirror {
