@@ -113,19 +113,12 @@ fn main() -> Result<()> {
     let indexer = std::thread::Builder::new().name("indexer".into()).spawn(
         move || -> Result<(SearchIndex, Duration)> {
             index.set_loading(true);
-            let mut pruned = 0;
             while batches_done.recv().is_ok() {
                 // Several batches may have landed meanwhile; one catch-up covers them all.
                 while batches_done.try_recv().is_ok() {}
                 index.catch_up(&reader_store)?;
                 // As linerd does: committed journal rows go, and their pages are reused.
-                if index.position() > pruned {
-                    match reader_store.prune_journal(index.position()) {
-                        Ok(_) => pruned = index.position(),
-                        Err(e) if e.is_busy() => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                index.prune_journal(&mut reader_store)?;
             }
             index.catch_up(&reader_store)?;
             index.commit()?;

@@ -22,7 +22,6 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
     // warm across chunks, 32 MiB stayed full and put the 1M peak at 390 MB.
     store.set_cache_mib(16)?;
     let mut index = open(&index_dir, &mut store)?;
-    let mut pruned = index.position();
     loop {
         match events.recv_timeout(Duration::from_secs(1)) {
             Ok(Event::Applied { tailing }) => {
@@ -43,44 +42,23 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
                 if tailing {
                     index.commit()?;
                 }
-                prune(&mut store, &index, &mut pruned)?;
+                index.prune_journal(&mut store)?;
             }
             Ok(Event::Reset) => index = rebuild(&index_dir, &mut store, index)?,
             Err(RecvTimeoutError::Timeout) => {
                 // Commits only when something has waited long enough: an idle daemon writes
                 // nothing.
                 index.catch_up(&store)?;
-                prune(&mut store, &index, &mut pruned)?;
+                index.prune_journal(&mut store)?;
             }
             Err(RecvTimeoutError::Disconnected) => {
                 index.catch_up(&store)?;
                 index.commit()?;
-                let done = index.position();
-                store.prune_journal(done)?;
+                index.prune_journal(&mut store)?;
                 return Ok(());
             }
         }
     }
-}
-
-/// Drops the journal rows the index has committed as soon as it has: during a bootstrap the
-/// freed pages take the next batches' rows instead of the file growing by a journal of the
-/// whole catalog (17 MB of a 1M mirror, measured). Writes only after a commit, so an idle
-/// daemon still writes nothing. A mirror too busy to take the write (the end of a bulk load
-/// holds it for seconds) is pruned after a later commit instead: failing here stopped the
-/// index from following the mirror at all.
-fn prune(store: &mut Store, index: &SearchIndex, pruned: &mut i64) -> anyhow::Result<()> {
-    let done = index.position();
-    if done > *pruned {
-        match store.prune_journal(done) {
-            Ok(_) => *pruned = done,
-            Err(e) if e.is_busy() => {
-                tracing::debug!(error = %e, "journal not pruned: the mirror is busy; next commit tries again");
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
 }
 
 fn open(dir: &PathBuf, store: &mut Store) -> anyhow::Result<SearchIndex> {

@@ -106,6 +106,8 @@ pub struct SearchIndex {
     committed: i64,
     /// The journal position added to the writer, committed or not.
     applied: i64,
+    /// The journal position up to which the store's journal was pruned.
+    pruned: i64,
     /// Documents added since the last commit, and since when.
     pending: usize,
     pending_since: Option<Instant>,
@@ -151,6 +153,7 @@ impl SearchIndex {
             options,
             committed,
             applied: committed,
+            pruned: committed,
             pending: 0,
             pending_since: None,
             loading: false,
@@ -390,6 +393,25 @@ impl SearchIndex {
     }
 
     /// The journal position the searchable index covers.
+    /// Drops the store's journal rows this index has committed, once per commit. During a
+    /// bootstrap the freed pages take the next batches' rows instead of the file growing by a
+    /// journal of the whole catalog (17 MB of a 1M mirror, measured); an index that has not
+    /// committed anything new writes nothing. A mirror too busy to take the write (the end of a
+    /// bulk load holds it for seconds) is pruned after a later commit instead: failing here once
+    /// stopped linerd's index from following the mirror at all.
+    pub fn prune_journal(&mut self, store: &mut Store) -> Result<()> {
+        if self.committed > self.pruned {
+            match store.prune_journal(self.committed) {
+                Ok(_) => self.pruned = self.committed,
+                Err(e) if e.is_busy() => {
+                    tracing::debug!(error = %e, "journal not pruned: the mirror is busy");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
     pub fn position(&self) -> i64 {
         self.committed
     }

@@ -457,7 +457,7 @@ fn update_existing(
 
 /// Inserts `rows` rows of `cols` columns each with one multi-row statement per 32 rows:
 /// per-statement overhead, not per-row work, dominated applying when measured.
-fn insert_rows(
+pub(crate) fn insert_rows(
     tx: &Transaction<'_>,
     into: &'static str,
     cols: usize,

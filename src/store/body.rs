@@ -7,6 +7,8 @@
 //! party index each they took 240 of a 1M mirror's 777 MB, measured. Field order is the format: append new fields at the end behind a schema
 //! migration, never reorder.
 
+use std::fmt::Display;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError};
@@ -16,6 +18,7 @@ use crate::model::{
     AcousticFeatures, ArtistCredit, Party, PartyKind, Recording, Release, ReleaseType, Work,
     Writers,
 };
+use crate::roles::{Role, WriterRole};
 
 fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
     postcard::to_stdvec(value).map_err(|e| StoreError::Body {
@@ -24,9 +27,11 @@ fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
     })
 }
 
-fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T> {
+/// `what` names the row in an error; it is only formatted then, because decoding is on the
+/// index's and the console's hot paths.
+fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: impl Display) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Body {
-        what: what.to_owned(),
+        what: what.to_string(),
         reason: e.to_string(),
     })
 }
@@ -77,9 +82,13 @@ pub(crate) fn recording_body(r: &Recording) -> Result<Vec<u8>> {
     )
 }
 
-/// The display artist line ("Jay-Z feat. Beyoncé") from a recording's body; it is not a column
-/// of its own because the body holds the names already (a copy cost 17 MB of a 1M mirror).
-pub(crate) fn display_artist(body: &[u8], what: &str) -> Result<String> {
+/// The display artist line ("Jay-Z feat. Beyoncé") from a recording's body (empty for a row
+/// without one); it is not a column of its own because the body holds the names already (a
+/// copy cost 17 MB of a 1M mirror).
+pub(crate) fn display_artist(body: Option<&[u8]>, what: impl Display) -> Result<String> {
+    let Some(body) = body else {
+        return Ok(String::new());
+    };
     let b: RecordingBody = decode(body, what)?;
     Ok(crate::model::display_artist(&load_artists(
         b.display_artist,
@@ -93,7 +102,7 @@ pub(crate) fn recording(
     title: String,
     body: &[u8],
 ) -> Result<Recording> {
-    let b: RecordingBody = decode(body, &id.to_string())?;
+    let b: RecordingBody = decode(body, id)?;
     Ok(Recording {
         id,
         isrc: isrc
@@ -141,7 +150,7 @@ pub(crate) fn party_body(p: &Party) -> Result<Vec<u8>> {
 }
 
 pub(crate) fn party(id: PartyId, name: String, body: &[u8]) -> Result<Party> {
-    let b: PartyBody = decode(body, &id.to_string())?;
+    let b: PartyBody = decode(body, id)?;
     let bad = |e: crate::ident::IdentifierError| StoreError::Body {
         what: id.to_string(),
         reason: e.to_string(),
@@ -206,7 +215,7 @@ pub(crate) fn release_body(r: &Release) -> Result<Vec<u8>> {
 
 /// What the detail screen shows of a release a recording is on.
 pub(crate) fn release_date(id: ReleaseId, body: &[u8]) -> Result<Option<String>> {
-    let b: ReleaseBody = decode(body, &id.to_string())?;
+    let b: ReleaseBody = decode(body, id)?;
     Ok(b.release_date)
 }
 
@@ -230,35 +239,38 @@ pub(crate) struct KeyedWriter {
     pub(crate) share_bp: Option<u16>,
 }
 
+impl KeyedCredit {
+    pub(crate) fn role(&self, what: impl Display) -> Result<Role> {
+        Role::from_code(i64::from(self.role)).ok_or_else(|| StoreError::Body {
+            what: what.to_string(),
+            reason: format!("role code {}", self.role),
+        })
+    }
+}
+
+impl KeyedWriter {
+    pub(crate) fn role(&self, what: impl Display) -> Result<WriterRole> {
+        WriterRole::from_code(i64::from(self.role)).ok_or_else(|| StoreError::Body {
+            what: what.to_string(),
+            reason: format!("writer role code {}", self.role),
+        })
+    }
+}
+
 pub(crate) fn credits_packed(credits: &[KeyedCredit]) -> Result<Vec<u8>> {
     encode(&credits, "credits")
 }
 
-pub(crate) fn credits(bytes: &[u8], what: &str) -> Result<Vec<KeyedCredit>> {
-    decode(bytes, what)
-}
-
-/// [`KeyedCredit`] read in place, for what only needs the parties: rebuilding the links
-/// decodes every credit of the mirror several times.
-#[derive(Deserialize)]
-struct CreditParty<'a> {
-    party: i64,
-    _role: u8,
-    #[serde(borrow)]
-    _instrument: Option<&'a str>,
-    #[serde(borrow)]
-    _credited_as: Option<&'a str>,
-}
-
-pub(crate) fn credit_parties(bytes: &[u8], what: &str) -> Result<Vec<i64>> {
-    let credits: Vec<CreditParty<'_>> = decode(bytes, what)?;
-    Ok(credits.into_iter().map(|c| c.party).collect())
+/// A row's packed credits; a row without any (a placeholder, a tombstone) has none.
+pub(crate) fn credits(bytes: Option<&[u8]>, what: impl Display) -> Result<Vec<KeyedCredit>> {
+    bytes.map_or(Ok(Vec::new()), |b| decode(b, what))
 }
 
 pub(crate) fn writers_packed(writers: &[KeyedWriter]) -> Result<Vec<u8>> {
     encode(&writers, "writers")
 }
 
-pub(crate) fn writers(bytes: &[u8], what: &str) -> Result<Vec<KeyedWriter>> {
-    decode(bytes, what)
+/// A row's packed writers; a row without any has none.
+pub(crate) fn writers(bytes: Option<&[u8]>, what: impl Display) -> Result<Vec<KeyedWriter>> {
+    bytes.map_or(Ok(Vec::new()), |b| decode(b, what))
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, params};
 
 use super::apply::set_score;
-use super::{Result, Store, StoreError, body};
+use super::{Result, Store, body};
 use crate::ids::{PartyId, RecordingId};
 use crate::model::{EntityId, EntityKind, Party};
 use crate::roles::Role;
@@ -179,8 +179,7 @@ fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<
             out.push(JournalEntry::Gone(EntityId::Recording(id)));
             continue;
         }
-        let packed = super::blob(r, 8)?;
-        let keyed = packed.map_or(Ok(Vec::new()), |p| body::credits(p, &id.to_string()))?;
+        let keyed = body::credits(super::blob(r, 8)?, id)?;
         let mut credits = Vec::with_capacity(keyed.len());
         for c in keyed {
             let (party, name) = match parties.get(&c.party) {
@@ -192,21 +191,16 @@ fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<
                     (party, name)
                 }
             };
-            let Some(role) = Role::from_code(i64::from(c.role)) else {
-                return Err(corrupt("credit role", &c.role.to_string()));
-            };
             credits.push(CreditName {
                 party,
+                role: c.role(id)?,
                 name: c.credited_as.unwrap_or(name),
-                role,
             });
         }
         out.push(JournalEntry::Recording(RecordingSource {
             id,
             title: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            artist: super::blob(r, 5)?.map_or(Ok(String::new()), |b| {
-                body::display_artist(b, &id.to_string())
-            })?,
+            artist: body::display_artist(super::blob(r, 5)?, id)?,
             isrc: r.get(6)?,
             popularity: r.get::<_, f64>(7)? as f32,
             credits,
@@ -235,13 +229,6 @@ fn load_parties(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<Jou
         }
     }
     Ok(out)
-}
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Corrupt {
-        what: format!("{what} {value:?}"),
-        source: serde::de::Error::custom("unparseable value in the mirror"),
-    }
 }
 
 impl Store {

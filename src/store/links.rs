@@ -10,24 +10,54 @@
 //! connection opening the store in the middle of a load rebuilds from what is there so far, and
 //! must not make a later kill look like a finished load.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{ToSql, Transaction, params};
 
+use super::apply::insert_rows;
 use super::{Result, StoreError, body};
 use crate::model::EntityKind;
 
-/// Where one kind's links live: (table, entity column, packed column, entity table).
-fn place(kind: EntityKind) -> Option<(&'static str, &'static str, &'static str, &'static str)> {
+/// Where one kind's links live.
+struct Place {
+    /// The link table and its entity column.
+    table: &'static str,
+    column: &'static str,
+    /// The entity table and its packed column.
+    entity: &'static str,
+    packed: &'static str,
+    insert: &'static str,
+}
+
+fn place(kind: EntityKind) -> Option<Place> {
     match kind {
-        EntityKind::Recording => Some(("party_credit", "recording_key", "credits", "recording")),
-        EntityKind::Work => Some(("party_writer", "work_key", "writers", "work")),
+        EntityKind::Recording => Some(Place {
+            table: "party_credit",
+            column: "recording_key",
+            entity: "recording",
+            packed: "credits",
+            insert: "INSERT OR IGNORE INTO party_credit (party_key, recording_key)",
+        }),
+        EntityKind::Work => Some(Place {
+            table: "party_writer",
+            column: "work_key",
+            entity: "work",
+            packed: "writers",
+            insert: "INSERT OR IGNORE INTO party_writer (party_key, work_key)",
+        }),
         _ => None,
     }
 }
 
 /// The parties one packed column names.
-fn parties_in(kind: EntityKind, packed: &[u8], what: &str) -> Result<Vec<i64>> {
+fn parties_in(
+    kind: EntityKind,
+    packed: Option<&[u8]>,
+    what: impl std::fmt::Display,
+) -> Result<Vec<i64>> {
     Ok(match kind {
-        EntityKind::Recording => body::credit_parties(packed, what)?,
+        EntityKind::Recording => body::credits(packed, what)?
+            .into_iter()
+            .map(|c| c.party)
+            .collect(),
         EntityKind::Work => body::writers(packed, what)?
             .into_iter()
             .map(|w| w.party)
@@ -43,31 +73,35 @@ pub(crate) fn link(
     key: i64,
     parties: &[i64],
 ) -> Result<()> {
-    let Some((table, column, _, _)) = place(kind) else {
+    let Some(place) = place(kind) else {
         return Ok(());
     };
-    let mut stmt = tx.prepare_cached(&format!(
-        "INSERT OR IGNORE INTO {table} (party_key, {column}) VALUES (?1, ?2)"
-    ))?;
-    for party in parties {
-        stmt.execute(params![party, key])?;
-    }
-    Ok(())
+    let params: Vec<&dyn ToSql> = parties
+        .iter()
+        .flat_map(|p| [p as &dyn ToSql, &key])
+        .collect();
+    insert_rows(tx, place.insert, 2, &params)
 }
 
 /// Removes the links of `key` as its row names them now; call before the row is overwritten.
 pub(crate) fn unlink(tx: &Transaction<'_>, kind: EntityKind, key: i64) -> Result<()> {
-    let Some((table, column, packed, entity)) = place(kind) else {
+    let Some(Place {
+        table,
+        column,
+        entity,
+        packed,
+        ..
+    }) = place(kind)
+    else {
         return Ok(());
     };
     let old: Option<Vec<u8>> = tx
         .prepare_cached(&format!("SELECT {packed} FROM {entity} WHERE key = ?1"))?
         .query_row([key], |r| r.get(0))?;
-    let Some(old) = old else { return Ok(()) };
     let mut stmt = tx.prepare_cached(&format!(
         "DELETE FROM {table} WHERE party_key = ?1 AND {column} = ?2"
     ))?;
-    for party in parties_in(kind, &old, &format!("{entity} {key}"))? {
+    for party in parties_in(kind, old.as_deref(), format_args!("{entity} {key}"))? {
         stmt.execute(params![party, key])?;
     }
     Ok(())
@@ -101,10 +135,10 @@ const RUN: usize = 2_000_000;
 /// [`RUN`] pairs, and each range is one scan of the packed columns, one sort and one append.
 pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
     for kind in [EntityKind::Recording, EntityKind::Work] {
-        let Some((table, column, _, _)) = place(kind) else {
+        let Some(place) = place(kind) else {
             continue;
         };
-        tx.execute(&format!("DELETE FROM {table}"), [])?;
+        tx.execute(&format!("DELETE FROM {}", place.table), [])?;
         let mut per_party: Vec<usize> = Vec::new();
         scan(tx, kind, |party, _| {
             let i = usize::try_from(party).unwrap_or(0);
@@ -138,7 +172,7 @@ pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
             if let Some(e) = bad {
                 return Err(e);
             }
-            write_run(tx, table, column, &mut pairs)?;
+            write_run(tx, place.insert, &mut pairs)?;
         }
     }
     Ok(())
@@ -146,7 +180,7 @@ pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
 
 /// Calls `f(party, entity key)` for every party every packed column of `kind` names.
 fn scan(tx: &Transaction<'_>, kind: EntityKind, mut f: impl FnMut(i64, i64)) -> Result<()> {
-    let Some((_, _, packed, entity)) = place(kind) else {
+    let Some(Place { entity, packed, .. }) = place(kind) else {
         return Ok(());
     };
     let mut stmt = tx.prepare_cached(&format!(
@@ -155,8 +189,7 @@ fn scan(tx: &Transaction<'_>, kind: EntityKind, mut f: impl FnMut(i64, i64)) -> 
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let key: i64 = r.get(0)?;
-        let bytes = super::blob(r, 1)?.unwrap_or_default();
-        for party in parties_in(kind, bytes, &format!("{entity} {key}"))? {
+        for party in parties_in(kind, super::blob(r, 1)?, format_args!("{entity} {key}"))? {
             f(party, key);
         }
     }
@@ -180,30 +213,18 @@ fn pair(party: i64, key: i64) -> Result<u64> {
     Ok(u64::from(p) << 32 | u64::from(k))
 }
 
-fn write_run(tx: &Transaction<'_>, table: &str, column: &str, pairs: &mut Vec<u64>) -> Result<()> {
+/// Writes a run of pairs in order, through the same multi-row inserts as apply, a few
+/// thousand rows at a time so the bound parameters stay small.
+fn write_run(tx: &Transaction<'_>, insert: &'static str, pairs: &mut Vec<u64>) -> Result<()> {
     pairs.sort_unstable();
     pairs.dedup();
-    // Sixty-four rows per statement: per-statement overhead dominated one-row inserts.
-    const ROWS: usize = 64;
-    let many = format!(
-        "INSERT OR IGNORE INTO {table} (party_key, {column}) VALUES {}",
-        vec!["(?, ?)"; ROWS].join(", ")
-    );
-    let mut stmt = tx.prepare(&many)?;
-    let mut chunks = pairs.chunks_exact(ROWS);
-    let mut values = [0i64; ROWS * 2];
-    for chunk in &mut chunks {
-        for (i, p) in chunk.iter().enumerate() {
-            values[2 * i] = (p >> 32) as i64;
-            values[2 * i + 1] = (p & 0xffff_ffff) as i64;
-        }
-        stmt.execute(rusqlite::params_from_iter(values.iter()))?;
-    }
-    let mut one = tx.prepare_cached(&format!(
-        "INSERT OR IGNORE INTO {table} (party_key, {column}) VALUES (?1, ?2)"
-    ))?;
-    for p in chunks.remainder() {
-        one.execute(params![(p >> 32) as i64, (p & 0xffff_ffff) as i64])?;
+    for chunk in pairs.chunks(4096) {
+        let values: Vec<i64> = chunk
+            .iter()
+            .flat_map(|p| [(p >> 32) as i64, (p & 0xffff_ffff) as i64])
+            .collect();
+        let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+        insert_rows(tx, insert, 2, &params)?;
     }
     pairs.clear();
     Ok(())

@@ -107,38 +107,18 @@ pub struct BrowseRow {
 }
 
 /// A stored share: basis points, or hidden (`None`).
-fn share_of(stored: Option<u16>, what: &str) -> Result<Option<crate::model::BasisPoints>> {
+fn share_of(
+    stored: Option<u16>,
+    what: impl std::fmt::Display,
+) -> Result<Option<crate::model::BasisPoints>> {
     stored
         .map(|bp| {
             crate::model::BasisPoints::new(u32::from(bp)).map_err(|e| StoreError::Body {
-                what: what.to_owned(),
+                what: what.to_string(),
                 reason: e.to_string(),
             })
         })
         .transpose()
-}
-
-fn role_of(code: u8, what: &str) -> Result<Role> {
-    Role::from_code(i64::from(code)).ok_or_else(|| StoreError::Body {
-        what: what.to_owned(),
-        reason: format!("role code {code}"),
-    })
-}
-
-fn writer_role_of(code: u8, what: &str) -> Result<WriterRole> {
-    WriterRole::from_code(i64::from(code)).ok_or_else(|| StoreError::Body {
-        what: what.to_owned(),
-        reason: format!("writer role code {code}"),
-    })
-}
-
-/// Packed credits or writers; a row without any (a placeholder) has none.
-fn unpack<T>(
-    packed: Option<&[u8]>,
-    what: &str,
-    decode: fn(&[u8], &str) -> Result<Vec<T>>,
-) -> Result<Vec<T>> {
-    packed.map_or(Ok(Vec::new()), |b| decode(b, what))
 }
 
 /// A revision as history shows it.
@@ -224,11 +204,10 @@ impl Store {
         };
         let mut recording = body::recording(id, isrc.as_deref(), title.unwrap_or_default(), &data)?;
 
-        let what = id.to_string();
         let mut party_stmt =
             conn.prepare_cached("SELECT id, name, data FROM party WHERE key = ?1")?;
         let mut credits = Vec::new();
-        for c in unpack(packed.as_deref(), &what, body::credits)? {
+        for c in body::credits(packed.as_deref(), id)? {
             let (party, name, data): (PartyId, Option<String>, Option<Vec<u8>>) =
                 party_stmt.query_row([c.party], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             // A party known only by reference has no body yet.
@@ -239,7 +218,7 @@ impl Store {
             credits.push(CreditView {
                 credit: Credit {
                     party,
-                    role: role_of(c.role, &what)?,
+                    role: c.role(id)?,
                     instrument: c.instrument,
                     credited_as: c.credited_as,
                 },
@@ -287,18 +266,18 @@ impl Store {
         }))
     }
 
-    fn writers(&self, packed: Option<&[u8]>, what: &str) -> Result<Vec<WriterView>> {
+    fn writers(&self, packed: Option<&[u8]>, what: WorkId) -> Result<Vec<WriterView>> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT id, name FROM party WHERE key = ?1")?;
         let mut out = Vec::new();
-        for w in unpack(packed, what, body::writers)? {
+        for w in body::writers(packed, what)? {
             let (party, name): (PartyId, Option<String>) =
                 stmt.query_row([w.party], |r| Ok((r.get(0)?, r.get(1)?)))?;
             out.push(WriterView {
                 writer: Writer {
                     party,
-                    role: writer_role_of(w.role, what)?,
+                    role: w.role(what)?,
                     share: share_of(w.share_bp, what)?,
                 },
                 party_name: name.unwrap_or_default(),
@@ -339,7 +318,7 @@ impl Store {
         let Some((version, iswc, title, packed)) = row else {
             return Ok(None);
         };
-        let writers = self.writers(packed.as_deref(), &id.to_string())?;
+        let writers = self.writers(packed.as_deref(), id)?;
         let split = Writers::new(writers.iter().map(|w| w.writer.clone()).collect())
             .map_err(|e| corrupt(id.to_string(), serde::de::Error::custom(e)))?;
         let work = body::work(id, iswc.as_deref(), title.unwrap_or_default(), split)?;
@@ -395,17 +374,15 @@ impl Store {
         while let Some(r) = rows.next()? {
             let party_key: i64 = r.get(0)?;
             let recording: RecordingId = r.get(1)?;
-            let rec = recording.to_string();
             let title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
-            let artist =
-                super::blob(r, 3)?.map_or(Ok(String::new()), |b| body::display_artist(b, &rec))?;
+            let artist = body::display_artist(super::blob(r, 3)?, recording)?;
             let packed = super::blob(r, 4)?;
-            for c in unpack(packed, &rec, body::credits)? {
+            for c in body::credits(packed, recording)? {
                 if c.party != party_key {
                     continue;
                 }
                 credits.push((
-                    role_of(c.role, &rec)?,
+                    c.role(recording)?,
                     PartyCreditRow {
                         recording,
                         title: title.clone(),
@@ -442,15 +419,14 @@ impl Store {
         while let Some(r) = rows.next()? {
             let party_key: i64 = r.get(0)?;
             let work: WorkId = r.get(1)?;
-            let work_text = work.to_string();
             let title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
             let packed = super::blob(r, 3)?;
-            for w in unpack(packed, &work_text, body::writers)? {
+            for w in body::writers(packed, work)? {
                 if w.party == party_key {
                     works.push(PartyWork {
                         work,
                         title: title.clone(),
-                        role: writer_role_of(w.role, &work_text)?,
+                        role: w.role(work)?,
                         share_bp: w.share_bp,
                     });
                 }
@@ -484,9 +460,7 @@ impl Store {
             out.push(BrowseRow {
                 id,
                 title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                artist: super::blob(r, 2)?.map_or(Ok(String::new()), |b| {
-                    body::display_artist(b, &id.to_string())
-                })?,
+                artist: body::display_artist(super::blob(r, 2)?, id)?,
                 isrc: r.get(3)?,
                 popularity: r.get::<_, f64>(4)? as f32,
             });
@@ -633,7 +607,7 @@ impl Store {
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
-            for (seq, c) in body::credits(super::blob(r, 1)?.unwrap_or_default(), &id)?
+            for (seq, c) in body::credits(super::blob(r, 1)?, &id)?
                 .into_iter()
                 .enumerate()
             {
@@ -651,7 +625,7 @@ impl Store {
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
-            for (seq, w) in body::writers(super::blob(r, 1)?.unwrap_or_default(), &id)?
+            for (seq, w) in body::writers(super::blob(r, 1)?, &id)?
                 .into_iter()
                 .enumerate()
             {
@@ -678,7 +652,7 @@ impl Store {
         let mut n = 0;
         while let Some(r) = rows.next()? {
             let id = format!("recording {}", r.get::<_, i64>(0)?);
-            n += body::credits(super::blob(r, 1)?.unwrap_or_default(), &id)?.len() as i64;
+            n += body::credits(super::blob(r, 1)?, &id)?.len() as i64;
         }
         Ok(n)
     }

@@ -182,65 +182,35 @@ fn pack_credits_and_writers(tx: &Transaction<'_>) -> Result<()> {
              PRIMARY KEY (party_key, work_key)
          ) WITHOUT ROWID;",
     )?;
-    {
-        let mut rows = tx.prepare(
-            "SELECT recording_key, party_key, role, instrument, credited_as FROM credit
-             ORDER BY recording_key, seq",
-        )?;
-        let mut rows = rows.query([])?;
-        let mut set = tx.prepare("UPDATE recording SET credits = ?2 WHERE key = ?1")?;
-        let mut group: Option<(i64, Vec<KeyedCredit>)> = None;
-        while let Some(r) = rows.next()? {
-            let key: i64 = r.get(0)?;
-            if group.as_ref().is_some_and(|(k, _)| *k != key)
-                && let Some((k, credits)) = group.take()
-            {
-                set.execute(params![k, body::credits_packed(&credits)?])?;
-            }
-            let role: u8 = r.get(2)?;
-            group
-                .get_or_insert_with(|| (key, Vec::new()))
-                .1
-                .push(KeyedCredit {
-                    party: r.get(1)?,
-                    role,
-                    instrument: r.get(3)?,
-                    credited_as: r.get(4)?,
-                });
-        }
-        if let Some((k, credits)) = group {
-            set.execute(params![k, body::credits_packed(&credits)?])?;
-        }
-    }
-    {
-        let mut rows = tx.prepare(
-            "SELECT work_key, party_key, role, share_bp FROM writer ORDER BY work_key, seq",
-        )?;
-        let mut rows = rows.query([])?;
-        let mut set = tx.prepare("UPDATE work SET writers = ?2 WHERE key = ?1")?;
-        let mut group: Option<(i64, Vec<KeyedWriter>)> = None;
-        while let Some(r) = rows.next()? {
-            let key: i64 = r.get(0)?;
-            if group.as_ref().is_some_and(|(k, _)| *k != key)
-                && let Some((k, writers)) = group.take()
-            {
-                set.execute(params![k, body::writers_packed(&writers)?])?;
-            }
-            let share: i64 = r.get(3)?;
-            group
-                .get_or_insert_with(|| (key, Vec::new()))
-                .1
-                .push(KeyedWriter {
-                    party: r.get(1)?,
-                    role: r.get(2)?,
-                    // -1 marked a share hidden from this mirror's token.
-                    share_bp: u16::try_from(share).ok(),
-                });
-        }
-        if let Some((k, writers)) = group {
-            set.execute(params![k, body::writers_packed(&writers)?])?;
-        }
-    }
+    pack_grouped(
+        tx,
+        "SELECT recording_key, party_key, role, instrument, credited_as FROM credit
+         ORDER BY recording_key, seq",
+        "UPDATE recording SET credits = ?2 WHERE key = ?1",
+        |r| {
+            Ok(KeyedCredit {
+                party: r.get(1)?,
+                role: r.get(2)?,
+                instrument: r.get(3)?,
+                credited_as: r.get(4)?,
+            })
+        },
+        body::credits_packed,
+    )?;
+    pack_grouped(
+        tx,
+        "SELECT work_key, party_key, role, share_bp FROM writer ORDER BY work_key, seq",
+        "UPDATE work SET writers = ?2 WHERE key = ?1",
+        |r| {
+            Ok(KeyedWriter {
+                party: r.get(1)?,
+                role: r.get(2)?,
+                // -1 marked a share hidden from this mirror's token.
+                share_bp: u16::try_from(r.get::<_, i64>(3)?).ok(),
+            })
+        },
+        body::writers_packed,
+    )?;
     tx.execute_batch("DROP TABLE credit; DROP TABLE writer;")?;
     super::links::mark_stale(tx)
 }
@@ -255,6 +225,35 @@ pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] = &[
     ("work_iswc", "work (iswc) WHERE iswc IS NOT NULL"),
     ("release_upc", "release (upc) WHERE upc IS NOT NULL"),
 ];
+
+/// Packs the rows `select` returns, grouped by the entity key in their first column (in key
+/// order), into that entity's packed column with `update` (?1 key, ?2 packed).
+fn pack_grouped<T>(
+    tx: &Transaction<'_>,
+    select: &str,
+    update: &str,
+    item: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    pack: fn(&[T]) -> Result<Vec<u8>>,
+) -> Result<()> {
+    let mut stmt = tx.prepare(select)?;
+    let mut rows = stmt.query([])?;
+    let mut set = tx.prepare(update)?;
+    let mut group: Option<(i64, Vec<T>)> = None;
+    while let Some(r) = rows.next()? {
+        let key: i64 = r.get(0)?;
+        if let Some((k, items)) = group.take_if(|(k, _)| *k != key) {
+            set.execute(params![k, pack(&items)?])?;
+        }
+        group
+            .get_or_insert_with(|| (key, Vec::new()))
+            .1
+            .push(item(r)?);
+    }
+    if let Some((k, items)) = group {
+        set.execute(params![k, pack(&items)?])?;
+    }
+    Ok(())
+}
 
 /// Rewrites every entity id from prefixed text to its 16 bytes. The columns keep their declared
 /// type: SQLite stores a BLOB as it is whatever a column says, and changing the declaration
