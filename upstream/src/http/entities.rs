@@ -184,10 +184,7 @@ fn body<T: DeserializeOwned>(
 ) -> Result<(T, Bytes), Problem> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is larger than the service accepts",
-            )
+            Problem::too_large("the request body is larger than the service accepts")
         } else {
             Problem::bad_request(format!("the request body could not be read: {e}"))
         }

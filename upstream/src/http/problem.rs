@@ -55,6 +55,16 @@ impl Problem {
         p
     }
 
+    /// Payload too large, and the connection closes after it: the rest of the body was never
+    /// read, so a client that sent its next request on the same connection got it cut short
+    /// (seen as an intermittent `IncompleteMessage` in the HTTP tests).
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(StatusCode::PAYLOAD_TOO_LARGE, detail);
+        p.headers
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        p
+    }
+
     /// 422 with one entry per failing field.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
