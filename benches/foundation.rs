@@ -14,7 +14,7 @@ use liner::generate::{CatalogSpec, Generator};
 use liner::ids::RecordingId;
 use liner::model::{Cursor, EntityKind};
 use liner::search::{SearchIndex, SearchRequest, WriterOptions};
-use liner::store::{JournalEntry, Store};
+use liner::store::{EntityDoc, Store};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -469,13 +469,9 @@ fn build_fts(db: &Path) -> Result<(rusqlite::Connection, Duration)> {
         while let Some(entries) = store.entries_by_key(EntityKind::Recording, after, 10_000)? {
             after += 10_000;
             for e in entries {
-                if let JournalEntry::Recording(r) = e {
-                    let mut names = r.artist.clone();
-                    for c in &r.credits {
-                        names.push(' ');
-                        names.push_str(&c.name);
-                    }
-                    insert.execute(rusqlite::params![r.id.to_string(), r.title, names])?;
+                // The same text liner's index searches: title and display artist.
+                if let EntityDoc::Recording(r) = e.doc {
+                    insert.execute(rusqlite::params![r.id.to_string(), r.title, r.artist])?;
                 }
             }
         }

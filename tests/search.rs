@@ -170,7 +170,7 @@ fn folding_typos_and_half_typed_words_find_what_was_meant() {
     let recordings = ids(
         &f.index,
         SearchRequest {
-            party: Some(by),
+            party: f.store.party_key(by).expect("read"),
             ..text("sigur ro")
         },
     );
@@ -216,11 +216,14 @@ fn two_parties_with_the_same_name_stay_distinct() {
 fn role_and_party_filters_narrow_recordings() {
     let f = fixture();
     let mark = f.store.parties_named("Mark Bell").expect("read")[0].id;
+    // The filter takes the party's mirror key, as the console and CLI look it up.
+    let mark = f.store.party_key(mark).expect("read");
+    assert!(mark.is_some());
     let produced = ids(
         &f.index,
         SearchRequest {
             role: Some(Role::Producer),
-            party: Some(mark),
+            party: mark,
             limit: 50,
             ..text("")
         },
@@ -230,7 +233,7 @@ fn role_and_party_filters_narrow_recordings() {
         &f.index,
         SearchRequest {
             role: Some(Role::Vocalist),
-            party: Some(mark),
+            party: mark,
             ..text("")
         },
     );
@@ -238,7 +241,7 @@ fn role_and_party_filters_narrow_recordings() {
     let by_bjork = ids(
         &f.index,
         SearchRequest {
-            party: Some(f.bjork),
+            party: f.store.party_key(f.bjork).expect("read"),
             ..text("joga")
         },
     );
@@ -307,4 +310,27 @@ fn a_damaged_index_is_rebuilt_from_the_store() {
     let now = std::fs::read_to_string(f.root.join("CURRENT")).expect("CURRENT");
     assert_ne!(now.trim(), current.trim(), "rebuilt into a fresh directory");
     assert!(!build.exists(), "the damaged build was removed");
+}
+
+#[test]
+fn an_index_found_beside_another_mirror_file_is_rebuilt_for_it() {
+    let f = fixture();
+    drop(f.index);
+    // A mirror file made afresh (deleted by hand, restored from elsewhere) next to the old
+    // index: its row keys, which documents go by, name other entities.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut other = Store::open(dir.path().join("mirror.sqlite")).expect("store");
+    let kate = person("Kate Bush", None);
+    other
+        .apply(
+            &[Change::upsert(Entity::Party(kate.clone()), 1, None)],
+            None,
+        )
+        .expect("apply");
+    let index = SearchIndex::open_writer(&f.root, &other, WriterOptions::default()).expect("open");
+    assert_eq!(
+        index.all_ids().expect("ids"),
+        vec![EntityId::Party(kate.id).to_string()]
+    );
+    assert!(ids(&index, text("bjork")).is_empty());
 }

@@ -620,5 +620,5 @@ fn pruning_the_journal_never_hands_out_an_old_position_again() {
         1,
         "the index sees the change after its last commit"
     );
-    assert!(matches!(&entries[0], liner::store::JournalEntry::Party(p) if p.id == second.id));
+    assert!(matches!(&entries[0].doc, liner::store::EntityDoc::Party(p) if p.id == second.id));
 }

@@ -3,15 +3,29 @@
 use tantivy::TantivyDocument;
 
 use super::schema::Fields;
-use crate::model::Party;
-use crate::store::{JournalEntry, RecordingSource};
+use crate::model::{EntityKind, Party};
+use crate::store::{EntityDoc, JournalEntry, RecordingSource};
+
+/// The value of a document's `key` field: its kind and mirror key in one number, so recording
+/// and party keys (separate tables, overlapping numbers) never collide.
+pub(crate) fn doc_key(kind: EntityKind, key: i64) -> u64 {
+    let tag: u64 = match kind {
+        EntityKind::Party => 1,
+        EntityKind::Recording => 2,
+        EntityKind::Work => 3,
+        EntityKind::Release => 4,
+    };
+    (tag << 56) | (key as u64 & ((1 << 56) - 1))
+}
 
 pub(crate) fn from_entry(f: &Fields, entry: &JournalEntry) -> Option<TantivyDocument> {
-    match entry {
-        JournalEntry::Recording(r) => Some(recording(f, r)),
-        JournalEntry::Party(p) => Some(party(f, p)),
-        JournalEntry::Gone(_) => None,
-    }
+    let mut doc = match &entry.doc {
+        EntityDoc::Recording(r) => recording(f, r),
+        EntityDoc::Party(p) => party(f, p),
+        EntityDoc::Gone => return None,
+    };
+    doc.add_u64(f.key, doc_key(entry.kind, entry.key));
+    Some(doc)
 }
 
 fn recording(f: &Fields, r: &RecordingSource) -> TantivyDocument {
@@ -30,7 +44,7 @@ fn recording(f: &Fields, r: &RecordingSource) -> TantivyDocument {
     // intended recording out of the top three.
     for c in &r.credits {
         doc.add_text(f.role, c.role.as_str());
-        doc.add_text(f.party, c.party.to_string());
+        doc.add_u64(f.party, c.party_key as u64);
     }
     doc.add_f64(f.popularity, f64::from(r.popularity));
     doc

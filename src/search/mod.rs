@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use crate::model::{EntityId, EntityKind};
-use crate::store::{JournalEntry, Store, StoreError};
+use crate::model::EntityKind;
+use crate::store::{Store, StoreError};
 
 pub use query::{FUZZY_MIN_CHARS, SearchHit, SearchRequest};
 pub use schema::{Fields, SCHEMA_VERSION};
@@ -46,10 +46,13 @@ pub enum SearchError {
 pub type Result<T, E = SearchError> = std::result::Result<T, E>;
 
 /// What a commit records about itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Payload {
     schema: u32,
     journal: i64,
+    /// The store file's instance name ([`Store::instance`]): documents go by its row keys.
+    #[serde(default)]
+    instance: String,
 }
 
 /// How the writer is tuned. Defaults suit a daemon on a small machine.
@@ -115,6 +118,8 @@ pub struct SearchIndex {
     loading: bool,
     /// For a read-only index, the build directory it opened: a rebuild switches to another.
     live_dir: Option<PathBuf>,
+    /// For a writer, the instance name of the store it follows, recorded with each commit.
+    instance: String,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -142,6 +147,7 @@ impl SearchIndex {
         writer: Option<IndexWriter<TantivyDocument>>,
         options: WriterOptions,
         committed: i64,
+        instance: String,
     ) -> Result<Self> {
         let reader = reader(&index)?;
         Ok(SearchIndex {
@@ -158,6 +164,7 @@ impl SearchIndex {
             pending_since: None,
             loading: false,
             live_dir: None,
+            instance,
         })
     }
 
@@ -174,6 +181,7 @@ impl SearchIndex {
             None,
             WriterOptions::default(),
             committed,
+            String::new(),
         )?;
         this.live_dir = Some(dir);
         Ok(this)
@@ -205,16 +213,19 @@ impl SearchIndex {
     ) -> Result<Self> {
         let root = root.as_ref().to_path_buf();
         fs::create_dir_all(&root).map_err(io(&root))?;
+        let instance = store.instance()?;
         let existing = match current_dir(&root)? {
             Some(dir) => match open_index(&dir).and_then(|(index, fields)| {
                 let p = payload(&index)?;
                 Ok((index, fields, p))
             }) {
-                Ok((index, fields, Some(p))) if p.schema == SCHEMA_VERSION => {
+                Ok((index, fields, Some(p)))
+                    if p.schema == SCHEMA_VERSION && p.instance == instance =>
+                {
                     Some((index, fields, p.journal))
                 }
                 Ok(_) => {
-                    tracing::info!(dir = %dir.display(), "search index is of another schema version; rebuilding");
+                    tracing::info!(dir = %dir.display(), "search index is of another schema version or mirror file; rebuilding");
                     None
                 }
                 Err(e) => {
@@ -228,7 +239,15 @@ impl SearchIndex {
             Some((index, fields, committed)) => {
                 let writer =
                     index.writer_with_num_threads(options.threads, options.memory_bytes)?;
-                SearchIndex::assemble(root, index, fields, Some(writer), options, committed)?
+                SearchIndex::assemble(
+                    root,
+                    index,
+                    fields,
+                    Some(writer),
+                    options,
+                    committed,
+                    instance,
+                )?
             }
             None => Self::rebuild(&root, store, options)?,
         };
@@ -252,6 +271,7 @@ impl SearchIndex {
         let mut writer =
             index.writer_with_num_threads(options.threads, options.bulk_memory_bytes)?;
         let head = store.journal_head()?;
+        let instance = store.instance()?;
         for kind in [EntityKind::Party, EntityKind::Recording] {
             let mut after = 0;
             while let Some(entries) = store.entries_by_key(kind, after, options.chunk as i64)? {
@@ -263,12 +283,12 @@ impl SearchIndex {
                 after += options.chunk as i64;
             }
         }
-        commit(&mut writer, head)?;
+        commit(&mut writer, head, &instance)?;
         let writer = merge_all(&index, writer, options)?;
         writer.garbage_collect_files().wait()?;
         switch_current(&root, &name)?;
         remove_other_builds(&root, &name);
-        SearchIndex::assemble(root, index, fields, Some(writer), options, head)
+        SearchIndex::assemble(root, index, fields, Some(writer), options, head, instance)
     }
 
     /// Replays the search journal past what the writer has seen (delete by id, then add) and
@@ -299,16 +319,11 @@ impl SearchIndex {
             // One delete for the whole chunk, before its documents: a delete per document
             // kept ~300 MB of delete operations alive through a 1M bootstrap (measured in
             // linerd), where a term set per chunk keeps a few hundred.
-            let ids = entries.iter().map(|entry| {
-                let id = match entry {
-                    JournalEntry::Recording(r) => EntityId::Recording(r.id),
-                    JournalEntry::Party(p) => EntityId::Party(p.id),
-                    JournalEntry::Gone(id) => *id,
-                };
-                Term::from_field_text(self.fields.id, &id.to_string())
+            let keys = entries.iter().map(|entry| {
+                Term::from_field_u64(self.fields.key, document::doc_key(entry.kind, entry.key))
             });
             if !entries.is_empty() {
-                writer.delete_query(Box::new(tantivy::query::TermSetQuery::new(ids)))?;
+                writer.delete_query(Box::new(tantivy::query::TermSetQuery::new(keys)))?;
             }
             for entry in &entries {
                 match document::from_entry(&self.fields, entry) {
@@ -360,7 +375,7 @@ impl SearchIndex {
             .writer
             .as_mut()
             .ok_or_else(|| SearchError::Damaged("commit on a read-only index".into()))?;
-        commit(writer, self.applied)?;
+        commit(writer, self.applied, &self.instance)?;
         self.committed = self.applied;
         self.pending = 0;
         self.pending_since = None;
@@ -533,10 +548,11 @@ fn payload(index: &Index) -> Result<Option<Payload>> {
         .and_then(|p| serde_json::from_str(p).ok()))
 }
 
-fn commit(writer: &mut IndexWriter<TantivyDocument>, position: i64) -> Result<()> {
+fn commit(writer: &mut IndexWriter<TantivyDocument>, position: i64, instance: &str) -> Result<()> {
     let payload = serde_json::to_string(&Payload {
         schema: SCHEMA_VERSION,
         journal: position,
+        instance: instance.to_owned(),
     })
     .map_err(|e| SearchError::Damaged(e.to_string()))?;
     let mut prepared = writer.prepare_commit()?;

@@ -16,7 +16,6 @@ use tantivy::{DocAddress, Searcher, SegmentReader, TantivyDocument, Term};
 use super::schema::Fields;
 use super::{Result, SearchError};
 use super::{expand, tokenizer};
-use crate::ids::PartyId;
 use crate::model::{EntityId, EntityKind};
 use crate::roles::Role;
 
@@ -28,9 +27,12 @@ pub struct SearchRequest {
     pub kind: Option<EntityKind>,
     /// Only recordings with a credit in this role.
     pub role: Option<Role>,
-    /// Only recordings crediting this party. With `role` too, a recording matches when it
-    /// credits the party and has a credit in the role (not necessarily the same credit).
-    pub party: Option<PartyId>,
+    /// Only recordings crediting this party, by its mirror key ([`Store::party_key`]). With
+    /// `role` too, a recording matches when it credits the party and has a credit in the
+    /// role (not necessarily the same credit).
+    ///
+    /// [`Store::party_key`]: crate::store::Store::party_key
+    pub party: Option<i64>,
     pub limit: usize,
 }
 
@@ -130,7 +132,13 @@ pub(crate) fn build(
         clauses.push(filter(f.role, role.as_str()));
     }
     if let Some(party) = req.party {
-        clauses.push(filter(f.party, &party.to_string()));
+        clauses.push((
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_u64(f.party, party as u64),
+                IndexRecordOption::Basic,
+            )),
+        ));
     }
     Ok(Some(Box::new(BooleanQuery::new(clauses))))
 }

@@ -7,13 +7,17 @@ use tantivy::schema::{
 
 use super::tokenizer::ANALYZER;
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The fields, resolved once.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
-    /// The entity id (`rec_…`, `pty_…`): the document's identity, stored.
+    /// The entity id (`rec_…`, `pty_…`), stored for hits and not indexed: a million random
+    /// ids made building and merging the term dictionary the largest part of indexing.
     pub id: Field,
+    /// Kind and mirror key in one number (see `document::doc_key`): what replacing or
+    /// removing a document goes by. Keys are dense, so their terms share most of their bytes.
+    pub key: Field,
     /// `recording` or `party`.
     pub kind: Field,
     /// Recording title, or party name.
@@ -22,11 +26,12 @@ pub struct Fields {
     pub names: Field,
     /// Exact codes (ISRC, ISNI, IPI), as typed after normalising.
     pub code: Field,
-    /// Party ids credited on the recording.
+    /// Mirror keys of the parties credited on the recording.
     pub party: Field,
     /// Roles credited on the recording (`producer`). Role and party are separate terms: a
     /// `role/party` pair per credit doubled the index when measured.
     pub role: Field,
+    /// Fast only: it ranks hits, and nothing searches by it.
     pub popularity: Field,
 }
 
@@ -40,14 +45,15 @@ pub fn build() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
-        id: b.add_text_field("id", STRING | STORED),
+        id: b.add_text_field("id", STORED),
+        key: b.add_u64_field("key", INDEXED),
         kind: b.add_text_field("kind", STRING),
         title: b.add_text_field("title", text.clone()),
         names: b.add_text_field("names", text),
         code: b.add_text_field("code", STRING),
-        party: b.add_text_field("party", STRING),
+        party: b.add_u64_field("party", INDEXED),
         role: b.add_text_field("role", STRING),
-        popularity: b.add_f64_field("popularity", FAST | INDEXED),
+        popularity: b.add_f64_field("popularity", FAST),
     };
     (b.build(), fields)
 }

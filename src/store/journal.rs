@@ -6,21 +6,19 @@
 //! in a few set-based queries per chunk (not one query per document), which keeps catching up
 //! on a million rows in seconds.
 
-use std::collections::HashMap;
-
 use rusqlite::{Connection, params};
 
 use super::apply::set_score;
 use super::{Result, Store, body};
-use crate::ids::{PartyId, RecordingId};
-use crate::model::{EntityId, EntityKind, Party};
+use crate::ids::RecordingId;
+use crate::model::{EntityKind, Party};
 use crate::roles::Role;
 
-/// A name credited on a recording, as search sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CreditName {
-    pub party: PartyId,
-    pub name: String,
+/// A credit on a recording as search sees it: who (by mirror key, so building a document
+/// needs no party lookups) and in what role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditKey {
+    pub party_key: i64,
     pub role: Role,
 }
 
@@ -32,15 +30,25 @@ pub struct RecordingSource {
     pub artist: String,
     pub isrc: Option<String>,
     pub popularity: f32,
-    pub credits: Vec<CreditName>,
+    pub credits: Vec<CreditKey>,
 }
 
-/// One entity's current state for the index: a document, or gone (deleted or never seen).
+/// What the index is to hold for one entity: its document's source, or nothing (deleted, or
+/// only a placeholder so far).
 #[derive(Debug, Clone, PartialEq)]
-pub enum JournalEntry {
+pub enum EntityDoc {
     Recording(RecordingSource),
     Party(Party),
-    Gone(EntityId),
+    Gone,
+}
+
+/// One entity's current state for the index, named by its kind and mirror key: the index
+/// deletes and replaces documents by key, whose terms cost far less to keep than ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalEntry {
+    pub kind: EntityKind,
+    pub key: i64,
+    pub doc: EntityDoc,
 }
 
 const JOURNAL_KEYS: &str = "SELECT entity_key FROM search_journal
@@ -130,7 +138,7 @@ impl Store {
         Ok(Some(
             entries
                 .into_iter()
-                .filter(|e| !matches!(e, JournalEntry::Gone(_)))
+                .filter(|e| !matches!(e.doc, EntityDoc::Gone))
                 .collect(),
         ))
     }
@@ -165,68 +173,64 @@ fn load_recordings(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<
         "SELECT key, id, version, deleted, title, data, isrc, popularity, credits FROM recording
          WHERE key IN ({keys})"
     ))?;
-    let mut party_stmt =
-        conn.prepare_cached("SELECT id, coalesce(name, '') FROM party WHERE key = ?1")?;
-    // A few artists are on most recordings (Zipf): look each party up once per chunk.
-    let mut parties: HashMap<i64, (PartyId, String)> = HashMap::new();
     let mut rows = stmt.query(params![a, b])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let id: RecordingId = r.get(1)?;
+        let key: i64 = r.get(0)?;
         let version: u64 = r.get(2)?;
         let deleted: bool = r.get(3)?;
-        if version == 0 || deleted {
-            out.push(JournalEntry::Gone(EntityId::Recording(id)));
-            continue;
-        }
-        let keyed = body::credits(super::blob(r, 8)?, id)?;
-        let mut credits = Vec::with_capacity(keyed.len());
-        for c in keyed {
-            let (party, name) = match parties.get(&c.party) {
-                Some(known) => known.clone(),
-                None => {
-                    let (party, name): (PartyId, String) =
-                        party_stmt.query_row([c.party], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    parties.insert(c.party, (party, name.clone()));
-                    (party, name)
-                }
-            };
-            credits.push(CreditName {
-                party,
-                role: c.role(id)?,
-                name: c.credited_as.unwrap_or(name),
-            });
-        }
-        out.push(JournalEntry::Recording(RecordingSource {
-            id,
-            title: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            artist: body::display_artist(super::blob(r, 5)?, id)?,
-            isrc: r.get(6)?,
-            popularity: r.get::<_, f64>(7)? as f32,
-            credits,
-        }));
+        let doc = if version == 0 || deleted {
+            EntityDoc::Gone
+        } else {
+            let id: RecordingId = r.get(1)?;
+            let keyed = body::credits(super::blob(r, 8)?, id)?;
+            let mut credits = Vec::with_capacity(keyed.len());
+            for c in &keyed {
+                credits.push(CreditKey {
+                    party_key: c.party,
+                    role: c.role(id)?,
+                });
+            }
+            EntityDoc::Recording(RecordingSource {
+                id,
+                title: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                artist: body::display_artist(super::blob(r, 5)?, id)?,
+                isrc: r.get(6)?,
+                popularity: r.get::<_, f64>(7)? as f32,
+                credits,
+            })
+        };
+        out.push(JournalEntry {
+            kind: EntityKind::Recording,
+            key,
+            doc,
+        });
     }
     Ok(out)
 }
 
 fn load_parties(conn: &Connection, keys: &str, a: i64, b: i64) -> Result<Vec<JournalEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, version, deleted, name, data FROM party WHERE key IN ({keys})"
+        "SELECT key, id, version, deleted, name, data FROM party WHERE key IN ({keys})"
     ))?;
     let mut rows = stmt.query(params![a, b])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let id: PartyId = r.get(0)?;
-        let version: u64 = r.get(1)?;
-        let deleted: bool = r.get(2)?;
-        let name: Option<String> = r.get(3)?;
-        let data: Option<Vec<u8>> = r.get(4)?;
-        match (name, data) {
+        let key: i64 = r.get(0)?;
+        let version: u64 = r.get(2)?;
+        let deleted: bool = r.get(3)?;
+        let name: Option<String> = r.get(4)?;
+        let doc = match (name, super::blob(r, 5)?) {
             (Some(name), Some(data)) if version > 0 && !deleted => {
-                out.push(JournalEntry::Party(body::party(id, name, &data)?));
+                EntityDoc::Party(body::party(r.get(1)?, name, data)?)
             }
-            _ => out.push(JournalEntry::Gone(EntityId::Party(id))),
-        }
+            _ => EntityDoc::Gone,
+        };
+        out.push(JournalEntry {
+            kind: EntityKind::Party,
+            key,
+            doc,
+        });
     }
     Ok(out)
 }
@@ -253,6 +257,16 @@ impl Store {
             keys.clear();
             Ok(())
         })
+    }
+
+    /// This mirror file's random name (see migration 5): an index built from another file,
+    /// whose keys mean other rows, must not be taken for this one's.
+    pub fn instance(&self) -> Result<String> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Whether the search index must be rebuilt from the tables (after a reset).

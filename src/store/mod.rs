@@ -29,7 +29,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use crate::model::{Cursor, EntityId, EntityKind};
 
 pub use apply::ApplyReport;
-pub use journal::{CreditName, JournalEntry, ReadSnapshot, RecordingSource};
+pub use journal::{CreditKey, EntityDoc, JournalEntry, ReadSnapshot, RecordingSource};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use quarantine::QuarantineEntry;
 pub use read::{

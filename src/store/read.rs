@@ -357,6 +357,16 @@ impl Store {
             .transpose()
     }
 
+    /// The party's key in this mirror, as the search index's party filter takes it; `None`
+    /// when the mirror has never heard of the party.
+    pub fn party_key(&self, id: PartyId) -> Result<Option<i64>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT key FROM party WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Every credit of a party, grouped by role, and the works it writes on.
     pub fn party_view(&self, id: PartyId) -> Result<Option<PartyView>> {
         let Some((party, version)) = self.party(id)? else {

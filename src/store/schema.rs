@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration::Code(ids_as_bytes),
     // 4: the display artist line is read from the body that already holds its names.
     Migration::Sql("ALTER TABLE recording DROP COLUMN artist;"),
+    // 5: a random name for this mirror file, which the search index records: its documents
+    // go by this file's row keys, so an index found beside another file is rebuilt.
+    Migration::Sql(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(16))));",
+    ),
 ];
 
 const MIRROR: &str = r#"

@@ -57,7 +57,12 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
     let party = args
         .party
         .as_deref()
-        .map(|p| p.parse().map_err(|e| anyhow!("--party: {e}")))
+        .map(|p| -> Result<i64> {
+            let id = p.parse().map_err(|e| anyhow!("--party: {e}"))?;
+            store
+                .party_key(id)?
+                .ok_or_else(|| anyhow!("--party: {p} is not in the mirror"))
+        })
         .transpose()?;
     let request = SearchRequest {
         text: args.query.clone(),
