@@ -277,6 +277,55 @@ fn a_bulk_load_cut_short_gets_its_party_links_on_the_next_open() {
 }
 
 #[test]
+fn a_bulk_load_of_new_rows_and_one_resumed_after_a_kill_both_end_like_a_plain_apply() {
+    let (base, scores) = catalog(300);
+    let plain_dir = tempfile::tempdir().expect("tmp");
+    let mut plain = open(&plain_dir);
+    plain
+        .apply_with_popularity(&base, &scores, None)
+        .expect("apply");
+    let expected = plain.canonical_dump().expect("dump");
+
+    // Only inserts into an empty mirror: the links come from what the load gathered.
+    let fresh_dir = tempfile::tempdir().expect("tmp");
+    let mut fresh = open(&fresh_dir);
+    fresh.begin_bulk_load().expect("begin");
+    for chunk in base.chunks(50) {
+        fresh
+            .apply_with_popularity(chunk, &scores, None)
+            .expect("apply");
+    }
+    fresh.end_bulk_load().expect("end");
+    assert_same(
+        &fresh.canonical_dump().expect("dump"),
+        &expected,
+        "bulk-loaded into an empty mirror",
+    );
+
+    // Killed half-way, then loaded on from where it stopped: the rows of the first part
+    // were never gathered by the second, and still get their links.
+    let (first, rest) = base.split_at(base.len() / 2);
+    let resumed_dir = tempfile::tempdir().expect("tmp");
+    {
+        let mut cut = open(&resumed_dir);
+        cut.begin_bulk_load().expect("begin");
+        cut.apply_with_popularity(first, &scores, None)
+            .expect("apply");
+    }
+    let mut resumed = open(&resumed_dir);
+    resumed.begin_bulk_load().expect("begin");
+    resumed
+        .apply_with_popularity(rest, &scores, None)
+        .expect("apply");
+    resumed.end_bulk_load().expect("end");
+    assert_same(
+        &resumed.canonical_dump().expect("dump"),
+        &expected,
+        "a bulk load resumed after a kill",
+    );
+}
+
+#[test]
 fn a_credit_taken_off_a_recording_leaves_that_party_s_view() {
     let (base, scores) = catalog(100);
     let dir = tempfile::tempdir().expect("tmp");

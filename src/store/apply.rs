@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+use super::batched::Batched;
 use super::{Keys, Result, Store, StoreError, body, kind_code, links, quarantine, table};
 use crate::ids::RecordingId;
 use crate::model::{
-    Change, ChangeOp, ChangeRecord, Cursor, DecodeError, Entity, EntityId, EntityKind, Revision,
+    Change, ChangeOp, ChangeRecord, Cursor, DecodeError, Entity, EntityId, EntityKind,
 };
 
 /// What one apply did.
@@ -93,9 +94,11 @@ impl Store {
                 quarantine::insert(tx, err, raw)?;
                 report.quarantined += 1;
             }
+            let mut batched = Batched::default();
             for change in changes {
-                apply_one(tx, keys, change, &mut scores, &mut report)?;
+                apply_one(tx, keys, change, &mut scores, &mut batched, &mut report)?;
             }
+            batched.flush(tx)?;
             // Scores for recordings this batch did not write.
             for (id, score) in scores.drain() {
                 set_score(tx, keys, id, score)?;
@@ -117,6 +120,8 @@ impl Store {
         let out = f(&tx, &mut self.keys).and_then(|v| tx.commit().map(|_| v).map_err(Into::into));
         if out.is_err() {
             self.keys.clear();
+            // Its inserts were rolled back, but their links were gathered.
+            self.keys.gathered = None;
         }
         out
     }
@@ -142,6 +147,7 @@ fn apply_one(
     keys: &mut Keys,
     change: &Change,
     scores: &mut Scores,
+    batched: &mut Batched,
     report: &mut ApplyReport,
 ) -> Result<()> {
     let kind = change.id.kind();
@@ -159,7 +165,7 @@ fn apply_one(
                 && stored >= change.version
             {
                 if let Some(rev) = &change.revision {
-                    insert_revision(tx, keys, kind, key, change.version, rev)?;
+                    batched.revision(tx, keys, kind, key, change.version, rev)?;
                 }
                 report.stale += 1;
                 return Ok(());
@@ -173,10 +179,10 @@ fn apply_one(
         }
     };
     if let Some(rev) = &change.revision {
-        insert_revision(tx, keys, kind, key, change.version, rev)?;
+        batched.revision(tx, keys, kind, key, change.version, rev)?;
     }
     if matches!(kind, EntityKind::Party | EntityKind::Recording) {
-        journal(tx, kind, key)?;
+        batched.journal(kind, key);
     }
     if let ChangeOp::Upsert(Entity::Recording(r)) = &change.op {
         // Written with the row; not again at the end of the batch.
@@ -430,7 +436,7 @@ fn update_existing(
     };
     let packed = pack(tx, keys, entity)?;
     // Before the row is overwritten: the links to remove are the ones it names now.
-    remove_children(tx, keys, entity.id().kind(), key)?;
+    remove_children(tx, keys, entity.id().kind(), key, old_version)?;
     match write_row(tx, entity, version, scores, Target::Update(key), &packed) {
         Ok(()) => {}
         Err(WriteRowError::Exists) => {
@@ -496,6 +502,8 @@ fn insert_children(
         Entity::Recording(_) | Entity::Work(_) => {
             if !keys.links_deferred {
                 links::link(tx, entity.id().kind(), key, &packed.parties)?;
+            } else if let Some(gathered) = &mut keys.gathered {
+                gathered.add(entity.id().kind(), key, &packed.parties)?;
             }
         }
         Entity::Release(r) => {
@@ -538,10 +546,26 @@ pub(crate) fn set_score(
     Ok(())
 }
 
-fn remove_children(tx: &Transaction<'_>, keys: &Keys, kind: EntityKind, key: i64) -> Result<()> {
+/// Removes what hangs off an entity's row before it is overwritten or deleted. `version` is
+/// the row's: a placeholder (version 0) has nothing hanging off it.
+fn remove_children(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    kind: EntityKind,
+    key: i64,
+    version: u64,
+) -> Result<()> {
+    if version == 0 {
+        return Ok(());
+    }
     match kind {
         EntityKind::Recording | EntityKind::Work if !keys.links_deferred => {
             links::unlink(tx, kind, key)?;
+        }
+        EntityKind::Recording | EntityKind::Work => {
+            // This bulk load may have gathered links the row will no longer name: its end
+            // scans the packed columns instead.
+            keys.gathered = None;
         }
         EntityKind::Release => {
             tx.prepare_cached("DELETE FROM track WHERE release_key = ?1")?
@@ -563,7 +587,7 @@ fn tombstone(
 ) -> Result<i64> {
     let t = table(id.kind());
     match existing {
-        Some((key, _)) => {
+        Some((key, old_version)) => {
             // A tombstone holds nothing but its version, whichever order the delete and the
             // older upserts arrived in: clear every descriptive column.
             let cleared = match id.kind() {
@@ -572,7 +596,7 @@ fn tombstone(
                 EntityKind::Work => "iswc = NULL, title = NULL, writers = NULL",
                 EntityKind::Release => "upc = NULL, title = NULL",
             };
-            remove_children(tx, keys, id.kind(), key)?;
+            remove_children(tx, keys, id.kind(), key, old_version)?;
             tx.prepare_cached(&format!(
                 "UPDATE {t} SET version = ?2, deleted = 1, data = NULL, {cleared} WHERE key = ?1"
             ))?
@@ -589,95 +613,6 @@ fn tombstone(
             Ok(key)
         }
     }
-}
-
-fn insert_revision(
-    tx: &Transaction<'_>,
-    keys: &mut Keys,
-    kind: EntityKind,
-    key: i64,
-    version: u64,
-    rev: &Revision,
-) -> Result<()> {
-    let origin = origin_id(tx, keys, rev)?;
-    let diff = if rev.diff.is_empty() {
-        None
-    } else {
-        Some(
-            serde_json::to_string(&rev.diff).map_err(|source| StoreError::Corrupt {
-                what: "revision diff".into(),
-                source,
-            })?,
-        )
-    };
-    let sql = match kind {
-        EntityKind::Party => INSERT_PARTY_REVISION,
-        EntityKind::Recording => INSERT_RECORDING_REVISION,
-        EntityKind::Work => INSERT_WORK_REVISION,
-        EntityKind::Release => INSERT_RELEASE_REVISION,
-    };
-    tx.prepare_cached(sql)?.execute(params![
-        key,
-        version,
-        origin,
-        rev.at.as_millisecond(),
-        diff
-    ])?;
-    Ok(())
-}
-
-const INSERT_PARTY_REVISION: &str = "INSERT OR IGNORE INTO party_revision
-    (entity_key, version, origin, at_ms, diff) VALUES (?1, ?2, ?3, ?4, ?5)";
-const INSERT_RECORDING_REVISION: &str = "INSERT OR IGNORE INTO recording_revision
-    (entity_key, version, origin, at_ms, diff) VALUES (?1, ?2, ?3, ?4, ?5)";
-const INSERT_WORK_REVISION: &str = "INSERT OR IGNORE INTO work_revision
-    (entity_key, version, origin, at_ms, diff) VALUES (?1, ?2, ?3, ?4, ?5)";
-const INSERT_RELEASE_REVISION: &str = "INSERT OR IGNORE INTO release_revision
-    (entity_key, version, origin, at_ms, diff) VALUES (?1, ?2, ?3, ?4, ?5)";
-
-/// The interned (actor, source, reference, reason) of a revision.
-fn origin_id(tx: &Transaction<'_>, keys: &mut Keys, rev: &Revision) -> Result<i64> {
-    let source = rev.source.kind.as_str();
-    let reference = rev.source.reference.as_deref().unwrap_or("");
-    // Runs of revisions share one origin (an import, a delivery): check the last one first
-    // instead of building a key.
-    if let Some(((a, s, r, why), id)) = &keys.last_origin
-        && a == &rev.actor
-        && *s == source
-        && r == reference
-        && why == &rev.reason
-    {
-        return Ok(*id);
-    }
-    let origin = (
-        rev.actor.clone(),
-        source,
-        reference.to_owned(),
-        rev.reason.clone(),
-    );
-    if let Some(id) = keys.origins.get(&origin).copied() {
-        keys.last_origin = Some((origin, id));
-        return Ok(id);
-    }
-    tx.prepare_cached(
-        "INSERT INTO revision_origin (actor, source, source_ref, reason) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT DO NOTHING",
-    )?
-    .execute(params![rev.actor, source, reference, rev.reason])?;
-    let id: i64 = tx
-        .prepare_cached(
-            "SELECT id FROM revision_origin
-             WHERE actor = ?1 AND source = ?2 AND source_ref = ?3 AND reason = ?4",
-        )?
-        .query_row(params![rev.actor, source, reference, rev.reason], |r| {
-            r.get(0)
-        })?;
-    if keys.origins.len() > 10_000 {
-        keys.origins.clear();
-    }
-    keys.origins.insert(origin.clone(), id);
-    keys.last_origin = Some((origin, id));
-    Ok(id)
 }
 
 pub(crate) fn journal(tx: &Transaction<'_>, kind: EntityKind, key: i64) -> Result<()> {

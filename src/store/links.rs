@@ -13,7 +13,8 @@
 use rusqlite::{ToSql, Transaction, params};
 
 use super::apply::insert_rows;
-use super::{Result, StoreError, body};
+use super::pair_runs::PairRuns;
+use super::{Result, body};
 use crate::model::EntityKind;
 
 /// Where one kind's links live.
@@ -125,61 +126,86 @@ pub(crate) fn stale(tx: &rusqlite::Connection) -> Result<bool> {
     )? > 0)
 }
 
-/// Pairs sorted in memory at a time: 16 MB. Sorting all of a 1M catalog's 5M credits in one
-/// Vec put the daemon's peak at 405 MB (target 400), measured; letting SQLite sort them
-/// instead took twice as long.
-const RUN: usize = 2_000_000;
+/// The pairs of both kinds gathered while a bulk load applied its rows, so its end need not
+/// read every packed column back (one scan per kind was most of the load's end step).
+/// Only valid for a load that started with no linked rows and only inserted: one that finds
+/// rows already there, overwrites one, or has a transaction fail drops it (see `Keys`), and
+/// the rebuild scans instead.
+#[derive(Debug, Default)]
+pub(crate) struct Gathered {
+    credits: PairRuns,
+    writers: PairRuns,
+}
 
-/// Derives both link tables from the packed columns. The pairs are written in (party, entity)
-/// order, so the tables fill page after page: the party keys are cut into ranges of at most
-/// [`RUN`] pairs, and each range is one scan of the packed columns, one sort and one append.
-pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
-    for kind in [EntityKind::Recording, EntityKind::Work] {
+impl Gathered {
+    /// Notes the links a newly inserted recording or work will have.
+    pub(crate) fn add(&mut self, kind: EntityKind, key: i64, parties: &[i64]) -> Result<()> {
+        let runs = match kind {
+            EntityKind::Recording => &mut self.credits,
+            EntityKind::Work => &mut self.writers,
+            _ => return Ok(()),
+        };
+        for &party in parties {
+            runs.push(party, key)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether any recording or work names a party yet: a bulk load gathers its links only when
+/// none does.
+pub(crate) fn any_linked(conn: &rusqlite::Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM recording WHERE credits IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM work WHERE writers IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Rewrites both link tables in (party, entity) order, so they fill page after page: from
+/// the pairs a bulk load gathered, or else from one scan of each kind's packed columns.
+pub(crate) fn rebuild(tx: &Transaction<'_>, gathered: Option<Gathered>) -> Result<()> {
+    let (credits, writers) = match gathered {
+        Some(g) => (g.credits, g.writers),
+        None => {
+            let mut credits = PairRuns::default();
+            scan(tx, EntityKind::Recording, |p, k| credits.push(p, k))?;
+            let mut writers = PairRuns::default();
+            scan(tx, EntityKind::Work, |p, k| writers.push(p, k))?;
+            (credits, writers)
+        }
+    };
+    for (kind, runs) in [
+        (EntityKind::Recording, credits),
+        (EntityKind::Work, writers),
+    ] {
         let Some(place) = place(kind) else {
             continue;
         };
         tx.execute(&format!("DELETE FROM {}", place.table), [])?;
-        let mut per_party: Vec<usize> = Vec::new();
-        scan(tx, kind, |party, _| {
-            let i = usize::try_from(party).unwrap_or(0);
-            if per_party.len() <= i {
-                per_party.resize(i + 1, 0);
-            }
-            per_party[i] += 1;
-        })?;
-        let mut ranges = Vec::new();
-        let (mut start, mut in_range) = (0, 0);
-        for (party, n) in per_party.iter().enumerate() {
-            if in_range + n > RUN && in_range > 0 {
-                ranges.push(start..party);
-                (start, in_range) = (party, 0);
-            }
-            in_range += n;
-        }
-        ranges.push(start..per_party.len());
-        let total: usize = per_party.iter().sum();
-        let mut pairs: Vec<u64> = Vec::with_capacity(total.min(RUN));
-        for range in ranges {
-            let mut bad = None;
-            scan(tx, kind, |party, key| {
-                if usize::try_from(party).is_ok_and(|p| range.contains(&p)) {
-                    match pair(party, key) {
-                        Ok(p) => pairs.push(p),
-                        Err(e) => bad = Some(e),
-                    }
-                }
-            })?;
-            if let Some(e) = bad {
-                return Err(e);
-            }
-            write_run(tx, place.insert, &mut pairs)?;
+        let mut sorted = runs.into_sorted().peekable();
+        let mut values: Vec<i64> = Vec::with_capacity(2 * WRITE_CHUNK);
+        while sorted.peek().is_some() {
+            values.clear();
+            values.extend(sorted.by_ref().take(WRITE_CHUNK).flat_map(|(p, k)| [p, k]));
+            let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+            insert_rows(tx, place.insert, 2, &params)?;
         }
     }
     Ok(())
 }
 
+/// Pairs written per round through apply's multi-row inserts, so the bound parameters stay
+/// small.
+const WRITE_CHUNK: usize = 4096;
+
 /// Calls `f(party, entity key)` for every party every packed column of `kind` names.
-fn scan(tx: &Transaction<'_>, kind: EntityKind, mut f: impl FnMut(i64, i64)) -> Result<()> {
+fn scan(
+    tx: &Transaction<'_>,
+    kind: EntityKind,
+    mut f: impl FnMut(i64, i64) -> Result<()>,
+) -> Result<()> {
     let Some(Place { entity, packed, .. }) = place(kind) else {
         return Ok(());
     };
@@ -190,7 +216,7 @@ fn scan(tx: &Transaction<'_>, kind: EntityKind, mut f: impl FnMut(i64, i64)) -> 
     while let Some(r) = rows.next()? {
         let key: i64 = r.get(0)?;
         for party in parties_in(kind, super::blob(r, 1)?, format_args!("{entity} {key}"))? {
-            f(party, key);
+            f(party, key)?;
         }
     }
     Ok(())
@@ -199,33 +225,5 @@ fn scan(tx: &Transaction<'_>, kind: EntityKind, mut f: impl FnMut(i64, i64)) -> 
 /// Marks the links complete again (a bulk load has ended and rebuilt them).
 pub(crate) fn clear_stale(tx: &Transaction<'_>) -> Result<()> {
     tx.execute("DELETE FROM meta WHERE key = 'links_stale'", [])?;
-    Ok(())
-}
-
-/// Two keys in one word, party first, so sorting the words sorts by (party, entity).
-fn pair(party: i64, key: i64) -> Result<u64> {
-    let (Ok(p), Ok(k)) = (u32::try_from(party), u32::try_from(key)) else {
-        return Err(StoreError::Body {
-            what: format!("link ({party}, {key})"),
-            reason: "a key beyond 2^32".into(),
-        });
-    };
-    Ok(u64::from(p) << 32 | u64::from(k))
-}
-
-/// Writes a run of pairs in order, through the same multi-row inserts as apply, a few
-/// thousand rows at a time so the bound parameters stay small.
-fn write_run(tx: &Transaction<'_>, insert: &'static str, pairs: &mut Vec<u64>) -> Result<()> {
-    pairs.sort_unstable();
-    pairs.dedup();
-    for chunk in pairs.chunks(4096) {
-        let values: Vec<i64> = chunk
-            .iter()
-            .flat_map(|p| [(p >> 32) as i64, (p & 0xffff_ffff) as i64])
-            .collect();
-        let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
-        insert_rows(tx, insert, 2, &params)?;
-    }
-    pairs.clear();
     Ok(())
 }

@@ -9,10 +9,12 @@
 //! the search journal the index replays.
 
 mod apply;
+mod batched;
 mod body;
 mod journal;
 mod links;
 mod outbox;
+mod pair_runs;
 mod quarantine;
 mod read;
 mod schema;
@@ -113,6 +115,9 @@ pub(crate) struct Keys {
     /// A bulk load is in progress: the party links are derived at its end, not kept row by
     /// row (see [`links`]). Not a cache entry: [`Keys::clear`] leaves it.
     pub(crate) links_deferred: bool,
+    /// The links this bulk load's inserts will need, when it can gather them (see
+    /// [`links::Gathered`]); dropped by anything that makes them incomplete or wrong.
+    pub(crate) gathered: Option<links::Gathered>,
 }
 
 /// A revision's (actor, source, reference, reason).
@@ -318,7 +323,7 @@ impl Store {
     fn ensure_indexes(&mut self) -> Result<()> {
         if !self.keys.links_deferred && links::stale(&self.conn)? {
             let t = std::time::Instant::now();
-            self.write(|tx, _| links::rebuild(tx))?;
+            self.write(|tx, _| links::rebuild(tx, None))?;
             tracing::debug!(elapsed = ?t.elapsed(), "party links rebuilt");
         }
         for (name, on) in schema::SECONDARY_INDEXES {
@@ -336,6 +341,7 @@ impl Store {
     pub fn begin_bulk_load(&mut self) -> Result<()> {
         self.write(|tx, _| links::mark_stale(tx))?;
         self.keys.links_deferred = true;
+        self.keys.gathered = (!links::any_linked(&self.conn)?).then(links::Gathered::default);
         for (name, _) in schema::SECONDARY_INDEXES {
             self.conn
                 .execute_batch(&format!("DROP INDEX IF EXISTS {name};"))?;
@@ -357,9 +363,10 @@ impl Store {
             .pragma_query_value(None, "cache_size", |r| r.get(0))?;
         self.conn.pragma_update(None, "cache_size", -2048)?;
         self.keys.links_deferred = false;
+        let gathered = self.keys.gathered.take();
         let built = self
             .write(|tx, _| {
-                links::rebuild(tx)?;
+                links::rebuild(tx, gathered)?;
                 links::clear_stale(tx)
             })
             .and_then(|()| self.ensure_indexes());
