@@ -106,6 +106,8 @@ fn main() -> Result<()> {
     //    thread, as the daemon will: woken after each committed batch, finishing when the
     //    applier hangs up.
     let mut reader_store = Store::open(&db)?;
+    // As linerd does: new documents go straight to the indexer rather than being read back.
+    let mut handoff = store.hand_off_documents();
     let mut index = SearchIndex::open_writer(&index_root, &reader_store, WriterOptions::default())?;
     let (committed, batches_done) = std::sync::mpsc::channel::<()>();
     let t = Instant::now();
@@ -116,11 +118,11 @@ fn main() -> Result<()> {
             while batches_done.recv().is_ok() {
                 // Several batches may have landed meanwhile; one catch-up covers them all.
                 while batches_done.try_recv().is_ok() {}
-                index.catch_up(&reader_store)?;
+                index.catch_up_handed(&reader_store, &mut handoff)?;
                 // As linerd does: committed journal rows go, and their pages are reused.
                 index.prune_journal(&mut reader_store)?;
             }
-            index.catch_up(&reader_store)?;
+            index.catch_up_handed(&reader_store, &mut handoff)?;
             index.commit()?;
             Ok((index, t.elapsed()))
         },

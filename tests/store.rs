@@ -326,6 +326,56 @@ fn a_bulk_load_of_new_rows_and_one_resumed_after_a_kill_both_end_like_a_plain_ap
 }
 
 #[test]
+fn documents_handed_to_the_index_are_what_it_would_read_back() {
+    let (base, scores) = catalog(300);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = open(&dir);
+    let mut handoff = store.hand_off_documents();
+    for chunk in base.chunks(200) {
+        // Each batch with its own recordings' scores, as the feed sends them.
+        let ids: std::collections::HashSet<EntityId> = chunk.iter().map(|c| c.id).collect();
+        let own: Vec<_> = scores
+            .iter()
+            .filter(|(id, _)| ids.contains(&EntityId::Recording(*id)))
+            .copied()
+            .collect();
+        store
+            .apply_with_popularity(chunk, &own, None)
+            .expect("apply");
+    }
+    let by_entity = |mut entries: Vec<liner::store::JournalEntry>| {
+        entries.sort_by_key(|e| (e.kind.as_str(), e.key));
+        entries
+    };
+    let head = store.journal_head().expect("head");
+    let waiting = handoff.waiting();
+    assert!(
+        waiting > 300,
+        "new parties and recordings were handed over: {waiting}"
+    );
+    let (handed, upto) = store
+        .journal_entries_handed(0, 100_000, &mut handoff)
+        .expect("handed");
+    assert_eq!(upto, head);
+    assert_eq!(handoff.waiting(), 0, "served from what was handed over");
+    let (read, _) = store.journal_entries(0, 100_000).expect("read");
+    assert_eq!(by_entity(handed), by_entity(read));
+
+    // A change that hands nothing over (a popularity score) is read from the mirror, even
+    // though the recording's earlier document was handed over in the same stretch.
+    let after = store.journal_head().expect("head");
+    let recording = recording_id(SEED, 5);
+    store.set_popularity(&[(recording, 0.75)]).expect("score");
+    let (entries, _) = store
+        .journal_entries_handed(after, 100, &mut handoff)
+        .expect("handed");
+    assert!(matches!(
+        &entries[..],
+        [e] if matches!(&e.doc, liner::store::EntityDoc::Recording(r) if r.popularity == 0.75)
+    ));
+}
+
+#[test]
 fn a_credit_taken_off_a_recording_leaves_that_party_s_view() {
     let (base, scores) = catalog(100);
     let dir = tempfile::tempdir().expect("tmp");

@@ -8,12 +8,19 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use liner::search::{SearchIndex, WriterOptions};
-use liner::store::Store;
+use liner::store::{Handoff, Store};
 
 use crate::Event;
 
 /// Runs until the sender hangs up; then catches up and commits a last time.
-pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyhow::Result<()> {
+/// `handoff` carries the documents the mirror's writer inserts, so a bootstrap is not read
+/// back from the mirror.
+pub fn run(
+    mirror: PathBuf,
+    index_dir: PathBuf,
+    events: Receiver<Event>,
+    mut handoff: Handoff,
+) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let mut store =
         Store::open(&mirror).with_context(|| format!("opening {}", mirror.display()))?;
@@ -38,7 +45,7 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
                     index = rebuild(&index_dir, &mut store, index)?;
                 }
                 index.set_loading(!tailing);
-                index.catch_up(&store)?;
+                index.catch_up_handed(&store, &mut handoff)?;
                 if tailing {
                     index.commit()?;
                 }
@@ -48,11 +55,11 @@ pub fn run(mirror: PathBuf, index_dir: PathBuf, events: Receiver<Event>) -> anyh
             Err(RecvTimeoutError::Timeout) => {
                 // Commits only when something has waited long enough: an idle daemon writes
                 // nothing.
-                index.catch_up(&store)?;
+                index.catch_up_handed(&store, &mut handoff)?;
                 index.prune_journal(&mut store)?;
             }
             Err(RecvTimeoutError::Disconnected) => {
-                index.catch_up(&store)?;
+                index.catch_up_handed(&store, &mut handoff)?;
                 index.commit()?;
                 index.prune_journal(&mut store)?;
                 return Ok(());

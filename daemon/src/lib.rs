@@ -57,7 +57,7 @@ async fn run_with(
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let mirror_path = config.mirror_path();
-    let store = Store::open(&mirror_path)
+    let mut store = Store::open(&mirror_path)
         .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
     status.update(|s| s.cursor = store.cursor().ok().flatten().map(|c| c.token()));
     // A long-poll answers within its wait; ten seconds more and the connection is dead.
@@ -79,6 +79,7 @@ async fn run_with(
 
     let (events, inbox) = std::sync::mpsc::channel();
     let index_dir = config.index_dir();
+    let handoff = store.hand_off_documents();
     // An index maintainer that fails stops the daemon (which exits with its error, for the
     // supervisor to restart) rather than leaving a mirror whose search silently stopped
     // following it.
@@ -86,7 +87,7 @@ async fn run_with(
     let indexer = std::thread::Builder::new()
         .name("liner-indexer".into())
         .spawn(move || {
-            let result = indexer::run(mirror_path, index_dir, inbox);
+            let result = indexer::run(mirror_path, index_dir, inbox, handoff);
             if let Err(e) = &result {
                 tracing::error!(error = %format!("{e:#}"), "the index maintainer failed; stopping");
                 stop.cancel();

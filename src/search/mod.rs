@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::model::EntityKind;
-use crate::store::{Store, StoreError};
+use crate::store::{Handoff, Store, StoreError};
 
 pub use query::{FUZZY_MIN_CHARS, SearchHit, SearchRequest};
 pub use schema::{Fields, SCHEMA_VERSION};
@@ -296,6 +296,16 @@ impl SearchIndex {
     /// for `commit_interval`. Never commits per document. Call [`SearchIndex::commit`] to make
     /// everything searchable now.
     pub fn catch_up(&mut self, store: &Store) -> Result<CatchUp> {
+        self.follow(store, None)
+    }
+
+    /// Like [`SearchIndex::catch_up`], taking the documents the store's writer handed over
+    /// instead of reading them back where it can (see [`Handoff`]).
+    pub fn catch_up_handed(&mut self, store: &Store, handoff: &mut Handoff) -> Result<CatchUp> {
+        self.follow(store, Some(handoff))
+    }
+
+    fn follow(&mut self, store: &Store, mut handoff: Option<&mut Handoff>) -> Result<CatchUp> {
         let mut done = CatchUp {
             position: self.applied,
             ..CatchUp::default()
@@ -312,7 +322,10 @@ impl SearchIndex {
                 .writer
                 .as_mut()
                 .ok_or_else(|| SearchError::Damaged("catch_up on a read-only index".into()))?;
-            let (entries, upto) = store.journal_entries(self.applied, self.options.chunk)?;
+            let (entries, upto) = match handoff.as_deref_mut() {
+                Some(h) => store.journal_entries_handed(self.applied, self.options.chunk, h)?,
+                None => store.journal_entries(self.applied, self.options.chunk)?,
+            };
             if upto == self.applied {
                 break;
             }

@@ -13,6 +13,7 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::batched::Batched;
+use super::journal::{CreditKey, EntityDoc, RecordingSource};
 use super::{Keys, Result, Store, StoreError, body, kind_code, links, quarantine, table};
 use crate::ids::RecordingId;
 use crate::model::{
@@ -87,25 +88,28 @@ impl Store {
         cursor: Option<&Cursor>,
     ) -> Result<ApplyReport> {
         let mut scores: Scores = popularity.iter().copied().collect();
-        self.write(|tx, keys| {
+        let collect = self.handoff.is_some();
+        let (report, docs) = self.write(|tx, keys| {
             let mut report = ApplyReport::default();
             for (err, raw) in refused {
                 tracing::warn!(record = %err.record, field = %err.field, rule = %err.rule, "quarantined");
                 quarantine::insert(tx, err, raw)?;
                 report.quarantined += 1;
             }
-            let mut batched = Batched::default();
+            let mut batched = Batched::new(collect);
             for change in changes {
                 apply_one(tx, keys, change, &mut scores, &mut batched, &mut report)?;
             }
-            batched.flush(tx)?;
+            let docs = batched.flush(tx)?;
             // Scores for recordings this batch did not write.
             for (id, score) in scores.drain() {
                 set_score(tx, keys, id, score)?;
             }
             set_cursor(tx, cursor)?;
-            Ok(report)
-        })
+            Ok((report, docs))
+        })?;
+        self.hand_off(docs);
+        Ok(report)
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction; on any failure nothing is kept, including
@@ -157,6 +161,7 @@ fn apply_one(
         (ChangeOp::Upsert(entity), false) => insert_new(tx, keys, entity, change.version, scores)?,
         _ => None,
     };
+    let fresh = key.is_some();
     let key = match key {
         Some(key) => key,
         None => {
@@ -182,7 +187,11 @@ fn apply_one(
         batched.revision(tx, keys, kind, key, change.version, rev)?;
     }
     if matches!(kind, EntityKind::Party | EntityKind::Recording) {
-        batched.journal(kind, key);
+        let doc = match &change.op {
+            ChangeOp::Upsert(entity) if fresh && batched.collect => new_doc(keys, entity, scores),
+            _ => None,
+        };
+        batched.journal(kind, key, doc);
     }
     if let ChangeOp::Upsert(Entity::Recording(r)) = &change.op {
         // Written with the row; not again at the end of the batch.
@@ -190,6 +199,33 @@ fn apply_one(
     }
     report.applied += 1;
     Ok(())
+}
+
+/// The document the index would read back for an entity just inserted as a new row: its
+/// popularity is the batch's score or 0, as the insert wrote it. `None` when a credited
+/// party's key has left the cache (the index then reads the row).
+fn new_doc(keys: &Keys, entity: &Entity, scores: &Scores) -> Option<EntityDoc> {
+    match entity {
+        Entity::Party(p) => Some(EntityDoc::Party(p.clone())),
+        Entity::Recording(r) => {
+            let mut credits = Vec::with_capacity(r.credits.len());
+            for c in &r.credits {
+                credits.push(CreditKey {
+                    party_key: *keys.get(&EntityId::Party(c.party))?,
+                    role: c.role,
+                });
+            }
+            Some(EntityDoc::Recording(RecordingSource {
+                id: r.id,
+                title: r.title.clone(),
+                artist: r.display_artist(),
+                isrc: r.isrc.as_ref().map(|i| i.as_str().to_owned()),
+                popularity: scores.get(&r.id).copied().unwrap_or(0.0),
+                credits,
+            }))
+        }
+        Entity::Work(_) | Entity::Release(_) => None,
+    }
 }
 
 /// The stored key and version of an entity, if any row exists (placeholders have version 0).
@@ -428,12 +464,6 @@ fn update_existing(
             source: serde::de::Error::custom("row appeared and vanished during one transaction"),
         });
     };
-    let old_name: Option<String> = match entity {
-        Entity::Party(_) if old_version > 0 => tx
-            .prepare_cached("SELECT name FROM party WHERE key = ?1")?
-            .query_row([key], |r| r.get(0))?,
-        _ => None,
-    };
     let packed = pack(tx, keys, entity)?;
     // Before the row is overwritten: the links to remove are the ones it names now.
     remove_children(tx, keys, entity.id().kind(), key, old_version)?;
@@ -448,16 +478,6 @@ fn update_existing(
         Err(WriteRowError::Other(e)) => return Err(e),
     }
     insert_children(tx, keys, entity, key, &packed)?;
-    if let Entity::Party(p) = entity
-        && old_name.is_some_and(|n| n != p.name)
-    {
-        // Recording documents carry credited party names: a rename reindexes them.
-        tx.prepare_cached(
-            "INSERT INTO search_journal (kind, entity_key)
-             SELECT 2, recording_key FROM party_credit WHERE party_key = ?1",
-        )?
-        .execute([key])?;
-    }
     Ok(key)
 }
 

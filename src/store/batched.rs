@@ -6,6 +6,7 @@
 use rusqlite::{Transaction, params};
 
 use super::apply::insert_rows;
+use super::journal::{EntityDoc, JournalEntry};
 use super::{Keys, Result, StoreError, kind_code};
 use crate::model::{EntityKind, Revision};
 
@@ -25,6 +26,10 @@ pub(crate) struct Batched {
     revisions: [Vec<RevisionRow>; 4],
     /// (kind code, entity key).
     journal: Vec<(i64, i64)>,
+    /// Whether documents are wanted for a [`Handoff`](super::Handoff).
+    pub(crate) collect: bool,
+    /// Documents by index into `journal`.
+    docs: Vec<(usize, JournalEntry)>,
 }
 
 const REVISION_TABLES: [&str; 4] = [
@@ -44,6 +49,14 @@ fn slot(kind: EntityKind) -> usize {
 }
 
 impl Batched {
+    /// An empty batch; `collect` says whether documents are wanted for a handoff.
+    pub(crate) fn new(collect: bool) -> Self {
+        Batched {
+            collect,
+            ..Batched::default()
+        }
+    }
+
     /// Queues an entity's revision at `version` (kept even when the change itself was stale,
     /// so history does not depend on arrival order); the origin is interned now.
     pub(crate) fn revision(
@@ -76,13 +89,19 @@ impl Batched {
         Ok(())
     }
 
-    /// Queues a search journal row for an entity the index must look at again.
-    pub(crate) fn journal(&mut self, kind: EntityKind, key: i64) {
+    /// Queues a search journal row for an entity the index must look at again, with the
+    /// document it will find when the caller knows it (see [`Batched::collect`]).
+    pub(crate) fn journal(&mut self, kind: EntityKind, key: i64, doc: Option<EntityDoc>) {
+        if let Some(doc) = doc {
+            self.docs
+                .push((self.journal.len(), JournalEntry { kind, key, doc }));
+        }
         self.journal.push((kind_code(kind), key));
     }
 
-    /// Writes everything queued, in the transaction the batch runs in.
-    pub(crate) fn flush(&mut self, tx: &Transaction<'_>) -> Result<()> {
+    /// Writes everything queued, in the transaction the batch runs in, and returns the
+    /// documents with the journal positions they got.
+    pub(crate) fn flush(&mut self, tx: &Transaction<'_>) -> Result<Vec<(i64, JournalEntry)>> {
         for (rows, into) in self.revisions.iter_mut().zip(REVISION_TABLES) {
             let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 5);
             for r in rows.iter() {
@@ -109,8 +128,15 @@ impl Batched {
             &params,
         )?;
         drop(params);
+        // Rows without a position of their own take one past the largest, one after another,
+        // and this transaction is the only writer: the last row's position dates them all.
+        let first = tx.last_insert_rowid() - self.journal.len() as i64 + 1;
         self.journal.clear();
-        Ok(())
+        Ok(self
+            .docs
+            .drain(..)
+            .map(|(i, entry)| (first + i as i64, entry))
+            .collect())
     }
 }
 

@@ -11,6 +11,7 @@
 mod apply;
 mod batched;
 mod body;
+mod handoff;
 mod journal;
 mod links;
 mod outbox;
@@ -31,6 +32,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use crate::model::{Cursor, EntityId, EntityKind};
 
 pub use apply::ApplyReport;
+pub use handoff::Handoff;
 pub use journal::{CreditKey, EntityDoc, JournalEntry, ReadSnapshot, RecordingSource};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use quarantine::QuarantineEntry;
@@ -98,6 +100,8 @@ pub struct Store {
     /// What this writer has looked up or written. Cleared whenever a transaction fails, so it
     /// never names a row that was rolled back.
     keys: Keys,
+    /// Where committed batches' new documents go, if an index maintainer takes them.
+    handoff: Option<handoff::HandoffSender>,
 }
 
 /// The writer's cache: entity id → integer key, and revision origin → id.
@@ -203,6 +207,7 @@ impl Store {
             conn,
             path,
             keys: Keys::default(),
+            handoff: None,
         };
         store.configure()?;
         store.migrate()?;
@@ -229,6 +234,7 @@ impl Store {
             conn,
             path,
             keys: Keys::default(),
+            handoff: None,
         };
         store.configure()?;
         let known = schema::MIGRATIONS.len() as i64;
@@ -261,6 +267,7 @@ impl Store {
             conn,
             path,
             keys: Keys::default(),
+            handoff: None,
         })
     }
 
