@@ -39,6 +39,31 @@ impl std::ops::AddAssign for ApplyReport {
     }
 }
 
+/// A page of NDJSON change records, parsed and validated: decoding needs no store, so a
+/// caller can decode the next page on another thread while this one is applied.
+#[derive(Debug, Default)]
+pub struct DecodedPage {
+    changes: Vec<Change>,
+    /// Lines that did not parse or validate, with why.
+    refused: Vec<(DecodeError, String)>,
+}
+
+impl DecodedPage {
+    pub fn parse(ndjson: &str) -> Self {
+        let mut page = DecodedPage::default();
+        for (i, line) in ndjson.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match ChangeRecord::parse_line(line, i + 1).and_then(|r| r.decode()) {
+                Ok(change) => page.changes.push(change),
+                Err(e) => page.refused.push((e, line.to_owned())),
+            }
+        }
+        page
+    }
+}
+
 /// Popularity scores that arrive with a batch, by recording.
 pub(crate) type Scores = HashMap<RecordingId, f32>;
 
@@ -64,25 +89,23 @@ impl Store {
     /// parse or validate are quarantined with their reason, the rest are applied, and the
     /// cursor moves, all in one transaction.
     pub fn apply_ndjson(&mut self, ndjson: &str, cursor: Option<&Cursor>) -> Result<ApplyReport> {
-        let mut good = Vec::new();
-        let mut bad: Vec<(DecodeError, &str)> = Vec::new();
-        for (i, line) in ndjson.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match ChangeRecord::parse_line(line, i + 1).and_then(|r| r.decode()) {
-                Ok(change) => good.push(change),
-                Err(e) => bad.push((e, line)),
-            }
-        }
-        self.apply_batch(&bad, &good, &[], cursor)
+        self.apply_page(&DecodedPage::parse(ndjson), cursor)
+    }
+
+    /// Applies a page decoded beforehand (see [`DecodedPage`]), as [`Store::apply_ndjson`].
+    pub fn apply_page(
+        &mut self,
+        page: &DecodedPage,
+        cursor: Option<&Cursor>,
+    ) -> Result<ApplyReport> {
+        self.apply_batch(&page.refused, &page.changes, &[], cursor)
     }
 
     /// The one transaction every apply is: quarantine the refused records, apply the changes,
     /// write the scores that came without a change, move the cursor.
     fn apply_batch(
         &mut self,
-        refused: &[(DecodeError, &str)],
+        refused: &[(DecodeError, String)],
         changes: &[Change],
         popularity: &[(RecordingId, f32)],
         cursor: Option<&Cursor>,

@@ -19,7 +19,8 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use super::journal::JournalEntry;
 use super::{Result, Store};
 
-/// Committed batches a handoff queues before it drops further ones.
+/// Committed batches a handoff queues before it drops further ones: a few, since the
+/// maintainer takes them after every batch, and each holds thousands of documents in memory.
 const QUEUED_BATCHES: usize = 16;
 
 /// The applier's side.

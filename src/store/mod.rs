@@ -31,7 +31,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::model::{Cursor, EntityId, EntityKind};
 
-pub use apply::ApplyReport;
+pub use apply::{ApplyReport, DecodedPage};
 pub use handoff::Handoff;
 pub use journal::{CreditKey, EntityDoc, JournalEntry, ReadSnapshot, RecordingSource};
 pub use outbox::{OutboxEntry, OutboxState};
