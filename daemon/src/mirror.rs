@@ -50,6 +50,16 @@ struct InFlight {
     done: u64,
 }
 
+/// The outcome of a store task: its own error, or the task's failure to finish (a panic).
+fn joined<T>(r: Result<liner::store::Result<T>, tokio::task::JoinError>) -> Result<T, SyncError> {
+    r.map_err(|e| {
+        SyncError::Store(liner::store::StoreError::InvalidEdit(format!(
+            "store task: {e}"
+        )))
+    })?
+    .map_err(SyncError::Store)
+}
+
 /// Parses and validates a page on a blocking thread.
 async fn decode(records: String) -> Result<DecodedPage, SyncError> {
     tokio::task::spawn_blocking(move || DecodedPage::parse(&records))
@@ -97,6 +107,14 @@ impl Mirror {
         &self,
         f: impl FnOnce(&mut Store) -> liner::store::Result<T> + Send + 'static,
     ) -> Result<T, SyncError> {
+        joined(self.spawn_store(f).await)
+    }
+
+    /// Runs `f` on the store on a blocking thread, without waiting for it.
+    fn spawn_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> liner::store::Result<T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<liner::store::Result<T>> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut s = store.lock().map_err(|_| {
@@ -106,13 +124,6 @@ impl Mirror {
             })?;
             f(&mut s)
         })
-        .await
-        .map_err(|e| {
-            SyncError::Store(liner::store::StoreError::InvalidEdit(format!(
-                "store task: {e}"
-            )))
-        })?
-        .map_err(SyncError::Store)
     }
 
     /// Syncs until cancelled. Returns an error only when the local store fails.
@@ -287,7 +298,7 @@ impl Mirror {
                 }
                 applying = Some(InFlight {
                     // Without a cursor: it moves only with the snapshot's last batch.
-                    apply: self.spawn_apply(page),
+                    apply: self.spawn_store(move |s| s.apply_page(&page, None)),
                     last_id,
                     done,
                 });
@@ -338,22 +349,6 @@ impl Mirror {
         Ok(())
     }
 
-    /// Starts applying a decoded snapshot page on a blocking thread.
-    fn spawn_apply(
-        &self,
-        page: DecodedPage,
-    ) -> tokio::task::JoinHandle<liner::store::Result<ApplyReport>> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut s = store.lock().map_err(|_| {
-                liner::store::StoreError::InvalidEdit(
-                    "the mirror lock was poisoned by a panic".into(),
-                )
-            })?;
-            s.apply_page(&page, None)
-        })
-    }
-
     /// Waits for a snapshot page's apply, then records how far the bootstrap got.
     async fn finish(
         &self,
@@ -362,11 +357,7 @@ impl Mirror {
         total: Option<u64>,
         started: Instant,
     ) -> Result<(), SyncError> {
-        let report = f.apply.await.map_err(|e| {
-            SyncError::Store(liner::store::StoreError::InvalidEdit(format!(
-                "store task: {e}"
-            )))
-        })??;
+        let report = joined(f.apply.await)?;
         if report.quarantined > 0 {
             tracing::warn!(
                 quarantined = report.quarantined,
