@@ -276,6 +276,17 @@ fn a_bulk_load_cut_short_gets_its_party_links_on_the_next_open() {
     assert_eq!(Some(view), plain.party_view(party).expect("plain"));
 }
 
+/// Starts a bulk load and applies `changes` in batches of 50, as a bootstrap does; the caller
+/// ends it, or drops the store to leave it cut short.
+fn bulk_apply(store: &mut Store, changes: &[Change], scores: &[(liner::ids::RecordingId, f32)]) {
+    store.begin_bulk_load().expect("begin");
+    for chunk in changes.chunks(50) {
+        store
+            .apply_with_popularity(chunk, scores, None)
+            .expect("apply");
+    }
+}
+
 #[test]
 fn a_bulk_load_of_new_rows_and_one_resumed_after_a_kill_both_end_like_a_plain_apply() {
     let (base, scores) = catalog(300);
@@ -289,12 +300,7 @@ fn a_bulk_load_of_new_rows_and_one_resumed_after_a_kill_both_end_like_a_plain_ap
     // Only inserts into an empty mirror: the links come from what the load gathered.
     let fresh_dir = tempfile::tempdir().expect("tmp");
     let mut fresh = open(&fresh_dir);
-    fresh.begin_bulk_load().expect("begin");
-    for chunk in base.chunks(50) {
-        fresh
-            .apply_with_popularity(chunk, &scores, None)
-            .expect("apply");
-    }
+    bulk_apply(&mut fresh, &base, &scores);
     fresh.end_bulk_load().expect("end");
     assert_same(
         &fresh.canonical_dump().expect("dump"),
@@ -306,17 +312,10 @@ fn a_bulk_load_of_new_rows_and_one_resumed_after_a_kill_both_end_like_a_plain_ap
     // were never gathered by the second, and still get their links.
     let (first, rest) = base.split_at(base.len() / 2);
     let resumed_dir = tempfile::tempdir().expect("tmp");
-    {
-        let mut cut = open(&resumed_dir);
-        cut.begin_bulk_load().expect("begin");
-        cut.apply_with_popularity(first, &scores, None)
-            .expect("apply");
-    }
+    // Dropped without end_bulk_load, as a killed daemon leaves it.
+    bulk_apply(&mut open(&resumed_dir), first, &scores);
     let mut resumed = open(&resumed_dir);
-    resumed.begin_bulk_load().expect("begin");
-    resumed
-        .apply_with_popularity(rest, &scores, None)
-        .expect("apply");
+    bulk_apply(&mut resumed, rest, &scores);
     resumed.end_bulk_load().expect("end");
     assert_same(
         &resumed.canonical_dump().expect("dump"),

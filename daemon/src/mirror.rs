@@ -62,13 +62,7 @@ fn joined<T>(r: Result<liner::store::Result<T>, tokio::task::JoinError>) -> Resu
 
 /// Parses and validates a page on a blocking thread.
 async fn decode(records: String) -> Result<DecodedPage, SyncError> {
-    tokio::task::spawn_blocking(move || DecodedPage::parse(&records))
-        .await
-        .map_err(|e| {
-            SyncError::Store(liner::store::StoreError::InvalidEdit(format!(
-                "decoding task: {e}"
-            )))
-        })
+    joined(tokio::task::spawn_blocking(move || Ok(DecodedPage::parse(&records))).await)
 }
 
 /// Why a sync attempt ended.

@@ -8,13 +8,9 @@ use crate::store::{EntityDoc, JournalEntry, RecordingSource};
 
 /// The value of a document's `key` field: its kind and mirror key in one number, so recording
 /// and party keys (separate tables, overlapping numbers) never collide.
+/// The tag is the store's kind code, the one its search journal uses.
 pub(crate) fn doc_key(kind: EntityKind, key: i64) -> u64 {
-    let tag: u64 = match kind {
-        EntityKind::Party => 1,
-        EntityKind::Recording => 2,
-        EntityKind::Work => 3,
-        EntityKind::Release => 4,
-    };
+    let tag = crate::store::kind_code(kind) as u64;
     (tag << 56) | (key as u64 & ((1 << 56) - 1))
 }
 

@@ -180,13 +180,13 @@ fn apply_one(
     let kind = change.id.kind();
     // Fast path: an entity this mirror has never seen is inserted without a lookup first
     // (the insert itself says whether the id was new).
-    let key = match (&change.op, keys.contains_key(&change.id)) {
+    let inserted = match (&change.op, keys.contains_key(&change.id)) {
         (ChangeOp::Upsert(entity), false) => insert_new(tx, keys, entity, change.version, scores)?,
         _ => None,
     };
-    let fresh = key.is_some();
-    let key = match key {
-        Some(key) => key,
+    // The parties of a new row, as it was packed: what its handed-over document names.
+    let (key, parties) = match inserted {
+        Some((key, parties)) => (key, Some(parties)),
         None => {
             let existing = lookup(tx, keys, change.id)?;
             if let Some((key, stored)) = existing
@@ -198,20 +198,23 @@ fn apply_one(
                 report.stale += 1;
                 return Ok(());
             }
-            match &change.op {
+            let key = match &change.op {
                 ChangeOp::Upsert(entity) => {
                     update_existing(tx, keys, entity, change.version, existing, scores)?
                 }
                 ChangeOp::Delete => tombstone(tx, keys, change.id, change.version, existing)?,
-            }
+            };
+            (key, None)
         }
     };
     if let Some(rev) = &change.revision {
         batched.revision(tx, keys, kind, key, change.version, rev)?;
     }
     if matches!(kind, EntityKind::Party | EntityKind::Recording) {
-        let doc = match &change.op {
-            ChangeOp::Upsert(entity) if fresh && batched.collect => new_doc(keys, entity, scores),
+        let doc = match (&change.op, parties) {
+            (ChangeOp::Upsert(entity), Some(parties)) if batched.collect => {
+                Some(new_doc(entity, parties, scores))
+            }
             _ => None,
         };
         batched.journal(kind, key, doc);
@@ -224,30 +227,30 @@ fn apply_one(
     Ok(())
 }
 
-/// The document the index would read back for an entity just inserted as a new row: its
-/// popularity is the batch's score or 0, as the insert wrote it. `None` when a credited
-/// party's key has left the cache (the index then reads the row).
-fn new_doc(keys: &Keys, entity: &Entity, scores: &Scores) -> Option<EntityDoc> {
+/// The document the index would read back for an entity just inserted as a new row, given
+/// the party keys its credits were packed with (in credit order): its popularity is the
+/// batch's score or 0, as the insert wrote it.
+fn new_doc(entity: &Entity, parties: Vec<i64>, scores: &Scores) -> EntityDoc {
     match entity {
-        Entity::Party(p) => Some(EntityDoc::Party(p.clone())),
-        Entity::Recording(r) => {
-            let mut credits = Vec::with_capacity(r.credits.len());
-            for c in &r.credits {
-                credits.push(CreditKey {
-                    party_key: *keys.get(&EntityId::Party(c.party))?,
+        Entity::Recording(r) => EntityDoc::Recording(RecordingSource {
+            id: r.id,
+            title: r.title.clone(),
+            artist: r.display_artist(),
+            isrc: r.isrc.as_ref().map(|i| i.as_str().to_owned()),
+            popularity: scores.get(&r.id).copied().unwrap_or(0.0),
+            credits: r
+                .credits
+                .iter()
+                .zip(parties)
+                .map(|(c, party_key)| CreditKey {
+                    party_key,
                     role: c.role,
-                });
-            }
-            Some(EntityDoc::Recording(RecordingSource {
-                id: r.id,
-                title: r.title.clone(),
-                artist: r.display_artist(),
-                isrc: r.isrc.as_ref().map(|i| i.as_str().to_owned()),
-                popularity: scores.get(&r.id).copied().unwrap_or(0.0),
-                credits,
-            }))
-        }
-        Entity::Work(_) | Entity::Release(_) => None,
+                })
+                .collect(),
+        }),
+        Entity::Party(p) => EntityDoc::Party(p.clone()),
+        // Not indexed (never journaled).
+        Entity::Work(_) | Entity::Release(_) => EntityDoc::Gone,
     }
 }
 
@@ -447,14 +450,15 @@ impl From<StoreError> for WriteRowError {
     }
 }
 
-/// Inserts an entity whose id the table does not have yet; `None` if it has it after all.
+/// Inserts an entity whose id the table does not have yet, returning its key and the party
+/// keys its credits or writers were packed with; `None` if the table has the id after all.
 fn insert_new(
     tx: &Transaction<'_>,
     keys: &mut Keys,
     entity: &Entity,
     version: u64,
     scores: &Scores,
-) -> Result<Option<i64>> {
+) -> Result<Option<(i64, Vec<i64>)>> {
     let id = entity.id();
     let packed = pack(tx, keys, entity)?;
     match write_row(tx, entity, version, scores, Target::Insert(id), &packed) {
@@ -465,7 +469,7 @@ fn insert_new(
     let key = tx.last_insert_rowid();
     keys.insert(id, key);
     insert_children(tx, keys, entity, key, &packed)?;
-    Ok(Some(key))
+    Ok(Some((key, packed.parties)))
 }
 
 /// Overwrites an existing row (a placeholder, a tombstone or an older version) and its
@@ -481,7 +485,7 @@ fn update_existing(
     let Some((key, old_version)) = existing else {
         // Not there at all (the fast path was skipped because the key was cached and then
         // vanished): insert it.
-        let key = insert_new(tx, keys, entity, version, scores)?;
+        let key = insert_new(tx, keys, entity, version, scores)?.map(|(key, _)| key);
         return key.ok_or_else(|| StoreError::Corrupt {
             what: entity.id().to_string(),
             source: serde::de::Error::custom("row appeared and vanished during one transaction"),

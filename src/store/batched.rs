@@ -22,7 +22,7 @@ struct RevisionRow {
 /// What a batch has left to write, in the order it arose.
 #[derive(Default)]
 pub(crate) struct Batched {
-    /// By kind: party, recording, work, release (each has its own history table).
+    /// By kind code − 1: party, recording, work, release (each has its own history table).
     revisions: [Vec<RevisionRow>; 4],
     /// (kind code, entity key).
     journal: Vec<(i64, i64)>,
@@ -32,21 +32,13 @@ pub(crate) struct Batched {
     docs: Vec<(usize, JournalEntry)>,
 }
 
+/// By kind code ([`kind_code`] − 1).
 const REVISION_TABLES: [&str; 4] = [
     "INSERT OR IGNORE INTO party_revision (entity_key, version, origin, at_ms, diff)",
     "INSERT OR IGNORE INTO recording_revision (entity_key, version, origin, at_ms, diff)",
     "INSERT OR IGNORE INTO work_revision (entity_key, version, origin, at_ms, diff)",
     "INSERT OR IGNORE INTO release_revision (entity_key, version, origin, at_ms, diff)",
 ];
-
-fn slot(kind: EntityKind) -> usize {
-    match kind {
-        EntityKind::Party => 0,
-        EntityKind::Recording => 1,
-        EntityKind::Work => 2,
-        EntityKind::Release => 3,
-    }
-}
 
 impl Batched {
     /// An empty batch; `collect` says whether documents are wanted for a handoff.
@@ -79,7 +71,7 @@ impl Batched {
                 })?,
             )
         };
-        self.revisions[slot(kind)].push(RevisionRow {
+        self.revisions[kind_code(kind) as usize - 1].push(RevisionRow {
             key,
             version,
             origin,

@@ -36,10 +36,15 @@ pub struct Handoff {
 impl Handoff {
     /// Documents received and not yet taken by a catch-up.
     pub fn waiting(&mut self) -> usize {
+        self.receive();
+        self.held.len()
+    }
+
+    /// Moves what the applier has sent since into `held`.
+    fn receive(&mut self) {
         while let Ok(batch) = self.queue.try_recv() {
             self.held.extend(batch);
         }
-        self.held.len()
     }
 }
 
@@ -76,9 +81,7 @@ impl Store {
         limit: usize,
         handoff: &mut Handoff,
     ) -> Result<(Vec<JournalEntry>, i64)> {
-        while let Ok(batch) = handoff.queue.try_recv() {
-            handoff.held.extend(batch);
-        }
+        handoff.receive();
         // Positions this catch-up is past can never be asked for again.
         handoff.held = handoff.held.split_off(&(after + 1));
         if handoff.held.is_empty() {

@@ -3,8 +3,9 @@
 //! A recording keeps its credits, and a work its writers, packed in a column of its own row
 //! (see [`body`]); what the party view needs is the other direction, which `party_credit` and
 //! `party_writer` hold as bare (party, entity) key pairs. Applying keeps them in step row by
-//! row; a bulk load leaves them alone and [`rebuild`] derives both from the packed columns at
-//! its end by sorting, which is cheaper than millions of inserts at random places. The meta row
+//! row; a bulk load leaves them alone and [`rebuild`] writes both at its end in sorted order
+//! (from the pairs the load gathered, or from the packed columns), which is cheaper than
+//! millions of inserts at random places. The meta row
 //! `links_stale` is set for the length of a bulk load, so a load killed half-way is rebuilt on
 //! the next open instead of leaving party views short. Only the end of a load clears it: another
 //! connection opening the store in the middle of a load rebuilds from what is there so far, and
