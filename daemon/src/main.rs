@@ -14,6 +14,21 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Hands freed memory back to the system after 100 ms instead of mimalloc's default second. A
+/// bootstrap frees batch buffers on other threads than the ones that allocated them (decoding,
+/// applying and indexing run on different threads), and a second's worth of those stayed
+/// resident: the 1M bootstrap peaked at 419–424 MB with the default and 377 MB with 100 ms,
+/// in the same time (daemon bench; 0 ms cost 4 s).
+#[allow(unsafe_code)]
+fn return_freed_memory_sooner() {
+    // `mi_option_purge_delay` in mimalloc.h's option enum (v2 and v3 alike: retired options
+    // keep their numbers); libmimalloc-sys does not name it.
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: mi_option_set only stores an integer option, which mimalloc documents as safe to
+    // change at any time and from any thread; the option is a valid one and 100 a valid value.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 100) };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "linerd",
@@ -43,6 +58,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    return_freed_memory_sooner();
     let cli = Cli::parse();
     if cli.print_config {
         print!("{}", config::DEFAULT_FILE);
