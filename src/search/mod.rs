@@ -11,6 +11,7 @@ mod document;
 mod expand;
 mod query;
 mod schema;
+mod seeking_union;
 pub mod tokenizer;
 
 use std::fs;

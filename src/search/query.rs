@@ -14,6 +14,7 @@ use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, SegmentReader, TantivyDocument, Term};
 
 use super::schema::Fields;
+use super::seeking_union::SeekingUnion;
 use super::{Result, SearchError};
 use super::{expand, tokenizer};
 use crate::model::{EntityId, EntityKind};
@@ -76,15 +77,22 @@ pub(crate) fn build(
     }
     let words = tokenizer::tokens(&req.text);
     let still_typing = req.text.chars().last().is_some_and(char::is_alphanumeric);
+    // A word's alternatives are sought by the others' when anything else must match too (see
+    // seeking_union); one word alone is walked whole, which tantivy's own union does best.
+    let intersected = words.len()
+        + usize::from(req.kind.is_some())
+        + usize::from(req.role.is_some())
+        + usize::from(req.party.is_some())
+        > 1;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (i, word) in words.iter().enumerate() {
         let last = i + 1 == words.len();
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
         for (field, boost) in [(f.title, EXACT_TITLE_BOOST), (f.names, EXACT_NAMES_BOOST)] {
             let mut add = |term: Term, boost: f32| {
-                alternatives.push((
-                    Occur::Should,
-                    boosted(TermQuery::new(term, IndexRecordOption::WithFreqs), boost),
+                alternatives.push(boosted(
+                    TermQuery::new(term, IndexRecordOption::WithFreqs),
+                    boost,
                 ));
             };
             add(Term::from_field_text(field, word), boost);
@@ -101,17 +109,24 @@ pub(crate) fn build(
         }
         // An identifier typed whole (ISNI, IPI) finds its party directly.
         let code = word.to_ascii_uppercase();
-        alternatives.push((
-            Occur::Should,
-            boosted(
-                TermQuery::new(
-                    Term::from_field_text(f.code, &code),
-                    IndexRecordOption::Basic,
-                ),
-                10.0,
+        alternatives.push(boosted(
+            TermQuery::new(
+                Term::from_field_text(f.code, &code),
+                IndexRecordOption::Basic,
             ),
+            10.0,
         ));
-        clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+        let word: Box<dyn Query> = if intersected {
+            Box::new(SeekingUnion(alternatives))
+        } else {
+            Box::new(BooleanQuery::new(
+                alternatives
+                    .into_iter()
+                    .map(|q| (Occur::Should, q))
+                    .collect(),
+            ))
+        };
+        clauses.push((Occur::Must, word));
     }
     if clauses.is_empty() && req.party.is_none() && req.role.is_none() {
         return Ok(None);
