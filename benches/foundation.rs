@@ -54,6 +54,7 @@ struct Args {
 }
 
 fn main() -> Result<()> {
+    liner::alloc::keep_resident_memory_low();
     let args = Args::parse();
     let tmp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());

@@ -9,7 +9,9 @@
 //! - [`store`]: the SQLite mirror that applies change records idempotently.
 //! - [`search`]: the tantivy projection of the store for search as you type.
 //! - [`generate`]: a deterministic, realistic catalog generator for demos and benchmarks.
+//! - [`alloc`]: allocator settings for the binaries.
 
+pub mod alloc;
 pub mod generate;
 pub mod ident;
 pub mod ids;

@@ -10,38 +10,9 @@ use liner_daemon::{Config, config, status};
 use tokio_util::sync::CancellationToken;
 
 // glibc's per-thread arenas kept ~200 MB of freed batch buffers resident during a bootstrap
-// (measured); mimalloc returns them.
+// (measured); mimalloc returns them (with the settings in liner::alloc).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Keeps linerd's resident memory near what it uses. Freed memory goes back to the system after
-/// 100 ms instead of mimalloc's default second: a bootstrap frees batch buffers on other threads
-/// than the ones that allocated them (decoding, applying and indexing run on different
-/// threads), and a second's worth of those stayed resident. Transparent huge pages are off for
-/// this process: memory handed back and touched again was refaulted as 2 MB pages, each zeroed
-/// whole (8% of the bootstrap's CPU in `clear_page_erms`, perf). Daemon bench, 1M: peak 419–424
-/// MB with neither, 353–362 MB with the delay, 307–327 MB with both, in the same time (a 0 ms
-/// delay cost 4 s).
-#[allow(unsafe_code)]
-fn return_freed_memory_sooner() {
-    // Numbers in mimalloc.h's option enum (retired options keep theirs); libmimalloc-sys, which
-    // builds mimalloc v3 here, does not name these two.
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
-    // SAFETY: mi_option_set only stores an integer option, which mimalloc documents as safe to
-    // change at any time; both are valid options with valid values (milliseconds; a flag
-    // mimalloc reads before asking for huge pages on each new mapping).
-    unsafe {
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 100);
-        libmimalloc_sys::mi_option_set(ALLOW_THP, 0);
-    }
-    // Also where the system gives huge pages without being asked.
-    #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
-        // Only a cost in memory; the daemon works the same.
-        tracing::warn!(error = %e, "could not turn transparent huge pages off");
-    }
-}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,7 +56,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     // Before the runtime starts any thread.
-    return_freed_memory_sooner();
+    liner::alloc::keep_resident_memory_low();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

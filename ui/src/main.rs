@@ -20,6 +20,7 @@ use liner_console::{console, demo, generate, lookup, search};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    liner::alloc::keep_resident_memory_low();
     let args = cli::Cli::parse();
     let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let result = match args.command {
