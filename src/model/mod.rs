@@ -11,6 +11,7 @@ mod change;
 mod credit;
 mod dispute;
 mod event;
+mod one_pass;
 mod party;
 mod recording;
 mod release;

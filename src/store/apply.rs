@@ -55,7 +55,7 @@ impl DecodedPage {
             if line.trim().is_empty() {
                 continue;
             }
-            match ChangeRecord::parse_line(line, i + 1).and_then(|r| r.decode()) {
+            match ChangeRecord::decode_line(line, i + 1) {
                 Ok(change) => page.changes.push(change),
                 Err(e) => page.refused.push((e, line.to_owned())),
             }
