@@ -50,14 +50,24 @@ struct InFlight {
     done: u64,
 }
 
-/// The outcome of a store task: its own error, or the task's failure to finish (a panic).
+/// The outcome of a blocking task (a store call, or decoding a page): its own error, or the
+/// task's failure to finish (a panic).
 fn joined<T>(r: Result<liner::store::Result<T>, tokio::task::JoinError>) -> Result<T, SyncError> {
     r.map_err(|e| {
         SyncError::Store(liner::store::StoreError::InvalidEdit(format!(
-            "store task: {e}"
+            "blocking task: {e}"
         )))
     })?
     .map_err(SyncError::Store)
+}
+
+fn warn_if_quarantined(report: ApplyReport) {
+    if report.quarantined > 0 {
+        tracing::warn!(
+            quarantined = report.quarantined,
+            "records refused; see the quarantine"
+        );
+    }
 }
 
 /// Parses and validates a page on a blocking thread.
@@ -176,12 +186,7 @@ impl Mirror {
         let report = self
             .with_store(move |s| s.apply_ndjson(&records, cursor.as_ref()))
             .await?;
-        if report.quarantined > 0 {
-            tracing::warn!(
-                quarantined = report.quarantined,
-                "records refused; see the quarantine"
-            );
-        }
+        warn_if_quarantined(report);
         Ok(())
     }
 
@@ -351,13 +356,7 @@ impl Mirror {
         total: Option<u64>,
         started: Instant,
     ) -> Result<(), SyncError> {
-        let report = joined(f.apply.await)?;
-        if report.quarantined > 0 {
-            tracing::warn!(
-                quarantined = report.quarantined,
-                "records refused; see the quarantine"
-            );
-        }
+        warn_if_quarantined(joined(f.apply.await)?);
         if let Some(id) = f.last_id {
             self.save_mark(&BootMark {
                 cursor: start_cursor.token(),

@@ -105,7 +105,8 @@ impl Store {
             last.insert((kind, key), position);
         }
         if !last.values().all(|p| handoff.held.contains_key(p)) {
-            return self.journal_entries(after, limit);
+            // The chunk's extent is known: read just its documents.
+            return Ok((self.journal_entries_through(after, upto)?, upto));
         }
         let mut positions: Vec<i64> = last.into_values().collect();
         positions.sort_unstable();

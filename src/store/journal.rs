@@ -92,16 +92,25 @@ impl Store {
     /// The documents for up to `limit` journal rows after `after`, and the last position they
     /// cover. An entity journaled several times in the range appears once, as it is now.
     pub fn journal_entries(&self, after: i64, limit: usize) -> Result<(Vec<JournalEntry>, i64)> {
-        let conn = self.conn();
-        let upto: Option<i64> = conn.query_row(
+        let upto: Option<i64> = self.conn().query_row(
             "SELECT max(position) FROM
              (SELECT position FROM search_journal WHERE position > ?1 ORDER BY position LIMIT ?2)",
             params![after, limit as i64],
             |r| r.get(0),
         )?;
-        let Some(upto) = upto else {
-            return Ok((Vec::new(), after));
-        };
+        match upto {
+            Some(upto) => Ok((self.journal_entries_through(after, upto)?, upto)),
+            None => Ok((Vec::new(), after)),
+        }
+    }
+
+    /// The documents for the journal rows in `(after, upto]`, read from the mirror.
+    pub(crate) fn journal_entries_through(
+        &self,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<JournalEntry>> {
+        let conn = self.conn();
         let mut out = load_parties(conn, &format!("{JOURNAL_KEYS}1"), after, upto)?;
         out.extend(load_recordings(
             conn,
@@ -109,7 +118,7 @@ impl Store {
             after,
             upto,
         )?);
-        Ok((out, upto))
+        Ok(out)
     }
 
     /// Documents for every live entity of `kind` with a key in `(after_key, after_key +
