@@ -97,8 +97,7 @@ macro_rules! prefixed_id {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 if deserializer.is_human_readable() {
-                    let s = std::borrow::Cow::<str>::deserialize(deserializer)?;
-                    s.parse().map_err(serde::de::Error::custom)
+                    crate::parsed::parse_str(deserializer, str::parse)
                 } else {
                     u128::deserialize(deserializer).map(|v| Self(Ulid::from(v)))
                 }

@@ -16,6 +16,7 @@ pub mod generate;
 pub mod ident;
 pub mod ids;
 pub mod model;
+mod parsed;
 pub mod roles;
 pub mod search;
 pub mod store;

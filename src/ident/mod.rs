@@ -112,8 +112,7 @@ macro_rules! serde_via_str {
 
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = std::borrow::Cow::<str>::deserialize(d)?;
-                <$ty>::parse(&s).map_err(serde::de::Error::custom)
+                $crate::parsed::parse_str(d, <$ty>::parse)
             }
         }
 

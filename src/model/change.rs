@@ -103,8 +103,7 @@ impl Serialize for EntityId {
 
 impl<'de> Deserialize<'de> for EntityId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<str>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        crate::parsed::parse_str(d, str::parse)
     }
 }
 

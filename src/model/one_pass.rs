@@ -17,6 +17,7 @@ use super::change::{
     Change, ChangeOp, ChangeRecord, DecodeError, Entity, EntityId, EntityKind, Op,
 };
 use super::{Party, Recording, Release, Revision, Work};
+use crate::parsed::Str;
 
 impl ChangeRecord {
     /// Parses and validates one NDJSON line of the feed or a snapshot; the same as
@@ -56,9 +57,9 @@ fn one_pass(line: &str) -> Option<Change> {
     })
 }
 
-struct Record {
+struct Record<'de> {
     entity: EntityKind,
-    id: String,
+    id: Cow<'de, str>,
     op: Op,
     version: u64,
     data: Option<Entity>,
@@ -68,23 +69,23 @@ struct Record {
 struct RecordVisitor;
 
 impl<'de> Visitor<'de> for RecordVisitor {
-    type Value = Record;
+    type Value = Record<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a change record with its entity before its data")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
         let mut entity = None;
         let mut id = None;
         let mut op = None;
         let mut version = None;
         let mut data = None;
         let mut revision: Option<Option<Revision>> = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             match key.as_ref() {
                 "entity" if entity.is_none() => entity = Some(map.next_value::<EntityKind>()?),
-                "id" if id.is_none() => id = Some(map.next_value::<String>()?),
+                "id" if id.is_none() => id = Some(map.next_value::<Str<'de>>()?.0),
                 "op" if op.is_none() => op = Some(map.next_value::<Op>()?),
                 "version" if version.is_none() => version = Some(map.next_value::<u64>()?),
                 "data" if data.is_none() => {
