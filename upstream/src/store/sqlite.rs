@@ -402,10 +402,15 @@ impl CatalogStore for SqliteStore {
                         }
                     }
                 };
-                let count: u64 =
+                // Counting from the start walks the small id index; a key range walks the table
+                // itself, which at 1M recordings kept a client waiting 0.5 s for its first byte.
+                let count: u64 = if from == 0 {
+                    read.query_row("SELECT count(*) FROM entity", [], |r| r.get(0))?
+                } else {
                     read.query_row("SELECT count(*) FROM entity WHERE key > ?1", [from], |r| {
                         r.get(0)
-                    })?;
+                    })?
+                };
                 let head = head(&read)?;
                 if meta_tx.send(Ok(Some((count, head)))).is_err() {
                     return Ok(());
