@@ -12,11 +12,14 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use liner::generate::{CatalogSpec, Generator};
 use liner::ids::RecordingId;
-use liner::model::{Cursor, EntityKind};
+use liner::model::EntityKind;
 use liner::search::{SearchIndex, SearchRequest, WriterOptions};
 use liner::store::{EntityDoc, Store};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+
+#[path = "support/load.rs"]
+mod load;
 
 // The allocator linerd and liner run with, so the apply measured here is theirs.
 #[global_allocator]
@@ -88,10 +91,10 @@ fn main() -> Result<()> {
         format!("{:.2} s ({changes} changes)", t.elapsed().as_secs_f64()),
     ));
 
-    let mut store = Store::open(&db)?;
     if args.apply_only {
+        let mut store = Store::open(&db)?;
         let t = Instant::now();
-        let in_calls = apply_all(&mut store, &batches, None)?;
+        let in_calls = load::apply_all(&mut store, &batches, None)?;
         let a = t.elapsed();
         store.end_bulk_load()?;
         println!(
@@ -103,40 +106,16 @@ fn main() -> Result<()> {
         return Ok(());
     }
 
-    // 2. Apply into the store while the index maintainer follows the journal on another
-    //    thread, as the daemon will: woken after each committed batch, finishing when the
-    //    applier hangs up.
-    let mut reader_store = Store::open(&db)?;
-    // As linerd does: new documents go straight to the indexer rather than being read back.
-    let mut handoff = store.hand_off_documents();
-    let mut index = SearchIndex::open_writer(&index_root, &reader_store, WriterOptions::default())?;
-    let (committed, batches_done) = std::sync::mpsc::channel::<()>();
-    let t = Instant::now();
-    // Named, so a profile can tell its work from the applier's.
-    let indexer = std::thread::Builder::new().name("indexer".into()).spawn(
-        move || -> Result<(SearchIndex, Duration)> {
-            index.set_loading(true);
-            while batches_done.recv().is_ok() {
-                // Several batches may have landed meanwhile; one catch-up covers them all.
-                while batches_done.try_recv().is_ok() {}
-                index.catch_up_handed(&reader_store, &mut handoff)?;
-                // As linerd does: committed journal rows go, and their pages are reused.
-                index.prune_journal(&mut reader_store)?;
-            }
-            index.catch_up_handed(&reader_store, &mut handoff)?;
-            index.commit()?;
-            Ok((index, t.elapsed()))
-        },
-    )?;
-    apply_all(&mut store, &batches, Some(&committed))?;
-    let apply_only = t.elapsed();
-    store.end_bulk_load()?;
-    let apply_time = t.elapsed();
-    drop(committed);
-    let (index, index_time) = indexer
-        .join()
-        .map_err(|_| anyhow::anyhow!("indexer panicked"))??;
-    let total = t.elapsed();
+    // 2. Apply into the store while the index maintainer follows it on another thread, as
+    //    the daemon will.
+    let load::Load {
+        store,
+        index,
+        apply_only,
+        apply: apply_time,
+        index_caught_up: index_time,
+        total,
+    } = load::apply_and_index(&batches, &db, &index_root)?;
     rows.push((
         "apply into store (incl. rebuilding secondary indexes)",
         format!(
@@ -335,33 +314,6 @@ fn measure(
         "\np99 ratio FTS5 / liner: **{ratio:.0}×** (target ≥ 40×); targets p50 ≤ 1 ms, p99 ≤ 4 ms\n"
     );
     Ok(())
-}
-
-/// Applies every batch in bulk mode with its cursor; tells `committed` after each one. Returns
-/// the time spent inside the apply calls.
-fn apply_all(
-    store: &mut Store,
-    batches: &[liner::generate::Batch],
-    committed: Option<&std::sync::mpsc::Sender<()>>,
-) -> Result<Duration> {
-    store.begin_bulk_load()?;
-    let mut position = 0;
-    let mut in_calls = Duration::ZERO;
-    for batch in batches {
-        position += batch.changes.len() as u64;
-        let t = Instant::now();
-        store.apply_with_popularity(
-            &batch.changes,
-            &batch.popularity,
-            Some(&Cursor::new("bench", position)),
-        )?;
-        in_calls += t.elapsed();
-        if let Some(tx) = committed {
-            // The indexer only stops early on an error, which join() reports.
-            let _ = tx.send(());
-        }
-    }
-    Ok(in_calls)
 }
 
 fn file_size(p: &Path) -> u64 {

@@ -1,10 +1,16 @@
 //! The daemon benchmark: a cold mirror of the whole catalog from `liner-upstream` (SQLite,
 //! served from this process over loopback) by the real `linerd` binary, to searchable; its
 //! peak RSS; edit-to-visible latency (an edit accepted upstream, seen in the daemon's mirror
-//! and search); CPU while idle; and, in the same run, the foundation's apply + index of the
-//! same catalog from memory, which the cold mirror is compared with.
+//! and search); CPU while idle; and, in the same run, the foundation bench's apply + index of
+//! the same catalog from memory (its own code, `benches/support/load.rs`, on the allocator
+//! and settings linerd runs with), which the cold mirror is compared with.
 //!
-//! `cargo bench -p liner-daemon --bench daemon -- [--recordings N] [--catalog PATH] [--edits E]`
+//! The machine's speed drifts by a quarter within minutes, so each cold mirror is compared
+//! with the foundation runs just before and just after it: `--rounds R` runs R cold mirrors
+//! between R + 1 foundation runs and reports every ratio and their median.
+//!
+//! `cargo bench -p liner-daemon --bench daemon -- [--recordings N] [--catalog PATH] [--edits E]
+//! [--rounds R]`
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -12,13 +18,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use liner::generate::{CatalogSpec, Generator};
+use liner::generate::{Batch, CatalogSpec, Generator};
 use liner::model::{Cursor, EntityId};
-use liner::search::{SearchIndex, SearchRequest, WriterOptions};
+use liner::search::{SearchIndex, SearchRequest};
 use liner::store::Store;
 use liner_upstream::auth::{Role, generate_token, hash_token};
 use liner_upstream::store::{self as upstore, NewToken};
 use serde_json::json;
+
+// The foundation bench's own load; only its total is compared here.
+#[path = "../../benches/support/load.rs"]
+#[allow(dead_code)]
+mod load;
+
+// linerd's allocator, for the foundation runs measured here (and the upstream serving).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -32,6 +47,9 @@ struct Args {
     /// Edits timed from upstream acceptance to visible in the mirror and search.
     #[arg(long, default_value_t = 50)]
     edits: usize,
+    /// Cold mirrors, each between two foundation runs.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     #[arg(long, hide = true)]
     bench: bool,
 }
@@ -73,8 +91,34 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// What the upstream serves, and how to reach it.
+struct Upstream {
+    base: String,
+    token: String,
+    /// The feed position a cold mirror is complete at.
+    target: String,
+    /// Parties and recordings: the documents a complete index holds.
+    searchable: u64,
+    entities: u64,
+}
+
+/// One cold mirror: the daemon still running, and what it took.
+struct Cold {
+    daemon: Daemon,
+    data: PathBuf,
+    time: Duration,
+    synced_at: Duration,
+    rss_mb: u64,
+    peak_anon_mb: u64,
+    peak_file_mb: u64,
+    daemon_cpu: f64,
+    upstream_cpu: f64,
+}
+
 fn main() -> Result<()> {
+    liner::alloc::keep_resident_memory_low();
     let args = Args::parse();
+    let rounds = args.rounds.max(1);
     let work = tempfile::tempdir()?;
     let rt = tokio::runtime::Runtime::new()?;
     let mut rows: Vec<(String, String)> = Vec::new();
@@ -95,7 +139,7 @@ fn main() -> Result<()> {
         }
     };
     let url = format!("sqlite:{}", catalog.display());
-    let (base, token, store, stop) = rt.block_on(async {
+    let (upstream, store, stop) = rt.block_on(async {
         let store = upstore::open(&url).await?;
         if store.head().await? == 0 {
             eprintln!("bench: seeding {} recordings…", args.recordings);
@@ -121,26 +165,135 @@ fn main() -> Result<()> {
                 let _ = stopped.await;
             },
         ));
-        anyhow::Ok((base, token, store, stop))
+        let counts = store.counts().await?;
+        let target = Cursor::new(store.epoch().await?, store.head().await?).token();
+        let upstream = Upstream {
+            base,
+            token,
+            target,
+            entities: counts.iter().map(|(_, n)| n).sum(),
+            searchable: counts
+                .iter()
+                .filter(|(k, _)| {
+                    matches!(
+                        k,
+                        liner::model::EntityKind::Party | liner::model::EntityKind::Recording
+                    )
+                })
+                .map(|(_, n)| n)
+                .sum(),
+        };
+        anyhow::Ok((upstream, store, stop))
     })?;
-    let counts = rt.block_on(store.counts())?;
-    let entities: u64 = counts.iter().map(|(_, n)| n).sum();
-    let searchable: u64 = counts
-        .iter()
-        .filter(|(k, _)| {
-            matches!(
-                k,
-                liner::model::EntityKind::Party | liner::model::EntityKind::Recording
-            )
-        })
-        .map(|(_, n)| n)
-        .sum();
+    rows.push((
+        "catalog".into(),
+        format!(
+            "{} entities ({} recordings), served from SQLite",
+            upstream.entities, args.recordings
+        ),
+    ));
 
-    // 1. Cold mirror with the real daemon, to searchable.
-    let home = work.path().join("home");
-    std::fs::create_dir_all(&home)?;
+    // The foundation's input, generated once, before anything is timed.
+    let batches: Vec<Batch> =
+        Generator::new(CatalogSpec::new(args.recordings, args.seed), 5_000).collect();
+
+    // Foundation, cold mirror, foundation, cold mirror, …, foundation.
+    let mut foundations = vec![foundation(&batches, work.path(), 0)?];
+    let mut colds: Vec<Cold> = Vec::new();
+    let mut later_rows = Vec::new();
+    for round in 0..rounds {
+        let cold = cold_mirror(&upstream, &work.path().join(format!("home-{round}")))?;
+        if round + 1 == rounds {
+            // The last daemon stays up for the idle and edit measures.
+            idle_and_edits(&args, &upstream, &cold, &mut later_rows)?;
+        }
+        let mut cold = cold;
+        stop_daemon(&mut cold)?;
+        colds.push(cold);
+        let _ = std::fs::remove_dir_all(work.path().join(format!("home-{round}")));
+        foundations.push(foundation(&batches, work.path(), round + 1)?);
+    }
+    let _ = stop.send(());
+    drop(store);
+    drop(rt);
+
+    let mut ratios = Vec::new();
+    for (i, cold) in colds.iter_mut().enumerate() {
+        let around = (foundations[i] + foundations[i + 1]).as_secs_f64() / 2.0;
+        let ratio = cold.time.as_secs_f64() / around;
+        ratios.push(ratio);
+        rows.push((
+            format!(
+                "round {}: **cold mirror to searchable** (target ≤ 20 s)",
+                i + 1
+            ),
+            format!(
+                "**{:.1} s** (mirror at the head after {:.1} s); CPU: linerd {:.1} s, \
+                 upstream and bench {:.1} s",
+                cold.time.as_secs_f64(),
+                cold.synced_at.as_secs_f64(),
+                cold.daemon_cpu,
+                cold.upstream_cpu
+            ),
+        ));
+        rows.push((
+            format!("round {}: foundation apply + index before / after", i + 1),
+            format!(
+                "{:.1} s / {:.1} s: cold mirror / their mean **{ratio:.2}×**",
+                foundations[i].as_secs_f64(),
+                foundations[i + 1].as_secs_f64()
+            ),
+        ));
+        rows.push((
+            format!("round {}: **daemon peak RSS** (target ≤ 400 MB)", i + 1),
+            format!(
+                "**{} MB** (sampled peaks: {} MB anonymous, {} MB file-backed)",
+                cold.rss_mb, cold.peak_anon_mb, cold.peak_file_mb
+            ),
+        ));
+    }
+    rows.append(&mut later_rows);
+    rows.push((
+        "graceful stop (SIGTERM)".into(),
+        format!("exit 0 after each of the {rounds} cold mirrors"),
+    ));
+    ratios.sort_by(f64::total_cmp);
+    let median = (ratios[(ratios.len() - 1) / 2] + ratios[ratios.len() / 2]) / 2.0;
+    rows.push((
+        "**cold mirror / foundation** (target ≤ 1.5×)".into(),
+        format!(
+            "**{median:.2}×** (median of {} round{})",
+            ratios.len(),
+            if ratios.len() == 1 { "" } else { "s" }
+        ),
+    ));
+
+    println!("## linerd bench\n");
+    println!("one 2-core machine; upstream and daemon on loopback\n");
+    println!("| measure | result |\n|---|---|");
+    for (k, v) in rows {
+        println!("| {k} | {v} |");
+    }
+    Ok(())
+}
+
+/// The foundation bench's apply + index of the generated catalog, into a fresh directory.
+fn foundation(batches: &[Batch], work: &std::path::Path, run: usize) -> Result<Duration> {
+    let dir = work.join(format!("foundation-{run}"));
+    std::fs::create_dir_all(&dir)?;
+    let total =
+        load::apply_and_index(batches, &dir.join("mirror.sqlite"), &dir.join("index"))?.total;
+    eprintln!("bench: foundation {run}: {:.1} s", total.as_secs_f64());
+    std::fs::remove_dir_all(&dir)?;
+    Ok(total)
+}
+
+/// Starts the real linerd on an empty data directory under `home` and waits until its mirror
+/// is at the upstream's head and its index holds every searchable document.
+fn cold_mirror(upstream: &Upstream, home: &std::path::Path) -> Result<Cold> {
+    std::fs::create_dir_all(home)?;
     let token_file = home.join("token");
-    std::fs::write(&token_file, &token)?;
+    std::fs::write(&token_file, &upstream.token)?;
     {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))?;
@@ -150,14 +303,14 @@ fn main() -> Result<()> {
     std::fs::write(
         &config,
         format!(
-            "data_dir = {:?}\n[upstream]\nurl = {base:?}\ntoken_file = {:?}\n",
+            "data_dir = {:?}\n[upstream]\nurl = {:?}\ntoken_file = {:?}\n",
             data.display().to_string(),
+            upstream.base,
             token_file.display().to_string()
         ),
     )?;
-    let head = rt.block_on(store.head())?;
-    let target = Cursor::new(rt.block_on(store.epoch())?, head).token();
     let t = Instant::now();
+    let upstream_cpu_before = cpu_seconds(std::process::id());
     let mut daemon = Daemon(
         Command::new(env!("CARGO_BIN_EXE_linerd"))
             .arg("--config")
@@ -195,14 +348,15 @@ fn main() -> Result<()> {
             bail!("linerd exited early: {code}");
         }
         if synced_at.is_none()
-            && liner_daemon::status::read(&status_path)
-                .is_ok_and(|s| s.pid == pid && s.cursor.as_deref() == Some(target.as_str()))
+            && liner_daemon::status::read(&status_path).is_ok_and(|s| {
+                s.pid == pid && s.cursor.as_deref() == Some(upstream.target.as_str())
+            })
         {
             synced_at = Some(t.elapsed());
         }
         if synced_at.is_some()
             && SearchIndex::open_read_only(data.join("index"))
-                .is_ok_and(|i| i.num_docs() == searchable)
+                .is_ok_and(|i| i.num_docs() == upstream.searchable)
         {
             break;
         }
@@ -211,33 +365,30 @@ fn main() -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let cold = t.elapsed();
-    let rss_mb = proc_field(pid, "status", "VmHWM:").unwrap_or(0) / 1024;
-    rows.push((
-        "catalog".into(),
-        format!(
-            "{entities} entities ({} recordings), served from SQLite",
-            args.recordings
-        ),
-    ));
-    rows.push((
-        "**cold mirror to searchable** (target ≤ 20 s)".into(),
-        format!(
-            "**{:.1} s** (mirror at the head after {:.1} s)",
-            cold.as_secs_f64(),
-            synced_at.unwrap_or_default().as_secs_f64()
-        ),
-    ));
-    rows.push((
-        "**daemon peak RSS** (target ≤ 400 MB)".into(),
-        format!(
-            "**{rss_mb} MB** (sampled peaks: {} MB anonymous, {} MB file-backed)",
-            peak_anon / 1024,
-            peak_file / 1024
-        ),
-    ));
+    let time = t.elapsed();
+    Ok(Cold {
+        // Where the CPU went: on two cores, the cold mirror is bound by the sum.
+        daemon_cpu: cpu_seconds(pid),
+        upstream_cpu: cpu_seconds(std::process::id()) - upstream_cpu_before,
+        rss_mb: proc_field(pid, "status", "VmHWM:").unwrap_or(0) / 1024,
+        peak_anon_mb: peak_anon / 1024,
+        peak_file_mb: peak_file / 1024,
+        daemon,
+        data,
+        time,
+        synced_at: synced_at.unwrap_or_default(),
+    })
+}
 
-    // 2. Idle: CPU over ten seconds while caught up.
+/// CPU while caught up, then edits accepted upstream until each is visible in the daemon's
+/// mirror and search.
+fn idle_and_edits(
+    args: &Args,
+    upstream: &Upstream,
+    cold: &Cold,
+    rows: &mut Vec<(String, String)>,
+) -> Result<()> {
+    let pid = cold.daemon.0.id();
     let before = cpu_seconds(pid);
     std::thread::sleep(Duration::from_secs(10));
     let idle = cpu_seconds(pid) - before;
@@ -246,8 +397,9 @@ fn main() -> Result<()> {
         format!("{:.2} s of CPU = {:.1}%", idle, idle * 10.0),
     ));
 
-    // 3. Edit accepted upstream → visible in the mirror and in search.
+    let data = &cold.data;
     let mirror = Store::open_read_only(data.join("mirror.sqlite"))?;
+    let (base, token) = (&upstream.base, &upstream.token);
     let http = reqwest::blocking::Client::new();
     let mut times = Vec::new();
     // Titles unique to this run: a reused catalog already has the last run's.
@@ -259,7 +411,7 @@ fn main() -> Result<()> {
         let title = format!("Qzxedit{i} Run{run}");
         let r = http
             .patch(format!("{base}/v1/recordings/{rec}"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .header("if-match", format!("\"{version}\""))
             .json(&json!({"reason": "bench", "patch": {"title": title}}))
             .send()?;
@@ -284,6 +436,9 @@ fn main() -> Result<()> {
         }
         times.push(accepted.elapsed());
     }
+    if times.is_empty() {
+        return Ok(());
+    }
     times.sort();
     let q = |f: f64| times[((times.len() as f64 * f).ceil() as usize).clamp(1, times.len()) - 1];
     rows.push((
@@ -298,75 +453,18 @@ fn main() -> Result<()> {
             times.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
         ),
     ));
-
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let exit = child.wait()?;
-    rows.push(("graceful stop".into(), format!("{exit}")));
-    let _ = stop.send(());
-    drop(rt);
-
-    // 4. The foundation's apply + index of the same catalog from memory, in this run.
-    let foundation = foundation_apply_and_index(&args, work.path())?;
-    rows.push((
-        "foundation apply + index, same catalog from memory (same run)".into(),
-        format!("{:.1} s", foundation.as_secs_f64()),
-    ));
-    rows.push((
-        "**cold mirror / foundation** (target ≤ 1.5×)".into(),
-        format!("**{:.2}×**", cold.as_secs_f64() / foundation.as_secs_f64()),
-    ));
-
-    println!("## linerd bench\n");
-    println!("one 2-core machine; upstream and daemon on loopback\n");
-    println!("| measure | result |\n|---|---|");
-    for (k, v) in rows {
-        println!("| {k} | {v} |");
-    }
     Ok(())
 }
 
-/// The foundation bench's measure: apply every generated batch into a fresh store (bulk load)
-/// while an indexer thread follows the journal, until the index has caught up.
-fn foundation_apply_and_index(args: &Args, dir: &std::path::Path) -> Result<Duration> {
-    let db = dir.join("foundation.sqlite");
-    let batches: Vec<_> =
-        Generator::new(CatalogSpec::new(args.recordings, args.seed), 5_000).collect();
-    let mut store = Store::open(&db)?;
-    let reader = Store::open(&db)?;
-    let mut index = SearchIndex::open_writer(
-        dir.join("foundation-index"),
-        &reader,
-        WriterOptions::default(),
-    )?;
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let t = Instant::now();
-    let indexer = std::thread::spawn(move || -> Result<()> {
-        index.set_loading(true);
-        while rx.recv().is_ok() {
-            while rx.try_recv().is_ok() {}
-            index.catch_up(&reader)?;
-        }
-        index.catch_up(&reader)?;
-        index.commit()?;
-        Ok(())
-    });
-    store.begin_bulk_load()?;
-    let mut position = 0;
-    for b in &batches {
-        position += b.changes.len() as u64;
-        store.apply_with_popularity(
-            &b.changes,
-            &b.popularity,
-            Some(&Cursor::new("bench", position)),
-        )?;
-        let _ = tx.send(());
+/// Stops a daemon as a user would (SIGTERM) and checks it stops cleanly.
+fn stop_daemon(cold: &mut Cold) -> Result<()> {
+    let pid = cold.daemon.0.id();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let exit = cold.daemon.0.wait()?;
+    if !exit.success() {
+        bail!("linerd did not stop cleanly on SIGTERM: {exit}");
     }
-    store.end_bulk_load()?;
-    drop(tx);
-    indexer
-        .join()
-        .map_err(|_| anyhow::anyhow!("indexer panicked"))??;
-    Ok(t.elapsed())
+    Ok(())
 }
