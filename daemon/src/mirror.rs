@@ -269,8 +269,8 @@ impl Mirror {
             let Some(end) = pending.iter().rposition(|&b| b == b'\n') else {
                 continue;
             };
-            let complete: Vec<u8> = pending.drain(..=end).collect();
-            let text = String::from_utf8(complete)
+            // Lines are copied once, into the page; what follows the last newline stays.
+            let text = std::str::from_utf8(&pending[..=end])
                 .map_err(|_| FetchError::Garbled("the snapshot is not UTF-8".into()))?;
             for line in text.lines() {
                 if trailer.is_some() {
@@ -288,6 +288,7 @@ impl Mirror {
                 records.push('\n');
                 in_batch += 1;
             }
+            pending.drain(..=end);
             if in_batch >= batch {
                 done += in_batch as u64;
                 let last_id = id_of(&records[last_line_start..]);
