@@ -272,6 +272,17 @@ async fn story(s: &Server) {
         .find(|l| l["id"] == rec_id.as_str())
         .expect("recording in snapshot");
     assert_eq!(snap_rec["version"], 3);
+    // Resumed after its first entity: the rest, counted the other way.
+    let first = snap[0]["id"].as_str().expect("id");
+    let r = s
+        .get(Role::Reader, &format!("/v1/snapshot?after={first}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.headers()["x-liner-snapshot-count"], "3");
+    let mut rest = ndjson(&r.text().await.expect("body"));
+    rest.pop().expect("trailer");
+    assert_eq!(rest, snap[1..].to_vec());
 
     // Cursors: from another epoch 409 (resync), garbage 400.
     let foreign = Cursor::new("01JZZZZZZZZZZZZZZZZZZZZZZZ", 1).token();
