@@ -57,7 +57,9 @@ struct Args {
 }
 
 fn main() -> Result<()> {
-    liner::alloc::keep_resident_memory_low();
+    if let Err(e) = liner::alloc::keep_resident_memory_low() {
+        eprintln!("bench: could not turn transparent huge pages off: {e}");
+    }
     let args = Args::parse();
     let tmp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());

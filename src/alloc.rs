@@ -13,10 +13,11 @@
 //! 2.7 ms without (2.9 ms in a fresh process either way), and generating the catalog took
 //! 7.2 s instead of 2.1 s.
 
-/// Applies the settings; call it first thing in `main`, before threads start. Settings this
-/// system refuses are logged and skipped: they cost memory, never correctness.
+/// Applies the settings; call it early in `main`, before the work's threads start. A setting
+/// this system refuses is returned for the caller to report where its logs go (it costs
+/// memory, never correctness): the console, say, has no logger yet at the top of `main`.
 #[allow(unsafe_code)]
-pub fn keep_resident_memory_low() {
+pub fn keep_resident_memory_low() -> std::io::Result<()> {
     // Numbers in mimalloc.h's option enum (retired options keep theirs); libmimalloc-sys, which
     // builds mimalloc v3 here, does not name these two.
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
@@ -30,7 +31,6 @@ pub fn keep_resident_memory_low() {
     }
     // Also where the system gives huge pages without being asked.
     #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
-        tracing::warn!(error = %e, "could not turn transparent huge pages off");
-    }
+    rustix::thread::disable_transparent_huge_pages(true)?;
+    Ok(())
 }

@@ -116,7 +116,9 @@ struct Cold {
 }
 
 fn main() -> Result<()> {
-    liner::alloc::keep_resident_memory_low();
+    if let Err(e) = liner::alloc::keep_resident_memory_low() {
+        eprintln!("bench: could not turn transparent huge pages off: {e}");
+    }
     let args = Args::parse();
     let rounds = args.rounds.max(1);
     let work = tempfile::tempdir()?;

@@ -56,7 +56,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     // Before the runtime starts any thread.
-    liner::alloc::keep_resident_memory_low();
+    if let Err(e) = liner::alloc::keep_resident_memory_low() {
+        tracing::warn!(error = %e, "could not turn transparent huge pages off");
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

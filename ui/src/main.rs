@@ -20,7 +20,6 @@ use liner_console::{console, demo, generate, lookup, search};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    liner::alloc::keep_resident_memory_low();
     let args = cli::Cli::parse();
     let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let result = match args.command {
@@ -92,6 +91,7 @@ fn log_to_file(dir: &Path) -> anyhow::Result<()> {
         .with_ansi(false)
         .with_writer(std::sync::Mutex::new(file))
         .init();
+    memory_settings();
     Ok(())
 }
 
@@ -101,6 +101,15 @@ fn log_to_stderr() {
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
         .init();
+    memory_settings();
+}
+
+/// The allocator settings, once logging is set up (each command sets it up before its work's
+/// threads start), so that a refusal reaches the log rather than nowhere.
+fn memory_settings() {
+    if let Err(e) = liner::alloc::keep_resident_memory_low() {
+        tracing::warn!(error = %e, "could not turn transparent huge pages off");
+    }
 }
 
 fn filter() -> tracing_subscriber::EnvFilter {
