@@ -12,6 +12,7 @@
 //!   components with the new settings (an invalid file is reported and ignored).
 
 pub mod backoff;
+pub mod batcher;
 pub mod client;
 pub mod config;
 pub mod indexer;

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Event;
 use crate::backoff::Backoff;
-use crate::client::{FetchError, Upstream, trailer_of};
+use crate::batcher::Batcher;
+use crate::client::{FetchError, Upstream};
 use crate::config::Config;
 use crate::status::{Progress, State, StatusFile};
 
@@ -70,9 +71,9 @@ fn warn_if_quarantined(report: ApplyReport) {
     }
 }
 
-/// Parses and validates a page on a blocking thread.
-async fn decode(records: String) -> Result<DecodedPage, SyncError> {
-    joined(tokio::task::spawn_blocking(move || Ok(DecodedPage::parse(&records))).await)
+/// Parses and validates a page on a blocking thread; gives its text back for reuse.
+async fn decode(records: String) -> Result<(DecodedPage, String), SyncError> {
+    joined(tokio::task::spawn_blocking(move || Ok((DecodedPage::parse(&records), records))).await)
 }
 
 /// Why a sync attempt ended.
@@ -241,13 +242,8 @@ impl Mirror {
         let (total, mut stream) = (snapshot.count, snapshot.body);
         self.with_store(|s| s.begin_bulk_load()).await?;
         let started = Instant::now();
-        let batch = self.config.sync.snapshot_batch.max(1);
-        let mut pending: Vec<u8> = Vec::new();
-        let mut records = String::new();
-        let mut in_batch = 0usize;
-        let mut last_line_start = 0usize;
+        let mut batcher = Batcher::new(self.config.sync.snapshot_batch);
         let mut done = 0u64;
-        let mut trailer = None;
         // The page being applied while the next is read and decoded: parsing and validating
         // JSON was a third of a bootstrap's CPU, and it needs no store.
         let mut applying: Option<InFlight> = None;
@@ -265,69 +261,36 @@ impl Mirror {
             let Some(chunk) = chunk else { break };
             let chunk =
                 chunk.map_err(|e| FetchError::Offline(format!("reading the snapshot: {e}")))?;
-            pending.extend_from_slice(&chunk);
-            let Some(end) = pending.iter().rposition(|&b| b == b'\n') else {
+            let Some(full) = batcher.push(&chunk)? else {
                 continue;
             };
-            // Lines are copied once, into the page; what follows the last newline stays.
-            let text = std::str::from_utf8(&pending[..=end])
-                .map_err(|_| FetchError::Garbled("the snapshot is not UTF-8".into()))?;
-            for line in text.lines() {
-                if trailer.is_some() {
-                    return Err(FetchError::Garbled(
-                        "the snapshot went on after its trailer".into(),
-                    )
-                    .into());
-                }
-                if let Some(t) = trailer_of(line) {
-                    trailer = Some(t);
-                    continue;
-                }
-                last_line_start = records.len();
-                records.push_str(line);
-                records.push('\n');
-                in_batch += 1;
+            done += full.lines as u64;
+            let last_id = id_of(full.last_line());
+            let (page, buffer) = decode(full.records).await?;
+            batcher.recycle(buffer);
+            if let Some(f) = applying.take() {
+                self.finish(f, &start_cursor, total, started).await?;
             }
-            pending.drain(..=end);
-            if in_batch >= batch {
-                done += in_batch as u64;
-                let last_id = id_of(&records[last_line_start..]);
-                let page = decode(std::mem::take(&mut records)).await?;
-                if let Some(f) = applying.take() {
-                    self.finish(f, &start_cursor, total, started).await?;
-                }
-                applying = Some(InFlight {
-                    // Without a cursor: it moves only with the snapshot's last batch.
-                    apply: self.spawn_store(move |s| s.apply_page(&page, None)),
-                    last_id,
-                    done,
-                });
-                in_batch = 0;
-            }
+            applying = Some(InFlight {
+                // Without a cursor: it moves only with the snapshot's last batch.
+                apply: self.spawn_store(move |s| s.apply_page(&page, None)),
+                last_id,
+                done,
+            });
         }
         if let Some(f) = applying.take() {
             self.finish(f, &start_cursor, total, started).await?;
         }
-        let Some(trailer) = trailer else {
-            return Err(FetchError::Garbled(
-                "the snapshot ended without its trailer (cut short)".into(),
-            )
-            .into());
-        };
-        if !pending.is_empty() {
-            return Err(
-                FetchError::Garbled("the snapshot ended in the middle of a line".into()).into(),
-            );
-        }
+        let (last, trailer) = batcher.finish()?;
         if trailer.cursor()?.epoch != start_cursor.epoch {
             return Err(FetchError::Resync(
                 "the upstream history changed during the bootstrap".into(),
             )
             .into());
         }
-        done += in_batch as u64;
+        done += last.lines as u64;
         let cursor = start_cursor;
-        self.apply(records, Some(cursor.clone())).await?;
+        self.apply(last.records, Some(cursor.clone())).await?;
         self.with_store(|s| {
             s.set_note(BOOT_MARK, None)?;
             s.end_bulk_load()

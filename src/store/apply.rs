@@ -50,7 +50,13 @@ pub struct DecodedPage {
 
 impl DecodedPage {
     pub fn parse(ndjson: &str) -> Self {
-        let mut page = DecodedPage::default();
+        // Sized once: a snapshot page is thousands of changes, and growing the vector copied
+        // them again at each doubling.
+        let lines = ndjson.bytes().filter(|&b| b == b'\n').count() + 1;
+        let mut page = DecodedPage {
+            changes: Vec::with_capacity(lines),
+            refused: Vec::new(),
+        };
         for (i, line) in ndjson.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
