@@ -221,7 +221,8 @@ fn main() -> Result<()> {
 
     let mut ratios = Vec::new();
     for (i, cold) in colds.iter_mut().enumerate() {
-        let around = (foundations[i] + foundations[i + 1]).as_secs_f64() / 2.0;
+        let (before, after) = (&foundations[i], &foundations[i + 1]);
+        let around = (before.time + after.time).as_secs_f64() / 2.0;
         let ratio = cold.time.as_secs_f64() / around;
         ratios.push(ratio);
         rows.push((
@@ -241,9 +242,12 @@ fn main() -> Result<()> {
         rows.push((
             format!("round {}: foundation apply + index before / after", i + 1),
             format!(
-                "{:.1} s / {:.1} s: cold mirror / their mean **{ratio:.2}×**",
-                foundations[i].as_secs_f64(),
-                foundations[i + 1].as_secs_f64()
+                "{:.1} s / {:.1} s (CPU {:.1} s / {:.1} s): cold mirror / their mean \
+                 **{ratio:.2}×**",
+                before.time.as_secs_f64(),
+                after.time.as_secs_f64(),
+                before.cpu,
+                after.cpu
             ),
         ));
         rows.push((
@@ -279,15 +283,27 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// One foundation apply + index: its time, and the CPU it took (the bench process is
+/// otherwise idle meanwhile).
+struct Foundation {
+    time: Duration,
+    cpu: f64,
+}
+
 /// The foundation bench's apply + index of the generated catalog, into a fresh directory.
-fn foundation(batches: &[Batch], work: &std::path::Path, run: usize) -> Result<Duration> {
+fn foundation(batches: &[Batch], work: &std::path::Path, run: usize) -> Result<Foundation> {
     let dir = work.join(format!("foundation-{run}"));
     std::fs::create_dir_all(&dir)?;
-    let total =
+    let cpu_before = cpu_seconds(std::process::id());
+    let time =
         load::apply_and_index(batches, &dir.join("mirror.sqlite"), &dir.join("index"))?.total;
-    eprintln!("bench: foundation {run}: {:.1} s", total.as_secs_f64());
+    let cpu = cpu_seconds(std::process::id()) - cpu_before;
+    eprintln!(
+        "bench: foundation {run}: {:.1} s, CPU {cpu:.1} s",
+        time.as_secs_f64()
+    );
     std::fs::remove_dir_all(&dir)?;
-    Ok(total)
+    Ok(Foundation { time, cpu })
 }
 
 /// Starts the real linerd on an empty data directory under `home` and waits until its mirror

@@ -42,12 +42,19 @@ fn id_of(line: &str) -> Option<String> {
         .map(|i| i.id)
 }
 
-/// A snapshot page being applied, and what to record once it is.
+/// A snapshot page being applied (with the mark of how far the bootstrap got).
 struct InFlight {
     apply: tokio::task::JoinHandle<liner::store::Result<ApplyReport>>,
-    /// The page's last entity: where a resumed bootstrap starts after.
-    last_id: Option<String>,
     /// Records applied once this page is.
+    done: u64,
+}
+
+/// A snapshot batch being decoded.
+struct Decoding {
+    task: tokio::task::JoinHandle<liner::store::Result<(DecodedPage, String)>>,
+    /// The batch's last entity: where a resumed bootstrap starts after.
+    last_id: Option<String>,
+    /// Records applied once this batch is.
     done: u64,
 }
 
@@ -72,8 +79,8 @@ fn warn_if_quarantined(report: ApplyReport) {
 }
 
 /// Parses and validates a page on a blocking thread; gives its text back for reuse.
-async fn decode(records: String) -> Result<(DecodedPage, String), SyncError> {
-    joined(tokio::task::spawn_blocking(move || Ok((DecodedPage::parse(&records), records))).await)
+fn decode(records: String) -> tokio::task::JoinHandle<liner::store::Result<(DecodedPage, String)>> {
+    tokio::task::spawn_blocking(move || Ok((DecodedPage::parse(&records), records)))
 }
 
 /// Why a sync attempt ended.
@@ -247,12 +254,13 @@ impl Mirror {
         // The page being applied while the next is read and decoded: parsing and validating
         // JSON was a third of a bootstrap's CPU, and it needs no store.
         let mut applying: Option<InFlight> = None;
+        let mut decoding: Option<Decoding> = None;
         loop {
             let chunk = tokio::select! {
                 _ = cancel.cancelled() => {
                     // The batch in hand is finished (committed and marked) before stopping.
                     if let Some(f) = applying.take() {
-                        self.finish(f, &start_cursor, total, started).await?;
+                        self.finish(f, total, started).await?;
                     }
                     return Err(SyncError::Cancelled);
                 }
@@ -266,20 +274,23 @@ impl Mirror {
             };
             done += full.lines as u64;
             let last_id = id_of(full.last_line());
-            let (page, buffer) = decode(full.records).await?;
-            batcher.recycle(buffer);
-            if let Some(f) = applying.take() {
-                self.finish(f, &start_cursor, total, started).await?;
-            }
-            applying = Some(InFlight {
-                // Without a cursor: it moves only with the snapshot's last batch.
-                apply: self.spawn_store(move |s| s.apply_page(&page, None)),
+            // This batch decodes while the next is read; the one before it goes to the store.
+            let next = Decoding {
+                task: decode(full.records),
                 last_id,
                 done,
-            });
+            };
+            if let Some(d) = decoding.replace(next) {
+                self.hand_over(d, &mut batcher, &mut applying, &start_cursor, total, started)
+                    .await?;
+            }
+        }
+        if let Some(d) = decoding.take() {
+            self.hand_over(d, &mut batcher, &mut applying, &start_cursor, total, started)
+                .await?;
         }
         if let Some(f) = applying.take() {
-            self.finish(f, &start_cursor, total, started).await?;
+            self.finish(f, total, started).await?;
         }
         let (last, trailer) = batcher.finish()?;
         if trailer.cursor()?.epoch != start_cursor.epoch {
@@ -312,22 +323,52 @@ impl Mirror {
         Ok(())
     }
 
-    /// Waits for a snapshot page's apply, then records how far the bootstrap got.
-    async fn finish(
+    /// Waits for a decoded batch, then for the page before it to be applied, and starts
+    /// applying this one.
+    async fn hand_over(
         &self,
-        f: InFlight,
+        d: Decoding,
+        batcher: &mut Batcher,
+        applying: &mut Option<InFlight>,
         start_cursor: &Cursor,
         total: Option<u64>,
         started: Instant,
     ) -> Result<(), SyncError> {
-        warn_if_quarantined(joined(f.apply.await)?);
-        if let Some(id) = f.last_id {
-            self.save_mark(&BootMark {
+        let (page, buffer) = joined(d.task.await)?;
+        batcher.recycle(buffer);
+        if let Some(f) = applying.take() {
+            self.finish(f, total, started).await?;
+        }
+        // How far the bootstrap got is written with the page, so the two cannot disagree.
+        let mark = d.last_id.map(|id| {
+            serde_json::to_string(&BootMark {
                 cursor: start_cursor.token(),
                 last_id: Some(id),
             })
-            .await?;
-        }
+            .unwrap_or_default()
+        });
+        *applying = Some(InFlight {
+            apply: self.spawn_store(move |s| {
+                // Without a cursor: it moves only with the snapshot's last batch.
+                let report = s.apply_page(&page, None)?;
+                if let Some(mark) = mark {
+                    s.set_note(BOOT_MARK, Some(&mark))?;
+                }
+                Ok(report)
+            }),
+            done: d.done,
+        });
+        Ok(())
+    }
+
+    /// Waits for a snapshot page's apply (its mark included) and reports the progress.
+    async fn finish(
+        &self,
+        f: InFlight,
+        total: Option<u64>,
+        started: Instant,
+    ) -> Result<(), SyncError> {
+        warn_if_quarantined(joined(f.apply.await)?);
         let _ = self.events.send(Event::Applied { tailing: false });
         self.progress(f.done, total, started);
         Ok(())
