@@ -543,8 +543,8 @@ impl CatalogStore for PgStore {
                             r.get(0),
                             r.get(1),
                             r.get::<_, i64>(2) as u64,
-                            r.get(3),
-                            r.get(4),
+                            r.get::<_, Option<&str>>(3).map(str::as_bytes),
+                            r.get::<_, &str>(4).as_bytes(),
                             &mut buf,
                         );
                     }
