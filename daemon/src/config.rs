@@ -84,7 +84,7 @@ impl Default for Sync {
         Sync {
             page_size: 5_000,
             wait_seconds: 30,
-            snapshot_batch: 5_000,
+            snapshot_batch: 10_000,
             max_backoff_seconds: 30,
         }
     }
