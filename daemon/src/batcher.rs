@@ -210,7 +210,10 @@ mod tests {
             let text = stream(2) + extra;
             for chunk in [1, 7, text.len()] {
                 let err = cut(text.as_bytes(), chunk, 5).expect_err("after trailer");
-                assert!(err.to_string().contains("after its trailer"), "{extra:?}: {err}");
+                assert!(
+                    err.to_string().contains("after its trailer"),
+                    "{extra:?}: {err}"
+                );
             }
         }
     }
@@ -239,6 +242,9 @@ mod tests {
         }
         assert!(capacities.len() >= 8, "{capacities:?}");
         assert!(capacities[0] < 1 << 20, "{capacities:?}");
-        assert!(capacities[2..].iter().all(|&c| c >= 1 << 20), "{capacities:?}");
+        assert!(
+            capacities[2..].iter().all(|&c| c >= 1 << 20),
+            "{capacities:?}"
+        );
     }
 }

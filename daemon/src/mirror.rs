@@ -282,13 +282,27 @@ impl Mirror {
                 done,
             };
             if let Some(d) = decoding.replace(next) {
-                self.hand_over(d, &mut batcher, &mut applying, &start_cursor, total, started)
-                    .await?;
+                self.hand_over(
+                    d,
+                    &mut batcher,
+                    &mut applying,
+                    &start_cursor,
+                    total,
+                    started,
+                )
+                .await?;
             }
         }
         if let Some(d) = decoding.take() {
-            self.hand_over(d, &mut batcher, &mut applying, &start_cursor, total, started)
-                .await?;
+            self.hand_over(
+                d,
+                &mut batcher,
+                &mut applying,
+                &start_cursor,
+                total,
+                started,
+            )
+            .await?;
         }
         if let Some(f) = applying.take() {
             self.finish(f, total, started).await?;
@@ -302,12 +316,22 @@ impl Mirror {
         }
         done += last.lines as u64;
         let cursor = start_cursor;
-        self.apply(last.records, Some(cursor.clone())).await?;
-        self.with_store(|s| {
-            s.set_note(BOOT_MARK, None)?;
-            s.end_bulk_load()
-        })
-        .await?;
+        let report = self
+            .with_store({
+                let cursor = cursor.clone();
+                move |s| {
+                    let report = s.apply_ndjson(&last.records, None)?;
+                    s.end_bulk_load()?;
+                    // The cursor moves last: a bootstrap cut short before it resumes as a
+                    // bootstrap and ends its bulk load, instead of tailing a mirror still
+                    // without its secondary indexes and links.
+                    s.apply_ndjson("", Some(&cursor))?;
+                    s.set_note(BOOT_MARK, None)?;
+                    Ok(report)
+                }
+            })
+            .await?;
+        warn_if_quarantined(report);
         // The whole catalog is in: make it searchable now rather than at the next tick.
         let _ = self.events.send(Event::Applied { tailing: true });
         self.progress(done, total, started);

@@ -23,6 +23,22 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 const KILLS: usize = 20;
+/// The first kills, aimed at the bootstrap.
+const BOOTSTRAP_KILLS: usize = 4;
+
+/// SIGKILLs the daemon and counts the state its status file said it was in.
+fn kill(
+    child: &mut Child,
+    status_path: &std::path::Path,
+    killed_in: &mut std::collections::BTreeMap<String, usize>,
+) {
+    let state = status::read(status_path)
+        .map(|s| format!("{:?}", s.state))
+        .unwrap_or_else(|_| "starting".into());
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    *killed_in.entry(state).or_default() += 1;
+}
 
 /// Starts linerd; its warnings and errors go to `linerd.log` next to the config, across
 /// restarts, so a failure below can say what the daemon said.
@@ -121,6 +137,26 @@ async fn kill_9_at_random_moments_loses_nothing() {
     let mut queued = Vec::new();
     for round in 0..KILLS {
         let mut child = spawn(&config);
+        if round < BOOTSTRAP_KILLS {
+            // A catalog this small loads in less time than the pauses below, so these kills
+            // wait for this daemon to say it is bootstrapping, then strike within a few
+            // batches (or just after the last one).
+            let pid = child.id();
+            let started = Instant::now();
+            while !status::read(&status_path)
+                .is_ok_and(|s| s.pid == pid && s.state == State::Bootstrapping)
+            {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "linerd never said it was bootstrapping\n{}",
+                    log_tail(&config)
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..30))).await;
+            kill(&mut child, &status_path, &mut killed_in);
+            continue;
+        }
         // Once the mirror has data, queue an edit as the console would, on a field the churn
         // above never touches, so every one must land upstream exactly once.
         tokio::time::sleep(Duration::from_millis(rng.random_range(20..300))).await;
@@ -141,12 +177,7 @@ async fn kill_9_at_random_moments_loses_nothing() {
             }
         }
         tokio::time::sleep(Duration::from_millis(rng.random_range(30..400))).await;
-        let state = status::read(&status_path)
-            .map(|s| format!("{:?}", s.state))
-            .unwrap_or_else(|_| "starting".into());
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
-        *killed_in.entry(state).or_default() += 1;
+        kill(&mut child, &status_path, &mut killed_in);
     }
     eprintln!("killed in: {killed_in:?}");
     assert!(
@@ -217,7 +248,8 @@ async fn kill_9_at_random_moments_loses_nothing() {
         }
         assert!(
             started.elapsed() < Duration::from_secs(90),
-            "never caught up: {st:?}"
+            "never caught up to {target}: {st:?}\nlinerd said:\n{}",
+            log_tail(&config)
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
