@@ -50,6 +50,19 @@ struct InFlight {
     done: u64,
 }
 
+/// A bootstrap's batches in flight: the one being gathered, the one being decoded, the page
+/// being applied. Parsing and validating JSON was a third of a bootstrap's CPU and needs no
+/// store, so it runs beside the applying.
+struct Loading {
+    batcher: Batcher,
+    decoding: Option<Decoding>,
+    applying: Option<InFlight>,
+    /// The snapshot's cursor, for the progress marks.
+    mark_cursor: String,
+    total: Option<u64>,
+    started: Instant,
+}
+
 /// A snapshot batch being decoded.
 struct Decoding {
     task: tokio::task::JoinHandle<liner::store::Result<(DecodedPage, String)>>,
@@ -250,17 +263,20 @@ impl Mirror {
         let (total, mut stream) = (snapshot.count, snapshot.body);
         self.with_store(|s| s.begin_bulk_load()).await?;
         let started = Instant::now();
-        let mut batcher = Batcher::new(self.config.sync.snapshot_batch);
+        let mut load = Loading {
+            batcher: Batcher::new(self.config.sync.snapshot_batch),
+            decoding: None,
+            applying: None,
+            mark_cursor: start_cursor.token(),
+            total,
+            started,
+        };
         let mut done = 0u64;
-        // The page being applied while the next is read and decoded: parsing and validating
-        // JSON was a third of a bootstrap's CPU, and it needs no store.
-        let mut applying: Option<InFlight> = None;
-        let mut decoding: Option<Decoding> = None;
         loop {
             let chunk = tokio::select! {
                 _ = cancel.cancelled() => {
                     // The batch in hand is finished (committed and marked) before stopping.
-                    if let Some(f) = applying.take() {
+                    if let Some(f) = load.applying.take() {
                         self.finish(f, total, started).await?;
                     }
                     return Err(SyncError::Cancelled);
@@ -270,7 +286,7 @@ impl Mirror {
             let Some(chunk) = chunk else { break };
             let chunk =
                 chunk.map_err(|e| FetchError::Offline(format!("reading the snapshot: {e}")))?;
-            let Some(full) = batcher.push(&chunk)? else {
+            let Some(full) = load.batcher.push(&chunk)? else {
                 continue;
             };
             done += full.lines as u64;
@@ -281,33 +297,17 @@ impl Mirror {
                 last_id,
                 done,
             };
-            if let Some(d) = decoding.replace(next) {
-                self.hand_over(
-                    d,
-                    &mut batcher,
-                    &mut applying,
-                    &start_cursor,
-                    total,
-                    started,
-                )
-                .await?;
+            if let Some(d) = load.decoding.replace(next) {
+                self.hand_over(&mut load, d).await?;
             }
         }
-        if let Some(d) = decoding.take() {
-            self.hand_over(
-                d,
-                &mut batcher,
-                &mut applying,
-                &start_cursor,
-                total,
-                started,
-            )
-            .await?;
+        if let Some(d) = load.decoding.take() {
+            self.hand_over(&mut load, d).await?;
         }
-        if let Some(f) = applying.take() {
+        if let Some(f) = load.applying.take() {
             self.finish(f, total, started).await?;
         }
-        let (last, trailer) = batcher.finish()?;
+        let (last, trailer) = load.batcher.finish()?;
         if trailer.cursor()?.epoch != start_cursor.epoch {
             return Err(FetchError::Resync(
                 "the upstream history changed during the bootstrap".into(),
@@ -350,29 +350,21 @@ impl Mirror {
 
     /// Waits for a decoded batch, then for the page before it to be applied, and starts
     /// applying this one.
-    async fn hand_over(
-        &self,
-        d: Decoding,
-        batcher: &mut Batcher,
-        applying: &mut Option<InFlight>,
-        start_cursor: &Cursor,
-        total: Option<u64>,
-        started: Instant,
-    ) -> Result<(), SyncError> {
+    async fn hand_over(&self, load: &mut Loading, d: Decoding) -> Result<(), SyncError> {
         let (page, buffer) = joined(d.task.await)?;
-        batcher.recycle(buffer);
-        if let Some(f) = applying.take() {
-            self.finish(f, total, started).await?;
+        load.batcher.recycle(buffer);
+        if let Some(f) = load.applying.take() {
+            self.finish(f, load.total, load.started).await?;
         }
         // How far the bootstrap got is written with the page, so the two cannot disagree.
         let mark = d.last_id.map(|id| {
             serde_json::to_string(&BootMark {
-                cursor: start_cursor.token(),
+                cursor: load.mark_cursor.clone(),
                 last_id: Some(id),
             })
             .unwrap_or_default()
         });
-        *applying = Some(InFlight {
+        load.applying = Some(InFlight {
             apply: self.spawn_store(move |s| {
                 // Without a cursor: it moves only with the snapshot's last batch.
                 let report = s.apply_page(&page, None)?;
