@@ -356,7 +356,9 @@ impl Mirror {
         if let Some(f) = load.applying.take() {
             self.finish(f, load.total, load.started).await?;
         }
-        // How far the bootstrap got is written with the page, so the two cannot disagree.
+        // How far the bootstrap got is written by the page's own store task, right after it
+        // commits: a kill in between leaves the mark a page behind, and a resumed bootstrap
+        // applies that page again (an apply is idempotent).
         let mark = d.last_id.map(|id| {
             serde_json::to_string(&BootMark {
                 cursor: load.mark_cursor.clone(),
