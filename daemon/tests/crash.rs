@@ -1,6 +1,6 @@
 //! Crash safety with the real binary: `linerd` is killed with SIGKILL at random moments during
 //! bootstrap, live tail and pushing (while the upstream keeps changing and edits are queued),
-//! 20 times, then restarted. Every queued edit must reach the upstream exactly once; the
+//! 20 times (or `LINER_CRASH_KILLS`), then restarted. Every queued edit must reach the upstream exactly once; the
 //! mirror must end equal to a mirror built cleanly from the upstream's feed (same canonical
 //! dump), the search index must hold exactly the store's parties and recordings, and a graceful
 //! stop must exit 0.
@@ -22,16 +22,35 @@ use common::{Upstream, write_token_file};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-const KILLS: usize = 20;
-/// The first kills, aimed at the bootstrap.
-const BOOTSTRAP_KILLS: usize = 4;
+/// Kills and catalog size: 20 kills of a 4,000-recording catalog in CI;
+/// `LINER_CRASH_KILLS` and `LINER_CRASH_RECORDINGS` make a longer run, e.g.
+/// `LINER_CRASH_KILLS=120 LINER_CRASH_RECORDINGS=20000 cargo test --release -p liner-daemon --test crash`.
+fn scale() -> (usize, u64) {
+    let var = |name: &str, default: u64| {
+        std::env::var(name).map_or(default, |v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name}={v:?} is not a number"))
+        })
+    };
+    (
+        var("LINER_CRASH_KILLS", 20) as usize,
+        var("LINER_CRASH_RECORDINGS", 4_000),
+    )
+}
 
 /// SIGKILLs the daemon and counts the state its status file said it was in.
 fn kill(
     child: &mut Child,
+    config: &std::path::Path,
     status_path: &std::path::Path,
     killed_in: &mut std::collections::BTreeMap<String, usize>,
 ) {
+    if let Some(exit) = child.try_wait().expect("try_wait") {
+        panic!(
+            "linerd stopped by itself ({exit}) before its kill; it said:\n{}",
+            log_tail(config)
+        );
+    }
     let state = status::read(status_path)
         .map(|s| format!("{:?}", s.state))
         .unwrap_or_else(|_| "starting".into());
@@ -72,7 +91,10 @@ fn log_tail(config: &std::path::Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_loses_nothing() {
     // The upstream, seeded, with a token for the daemon.
-    let up = Upstream::start("127.0.0.1:0", 4_000, 3).await;
+    let (kills, recordings) = scale();
+    // The first fifth of the kills are aimed at the bootstrap.
+    let bootstrap_kills = kills.div_ceil(5);
+    let up = Upstream::start("127.0.0.1:0", recordings, 3).await;
     let (store, token, base) = (up.store.clone(), up.token.clone(), up.url());
 
     // The daemon's config and token file, as a user would write them.
@@ -102,7 +124,7 @@ async fn kill_9_at_random_moments_loses_nothing() {
             let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
             let mut edits = 0;
             while editing.load(Ordering::SeqCst) {
-                let rec = liner::generate::recording_id(3, rng.random_range(0..4_000));
+                let rec = liner::generate::recording_id(3, rng.random_range(0..recordings));
                 let url = format!("{base}/v1/recordings/{rec}");
                 let current: serde_json::Value = http
                     .get(&url)
@@ -135,9 +157,9 @@ async fn kill_9_at_random_moments_loses_nothing() {
     let status_path = data.join("status.json");
     let mut killed_in = std::collections::BTreeMap::<String, usize>::new();
     let mut queued = Vec::new();
-    for round in 0..KILLS {
+    for round in 0..kills {
         let mut child = spawn(&config);
-        if round < BOOTSTRAP_KILLS {
+        if round < bootstrap_kills {
             // A catalog this small loads in less time than the pauses below, so these kills
             // wait for this daemon to say it is bootstrapping, then strike within a few
             // batches (or just after the last one).
@@ -154,14 +176,14 @@ async fn kill_9_at_random_moments_loses_nothing() {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             tokio::time::sleep(Duration::from_millis(rng.random_range(0..30))).await;
-            kill(&mut child, &status_path, &mut killed_in);
+            kill(&mut child, &config, &status_path, &mut killed_in);
             continue;
         }
         // Once the mirror has data, queue an edit as the console would, on a field the churn
         // above never touches, so every one must land upstream exactly once.
         tokio::time::sleep(Duration::from_millis(rng.random_range(20..300))).await;
         if let Ok(mut local) = Store::open(data.join("mirror.sqlite")) {
-            let rec = liner::generate::recording_id(3, 100 + round as u64);
+            let rec = liner::generate::recording_id(3, (100 + round as u64) % recordings);
             if let Ok(Some(version)) = local.version_of(liner::model::EntityId::Recording(rec)) {
                 let reason = format!("crash edit {round}");
                 local
@@ -177,7 +199,7 @@ async fn kill_9_at_random_moments_loses_nothing() {
             }
         }
         tokio::time::sleep(Duration::from_millis(rng.random_range(30..400))).await;
-        kill(&mut child, &status_path, &mut killed_in);
+        kill(&mut child, &config, &status_path, &mut killed_in);
     }
     eprintln!("killed in: {killed_in:?}");
     assert!(

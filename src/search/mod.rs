@@ -240,6 +240,11 @@ impl SearchIndex {
             Some((index, fields, committed)) => {
                 let writer =
                     index.writer_with_num_threads(options.threads, options.memory_bytes)?;
+                // A writer killed inside a commit leaves files the commit never recorded (a
+                // segment's deletes, say). This run's operations get the same opstamps again,
+                // so the same file names, and tantivy refuses to overwrite a file: the crash
+                // test's 120-kill run stopped linerd so in two runs of four. Those files go now.
+                writer.garbage_collect_files().wait()?;
                 SearchIndex::assemble(
                     root,
                     index,
