@@ -92,9 +92,13 @@ fn warn_if_quarantined(report: ApplyReport) {
     }
 }
 
-/// Parses and validates a page on a blocking thread; gives its text back for reuse.
-fn decode(records: String) -> tokio::task::JoinHandle<liner::store::Result<(DecodedPage, String)>> {
-    tokio::task::spawn_blocking(move || Ok((DecodedPage::parse(&records), records)))
+/// Parses and validates a batch of `lines` lines on a blocking thread; gives its text back
+/// for reuse.
+fn decode(
+    records: String,
+    lines: usize,
+) -> tokio::task::JoinHandle<liner::store::Result<(DecodedPage, String)>> {
+    tokio::task::spawn_blocking(move || Ok((DecodedPage::parse_lines(&records, lines), records)))
 }
 
 /// Why a sync attempt ended.
@@ -262,14 +266,13 @@ impl Mirror {
         };
         let (total, mut stream) = (snapshot.count, snapshot.body);
         self.with_store(|s| s.begin_bulk_load()).await?;
-        let started = Instant::now();
         let mut load = Loading {
             batcher: Batcher::new(self.config.sync.snapshot_batch),
             decoding: None,
             applying: None,
             mark_cursor: start_cursor.token(),
             total,
-            started,
+            started: Instant::now(),
         };
         let mut done = 0u64;
         loop {
@@ -277,7 +280,7 @@ impl Mirror {
                 _ = cancel.cancelled() => {
                     // The batch in hand is finished (committed and marked) before stopping.
                     if let Some(f) = load.applying.take() {
-                        self.finish(f, total, started).await?;
+                        self.finish(f, &load).await?;
                     }
                     return Err(SyncError::Cancelled);
                 }
@@ -293,7 +296,7 @@ impl Mirror {
             let last_id = id_of(full.last_line());
             // This batch decodes while the next is read; the one before it goes to the store.
             let next = Decoding {
-                task: decode(full.records),
+                task: decode(full.records, full.lines),
                 last_id,
                 done,
             };
@@ -305,9 +308,12 @@ impl Mirror {
             self.hand_over(&mut load, d).await?;
         }
         if let Some(f) = load.applying.take() {
-            self.finish(f, total, started).await?;
+            self.finish(f, &load).await?;
         }
-        let (last, trailer) = load.batcher.finish()?;
+        let Loading {
+            batcher, started, ..
+        } = load;
+        let (last, trailer) = batcher.finish()?;
         if trailer.cursor()?.epoch != start_cursor.epoch {
             return Err(FetchError::Resync(
                 "the upstream history changed during the bootstrap".into(),
@@ -325,7 +331,7 @@ impl Mirror {
                     // The cursor moves last: a bootstrap cut short before it resumes as a
                     // bootstrap and ends its bulk load, instead of tailing a mirror still
                     // without its secondary indexes and links.
-                    s.apply_ndjson("", Some(&cursor))?;
+                    s.apply(&[], Some(&cursor))?;
                     s.set_note(BOOT_MARK, None)?;
                     Ok(report)
                 }
@@ -354,7 +360,7 @@ impl Mirror {
         let (page, buffer) = joined(d.task.await)?;
         load.batcher.recycle(buffer);
         if let Some(f) = load.applying.take() {
-            self.finish(f, load.total, load.started).await?;
+            self.finish(f, load).await?;
         }
         // How far the bootstrap got is written by the page's own store task, right after it
         // commits: a kill in between leaves the mark a page behind, and a resumed bootstrap
@@ -381,19 +387,14 @@ impl Mirror {
     }
 
     /// Waits for a snapshot page's apply (its mark included) and reports the progress.
-    async fn finish(
-        &self,
-        f: InFlight,
-        total: Option<u64>,
-        started: Instant,
-    ) -> Result<(), SyncError> {
+    async fn finish(&self, f: InFlight, load: &Loading) -> Result<(), SyncError> {
         let (report, page) = joined(f.apply.await)?;
         warn_if_quarantined(report);
         // Freeing a page's thousands of changes took as long as a tenth of applying them;
         // the next page need not wait for it.
         drop(tokio::task::spawn_blocking(move || drop(page)));
         let _ = self.events.send(Event::Applied { tailing: false });
-        self.progress(f.done, total, started);
+        self.progress(f.done, load.total, load.started);
         Ok(())
     }
 

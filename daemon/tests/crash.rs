@@ -1,9 +1,9 @@
 //! Crash safety with the real binary: `linerd` is killed with SIGKILL at random moments during
 //! bootstrap, live tail and pushing (while the upstream keeps changing and edits are queued),
-//! 20 times (or `LINER_CRASH_KILLS`), then restarted. Every queued edit must reach the upstream exactly once; the
-//! mirror must end equal to a mirror built cleanly from the upstream's feed (same canonical
-//! dump), the search index must hold exactly the store's parties and recordings, and a graceful
-//! stop must exit 0.
+//! 20 times (or `LINER_CRASH_KILLS`), then restarted. Every queued edit must reach the upstream
+//! exactly once; the mirror must end equal to a mirror built cleanly from the upstream's feed
+//! (same canonical dump), the search index must hold exactly the store's parties and
+//! recordings, and a graceful stop must exit 0.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};

@@ -50,9 +50,13 @@ pub struct DecodedPage {
 
 impl DecodedPage {
     pub fn parse(ndjson: &str) -> Self {
+        Self::parse_lines(ndjson, ndjson.bytes().filter(|&b| b == b'\n').count() + 1)
+    }
+
+    /// [`DecodedPage::parse`] for a caller that has counted the `lines` already.
+    pub fn parse_lines(ndjson: &str, lines: usize) -> Self {
         // Sized once: a snapshot page is thousands of changes, and growing the vector copied
         // them again at each doubling.
-        let lines = ndjson.bytes().filter(|&b| b == b'\n').count() + 1;
         let mut page = DecodedPage {
             changes: Vec::with_capacity(lines),
             refused: Vec::new(),
