@@ -5,7 +5,9 @@
 //! - [`ids`]: prefixed, sortable entity ids.
 //! - [`ident`]: external identifiers (ISRC, ISWC, IPI, ISNI, GTIN) with their check rules.
 //! - [`roles`]: the one credit-role vocabulary and its DDEX / MusicBrainz mappings.
-//! - [`model`]: entities, revisions, change records and cursors (the JSON wire format).
+//! - [`model`]: entities, revisions with their diff, merge and provenance, change records and
+//!   cursors.
+//! - [`protocol`]: every shape that crosses a process boundary, and how the protocol evolves.
 //! - [`store`]: the SQLite mirror that applies change records idempotently.
 //! - [`search`]: the tantivy projection of the store for search as you type.
 //! - [`generate`]: a deterministic, realistic catalog generator for demos and benchmarks.
@@ -17,6 +19,7 @@ pub mod ident;
 pub mod ids;
 pub mod model;
 mod parsed;
+pub mod protocol;
 pub mod roles;
 pub mod search;
 pub mod store;

@@ -138,6 +138,7 @@ fn musicbrainz_artist_credits_keep_join_phrases() {
     let model: Vec<liner::model::ArtistCredit> = credits
         .iter()
         .map(|c| liner::model::ArtistCredit {
+            unknown: Default::default(),
             party: liner::ids::PartyId::new(),
             name: c["name"].as_str().unwrap_or("").to_owned(),
             join_phrase: c["joinphrase"].as_str().unwrap_or("").to_owned(),

@@ -27,6 +27,7 @@ struct Fixture {
 
 fn person(name: &str, disambiguation: Option<&str>) -> Party {
     Party {
+        unknown: Default::default(),
         id: PartyId::new(),
         name: name.into(),
         sort_name: name.into(),
@@ -40,24 +41,28 @@ fn person(name: &str, disambiguation: Option<&str>) -> Party {
 
 fn song(title: &str, by: &Party, crew: &[(&Party, Role)]) -> Recording {
     let mut credits = vec![Credit {
+        unknown: Default::default(),
         party: by.id,
         role: Role::MainArtist,
         instrument: None,
         credited_as: None,
     }];
     credits.extend(crew.iter().map(|(p, role)| Credit {
+        unknown: Default::default(),
         party: p.id,
         role: *role,
         instrument: None,
         credited_as: None,
     }));
     Recording {
+        unknown: Default::default(),
         id: RecordingId::new(),
         isrc: None,
         title: title.into(),
         version_title: None,
         duration_ms: None,
         display_artist: vec![ArtistCredit {
+            unknown: Default::default(),
             party: by.id,
             name: by.name.clone(),
             join_phrase: String::new(),
@@ -266,6 +271,7 @@ fn reopening_replays_the_journal_past_the_last_commit() {
             &[
                 Change::upsert(Entity::Recording(retitled), 2, None),
                 Change {
+                    history: Vec::new(),
                     id: EntityId::Recording(f.hyperballad),
                     version: 2,
                     op: ChangeOp::Delete,

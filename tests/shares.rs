@@ -28,6 +28,7 @@ fn the_split_sheet_parses_into_exact_basis_points() {
                 let bp = BasisPoints::parse_share(v).unwrap_or_else(|e| panic!("{v}: {e}"));
                 total += u32::from(bp.get());
                 writers.push(Writer {
+                    unknown: Default::default(),
                     party: PartyId::new(),
                     role: WriterRole::Composer,
                     share: Some(bp),
@@ -59,6 +60,7 @@ fn the_split_sheet_parses_into_exact_basis_points() {
 #[test]
 fn a_work_cannot_hold_a_split_off_by_one_basis_point() {
     let w = |bp| Writer {
+        unknown: Default::default(),
         party: PartyId::new(),
         role: WriterRole::ComposerLyricist,
         share: Some(BasisPoints::new(bp).expect("in range")),

@@ -9,6 +9,7 @@ use liner::model::{
     ArtistCredit, Change, ChangeOp, Credit, Cursor, Entity, EntityId, Recording, Revision, Source,
     SourceKind,
 };
+use liner::protocol::{EditOutcome, FieldError};
 use liner::roles::Role;
 use liner::search::{SearchIndex, WriterOptions};
 use liner::store::{ApplyReport, OutboxState, Store, StoreError};
@@ -29,6 +30,7 @@ fn catalog(recordings: u64) -> (Vec<Change>, Vec<(liner::ids::RecordingId, f32)>
 
 fn revision(version: u64, reason: &str) -> Revision {
     Revision {
+        unknown: Default::default(),
         version,
         actor: "editor@label".into(),
         source: Source {
@@ -51,6 +53,7 @@ fn edits(base: &[Change]) -> Vec<Change> {
             let mut r2 = r.clone();
             r2.title = format!("{} (Corrected)", r.title);
             r2.credits.push(Credit {
+                unknown: Default::default(),
                 party: party_id(SEED, 3),
                 role: Role::Producer,
                 instrument: None,
@@ -75,6 +78,7 @@ fn edits(base: &[Change]) -> Vec<Change> {
         version: 2,
         op: ChangeOp::Delete,
         revision: Some(revision(2, "duplicate of another recording")),
+        history: Vec::new(),
     });
     out
 }
@@ -593,12 +597,14 @@ fn a_recording_referencing_parties_not_yet_seen_gets_them_later() {
     let mut store = open(&dir);
     let p = party(SEED, 1);
     let r = Recording {
+        unknown: Default::default(),
         id: recording_id(SEED, 1),
         isrc: Isrc::parse("GBAHS1400099").ok(),
         title: "Dancing Queen".into(),
         version_title: None,
         duration_ms: Some(230_000),
         display_artist: vec![ArtistCredit {
+            unknown: Default::default(),
             party: p.id,
             name: p.name.clone(),
             join_phrase: String::new(),
@@ -609,6 +615,7 @@ fn a_recording_referencing_parties_not_yet_seen_gets_them_later() {
         features: None,
         works: Vec::new(),
         credits: vec![Credit {
+            unknown: Default::default(),
             party: p.id,
             role: Role::MainArtist,
             instrument: None,
@@ -654,8 +661,9 @@ fn outbox_edits_move_only_along_allowed_edges() {
         .expect("enqueue");
     assert_eq!(e.state, OutboxState::Pending);
     assert_eq!(e.idempotency_key.len(), 26);
+    let accepted = EditOutcome::Accepted { version: 2 };
     assert!(matches!(
-        store.set_outbox_state(e.seq, OutboxState::Accepted, None),
+        store.set_outbox_state(e.seq, OutboxState::Accepted, Some(&accepted)),
         Err(StoreError::Transition {
             from: "pending",
             to: "accepted",
@@ -665,13 +673,25 @@ fn outbox_edits_move_only_along_allowed_edges() {
     store
         .set_outbox_state(e.seq, OutboxState::Sent, None)
         .expect("send");
+    assert!(
+        matches!(
+            store.set_outbox_state(e.seq, OutboxState::Rejected, Some(&accepted)),
+            Err(StoreError::InvalidEdit(_))
+        ),
+        "a rejected edit cannot hold an acceptance"
+    );
+    let refused = EditOutcome::Rejected {
+        status: 422,
+        detail: "isrc: bad check".into(),
+        errors: vec![FieldError::new("patch.isrc", "bad check")],
+    };
     store
-        .set_outbox_state(e.seq, OutboxState::Rejected, Some("isrc: bad check"))
+        .set_outbox_state(e.seq, OutboxState::Rejected, Some(&refused))
         .expect("reject");
     let got = store.outbox_entry(e.seq).expect("read").expect("present");
     assert_eq!(
-        (got.state, got.detail.as_deref()),
-        (OutboxState::Rejected, Some("isrc: bad check"))
+        (got.state, got.outcome.as_ref()),
+        (OutboxState::Rejected, Some(&refused))
     );
     assert_eq!(
         got.idempotency_key, e.idempotency_key,

@@ -6,7 +6,9 @@
 //! 1.7 GB through here, and copying it twice into buffers grown afresh for every batch cost
 //! more CPU in page faults and copies than finding the lines did.
 
-use crate::client::{FetchError, Trailer, trailer_of};
+use liner::protocol::{SnapshotTrailer, Trailer as _};
+
+use crate::client::FetchError;
 
 /// Whole record lines, each ending in `\n`.
 #[derive(Debug)]
@@ -34,7 +36,7 @@ pub struct Batcher {
     last_line: usize,
     /// A decoded batch's buffer, for the next batch.
     spare: Vec<u8>,
-    trailer: Option<Trailer>,
+    trailer: Option<SnapshotTrailer>,
     size: usize,
 }
 
@@ -68,9 +70,13 @@ impl Batcher {
             self.whole = end + 1;
             let line = &self.buf[start..end];
             // Every record starts so (the server writes its fields in order); only another
-            // line can be the trailer, so only those are parsed twice.
+            // line can be the trailer, so only those are parsed twice. A line that is neither
+            // goes on as a record, for decoding to refuse (and quarantine) with its reason.
             if !line.starts_with(b"{\"entity\"")
-                && let Some(t) = std::str::from_utf8(line).ok().and_then(trailer_of)
+                && let Some(t) = std::str::from_utf8(line)
+                    .ok()
+                    .and_then(SnapshotTrailer::parse)
+                    .and_then(Result::ok)
             {
                 if self.whole < self.buf.len() {
                     return Err(after_trailer());
@@ -107,7 +113,7 @@ impl Batcher {
     }
 
     /// At the end of the stream: the lines not yet in a batch, and the trailer.
-    pub fn finish(mut self) -> Result<(Batch, Trailer), FetchError> {
+    pub fn finish(mut self) -> Result<(Batch, SnapshotTrailer), FetchError> {
         let Some(trailer) = self.trailer.take() else {
             return Err(FetchError::Garbled(
                 "the snapshot ended without its trailer (cut short)".into(),
@@ -172,7 +178,7 @@ mod tests {
         }
         let (last, trailer) = batcher.finish()?;
         take(last);
-        Ok((out, trailer.count.unwrap_or(0)))
+        Ok((out, trailer.count))
     }
 
     #[test]

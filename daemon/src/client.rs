@@ -1,13 +1,18 @@
-//! The upstream's feed and snapshot as the daemon reads them, with every answer sorted into
-//! what the mirror should do next: retry later (offline, garbled), resync (409 epoch), or tell
-//! a person (refused: a bad token, a missing permission).
+//! The upstream as the daemon reads it, with every answer decoded into the protocol's types
+//! ([`liner::protocol`]) and sorted into what to do next: retry later (offline, or garbled: a
+//! missing or ill-typed member is never read as a default), resync (409 epoch), or tell a
+//! person (refused: a bad token, a missing permission, a rejected edit).
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use liner::model::Cursor;
-use serde::Deserialize;
+use liner::model::{Cursor, EntityId, Revision};
+use liner::protocol::{
+    CURSOR_HEADER, Collection, EntityAnswer, FeedTrailer, HistoryAnswer, Me, NDJSON,
+    PROTOCOL_HEADER, PatchRequest, Problem, SNAPSHOT_COUNT_HEADER, Trailer,
+};
+use serde::de::DeserializeOwned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -25,43 +30,13 @@ pub enum FetchError {
     Refused { status: u16, detail: String },
 }
 
-/// The line that ends every feed page and the snapshot.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Trailer {
-    pub next: String,
-    pub up_to_date: bool,
-    /// Snapshot: how many records it held.
-    #[serde(default)]
-    pub count: Option<u64>,
-    /// Feed page: how many changes lie past it.
-    #[serde(default)]
-    pub behind: Option<u64>,
-}
-
-impl Trailer {
-    pub fn cursor(&self) -> Result<Cursor, FetchError> {
-        Cursor::parse_token(&self.next).ok_or_else(|| {
-            FetchError::Garbled(format!(
-                "the trailer's cursor {:?} does not parse",
-                self.next
-            ))
-        })
-    }
-}
-
-/// Whether an NDJSON line is the trailer rather than a record.
-pub fn trailer_of(line: &str) -> Option<Trailer> {
-    if line.starts_with("{\"entity\"") {
-        return None;
-    }
-    serde_json::from_str(line).ok()
-}
-
 /// A snapshot as it starts to arrive.
 #[derive(Debug)]
 pub struct Snapshot<S> {
     pub count: Option<u64>,
     pub cursor: Cursor,
+    /// The protocol version the upstream says it speaks (1 when it does not say).
+    pub protocol: u32,
     pub body: S,
 }
 
@@ -70,7 +45,18 @@ pub struct Snapshot<S> {
 pub struct Page {
     pub records: String,
     pub count: usize,
-    pub trailer: Trailer,
+    pub trailer: FeedTrailer,
+}
+
+impl From<liner::protocol::TrailerError> for FetchError {
+    fn from(e: liner::protocol::TrailerError) -> Self {
+        FetchError::Garbled(e.to_string())
+    }
+}
+
+/// Decodes an answer's JSON body as `T`, naming the endpoint when it is not one.
+fn decode<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, FetchError> {
+    serde_json::from_str(text).map_err(|e| FetchError::Garbled(format!("{what}: {e}")))
 }
 
 #[derive(Debug, Clone)]
@@ -120,7 +106,7 @@ impl Upstream {
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !ctype.starts_with("application/x-ndjson") {
+            if !ctype.starts_with(NDJSON) {
                 return Err(FetchError::Garbled(format!(
                     "{path} answered {ctype:?}, not application/x-ndjson"
                 )));
@@ -157,15 +143,16 @@ impl Upstream {
         split_page(body)
     }
 
-    /// The snapshot (after an entity id, to resume one cut short): its announced record
-    /// count, the cursor it is consistent at, and the byte stream.
+    /// The snapshot with every entity's earlier revisions (after an entity id, to resume one
+    /// cut short): its announced record count, the cursor it is consistent at, and the byte
+    /// stream.
     pub async fn snapshot(
         &self,
         after: Option<&str>,
     ) -> Result<Snapshot<impl Stream<Item = reqwest::Result<Bytes>> + use<>>, FetchError> {
         let path = match after {
-            Some(id) => format!("/v1/snapshot?after={id}"),
-            None => "/v1/snapshot".to_owned(),
+            Some(id) => format!("/v1/snapshot?history=all&after={id}"),
+            None => "/v1/snapshot?history=all".to_owned(),
         };
         // No overall timeout: a million records take a while. Stalls show up as read errors.
         let response = self.get(&path, Duration::from_secs(24 * 3600)).await?;
@@ -176,15 +163,19 @@ impl Upstream {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let count = header("x-liner-snapshot-count").and_then(|v| v.parse().ok());
-        let cursor = header("x-liner-cursor")
+        let count = header(SNAPSHOT_COUNT_HEADER).and_then(|v| v.parse().ok());
+        let cursor = header(CURSOR_HEADER)
             .and_then(|c| Cursor::parse_token(&c))
             .ok_or_else(|| {
                 FetchError::Garbled("the snapshot came without its X-Liner-Cursor".into())
             })?;
+        let protocol = header(PROTOCOL_HEADER)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
         Ok(Snapshot {
             count,
             cursor,
+            protocol,
             body: response.bytes_stream(),
         })
     }
@@ -193,52 +184,43 @@ impl Upstream {
 /// How the upstream answered an edit.
 #[derive(Debug)]
 pub enum PatchOutcome {
-    Accepted {
-        version: u64,
-    },
+    /// 200: the entity at its new version.
+    Accepted { version: u64 },
     /// 412: the entity moved on; its current version and data.
     Stale {
         version: u64,
         data: serde_json::Value,
     },
-    /// 422: the upstream's reasons, as its problem body says them.
-    Rejected {
-        reasons: String,
-    },
-    /// 404 / 410: the entity is gone upstream.
+    /// 422 or 403: refused for a person to fix, in the upstream's words.
+    Rejected(Problem),
+    /// 404 / 410, or a 412 whose current record is deleted: the entity is gone upstream.
     Gone {
         detail: String,
+        version: Option<u64>,
     },
-}
-
-fn collection(id: &liner::model::EntityId) -> &'static str {
-    use liner::model::EntityKind;
-    match id.kind() {
-        EntityKind::Recording => "recordings",
-        EntityKind::Work => "works",
-        EntityKind::Party => "parties",
-        EntityKind::Release => "releases",
-    }
 }
 
 impl Upstream {
     /// Sends one edit with its base version and idempotency key.
     pub async fn patch(
         &self,
-        id: &liner::model::EntityId,
+        id: &EntityId,
         base_version: u64,
         key: &str,
         reason: &str,
-        patch: &serde_json::Value,
+        patch: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<PatchOutcome, FetchError> {
         let response = self
             .http
-            .patch(format!("{}/v1/{}/{id}", self.base, collection(id)))
+            .patch(format!("{}{}", self.base, Collection::path(*id)))
             .bearer_auth(&self.token)
             .header("if-match", format!("\"{base_version}\""))
             .header("idempotency-key", key)
             .timeout(Duration::from_secs(30))
-            .json(&serde_json::json!({"reason": reason, "patch": patch}))
+            .json(&PatchRequest {
+                reason: Some(reason.to_owned()),
+                patch: patch.clone(),
+            })
             .send()
             .await
             .map_err(|e| FetchError::Offline(describe(&e)))?;
@@ -247,87 +229,106 @@ impl Upstream {
             .text()
             .await
             .map_err(|e| FetchError::Offline(describe(&e)))?;
-        let body: serde_json::Value =
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         match status {
-            200 => Ok(PatchOutcome::Accepted {
-                version: body["version"].as_u64().unwrap_or(base_version + 1),
-            }),
-            412 => Ok(PatchOutcome::Stale {
-                version: body["current"]["version"].as_u64().ok_or_else(|| {
-                    FetchError::Garbled("a 412 without the current version".into())
-                })?,
-                data: body["current"]["data"].clone(),
-            }),
-            422 => Ok(PatchOutcome::Rejected {
-                reasons: if body["errors"].is_array() {
-                    body["errors"].to_string()
-                } else {
-                    text
-                },
-            }),
-            404 | 410 => Ok(PatchOutcome::Gone {
-                detail: body["detail"].as_str().unwrap_or("gone").to_owned(),
-            }),
-            s if s >= 500 || s == 429 || s == 408 => {
-                Err(FetchError::Offline(format!("{s}: {text}")))
+            200 => {
+                let answer: EntityAnswer = decode("an accepted edit's answer", &text)?;
+                if answer.id != *id {
+                    return Err(FetchError::Garbled(format!(
+                        "an edit of {id} was answered for {}",
+                        answer.id
+                    )));
+                }
+                Ok(PatchOutcome::Accepted {
+                    version: answer.version,
+                })
             }
+            412 => {
+                let problem: Problem = decode("a 412", &text)?;
+                let current = problem.current.ok_or_else(|| {
+                    FetchError::Garbled("a 412 without the current record".into())
+                })?;
+                if current.deleted {
+                    return Ok(PatchOutcome::Gone {
+                        detail: problem.detail,
+                        version: Some(current.version),
+                    });
+                }
+                let data = current
+                    .value()
+                    .map_err(|e| FetchError::Garbled(format!("a 412's current record: {e}")))?;
+                Ok(PatchOutcome::Stale {
+                    version: current.version,
+                    data,
+                })
+            }
+            403 | 422 => Ok(PatchOutcome::Rejected(decode(
+                &format!("a {status} refusal"),
+                &text,
+            )?)),
+            404 | 410 => {
+                let problem: Problem = decode(&format!("a {status}"), &text)?;
+                Ok(PatchOutcome::Gone {
+                    detail: problem.detail,
+                    version: problem.version,
+                })
+            }
+            s if s >= 500 || s == 429 || s == 408 => Err(FetchError::Offline(format!(
+                "{s}: {}",
+                problem_words(&text)
+            ))),
             s => Err(FetchError::Refused {
                 status: s,
-                detail: body["detail"].as_str().map_or(text.clone(), str::to_owned),
+                detail: problem_words(&text),
             }),
         }
     }
 
     /// Whom this token belongs to.
-    pub async fn me(&self) -> Result<crate::status::Who, FetchError> {
-        let response = self
-            .http
-            .get(format!("{}/v1/me", self.base))
-            .bearer_auth(&self.token)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| FetchError::Offline(describe(&e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            let detail = problem_detail(response).await;
-            return Err(FetchError::Refused {
-                status: status.as_u16(),
-                detail,
-            });
-        }
-        response
-            .json()
-            .await
-            .map_err(|e| FetchError::Garbled(format!("/v1/me: {}", describe(&e))))
+    pub async fn me(&self) -> Result<Me, FetchError> {
+        let text = self.get_json("/v1/me").await?;
+        decode("/v1/me", &text)
     }
 
     /// An entity's revisions (oldest first), for a three-way merge.
-    pub async fn history(
-        &self,
-        id: &liner::model::EntityId,
-    ) -> Result<Vec<serde_json::Value>, FetchError> {
+    pub async fn history(&self, id: &EntityId) -> Result<Vec<Revision>, FetchError> {
+        let path = format!("{}/history", Collection::path(*id));
+        let text = self.get_json(&path).await?;
+        let answer: HistoryAnswer = decode(&path, &text)?;
+        if answer.id != *id {
+            return Err(FetchError::Garbled(format!(
+                "{path} answered the history of {}",
+                answer.id
+            )));
+        }
+        Ok(answer.revisions.into_iter().map(|r| r.revision).collect())
+    }
+
+    /// A JSON answer's text; a refusal in the upstream's words.
+    async fn get_json(&self, path: &str) -> Result<String, FetchError> {
         let response = self
             .http
-            .get(format!("{}/v1/{}/{id}/history", self.base, collection(id)))
+            .get(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .timeout(Duration::from_secs(30))
             .send()
             .await
             .map_err(|e| FetchError::Offline(describe(&e)))?;
         let status = response.status();
-        let body: serde_json::Value = response
-            .json()
+        let text = response
+            .text()
             .await
-            .map_err(|e| FetchError::Garbled(format!("history: {}", describe(&e))))?;
-        if !status.is_success() {
-            return Err(FetchError::Refused {
-                status: status.as_u16(),
-                detail: body["detail"].as_str().unwrap_or("").to_owned(),
-            });
+            .map_err(|e| FetchError::Offline(format!("{path}: {}", describe(&e))))?;
+        match status.as_u16() {
+            200..=299 => Ok(text),
+            s if s >= 500 || s == 429 || s == 408 => Err(FetchError::Offline(format!(
+                "{s}: {}",
+                problem_words(&text)
+            ))),
+            s => Err(FetchError::Refused {
+                status: s,
+                detail: problem_words(&text),
+            }),
         }
-        Ok(body["revisions"].as_array().cloned().unwrap_or_default())
     }
 }
 
@@ -344,8 +345,8 @@ pub fn split_page(mut body: String) -> Result<Page, FetchError> {
         Some(i) => (i + 1, &body[i + 1..]),
         None => (0, body.as_str()),
     };
-    let trailer = trailer_of(last)
-        .ok_or_else(|| FetchError::Garbled("a feed page did not end with its trailer".into()))?;
+    let trailer = FeedTrailer::parse(last)
+        .ok_or_else(|| FetchError::Garbled("a feed page did not end with its trailer".into()))??;
     body.truncate(records_end);
     let count = body.bytes().filter(|&b| b == b'\n').count();
     Ok(Page {
@@ -368,11 +369,14 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 async fn problem_detail(response: reqwest::Response) -> String {
-    let text = response.text().await.unwrap_or_default();
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v["detail"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| text.chars().take(200).collect())
+    problem_words(&response.text().await.unwrap_or_default())
+}
+
+/// What an error answer says: a problem's words, or the start of whatever else came.
+fn problem_words(text: &str) -> String {
+    serde_json::from_str::<Problem>(text)
+        .map(|p| p.words())
+        .unwrap_or_else(|_| text.chars().take(200).collect())
 }
 
 /// Whether `base` names this machine: a loopback address or `localhost`.
@@ -394,13 +398,15 @@ mod tests {
     #[test]
     fn pages_split_into_records_and_trailer() {
         let page = split_page(
-            "{\"entity\":\"party\",\"id\":\"x\"}\n{\"next\":\"E.2\",\"up_to_date\":true}\n".into(),
+            "{\"entity\":\"party\",\"id\":\"x\"}\n{\"next\":\"E.2\",\"up_to_date\":true,\"behind\":0}\n"
+                .into(),
         )
         .expect("page");
         assert_eq!(page.count, 1);
         assert!(page.records.starts_with("{\"entity\""));
         assert!(page.trailer.up_to_date);
-        let empty = split_page("{\"next\":\"E.2\",\"up_to_date\":false}\n".into()).expect("page");
+        let empty = split_page("{\"next\":\"E.2\",\"up_to_date\":false,\"behind\":3}\n".into())
+            .expect("page");
         assert_eq!((empty.count, empty.records.as_str()), (0, ""));
     }
 
@@ -409,6 +415,7 @@ mod tests {
         for body in [
             "{\"entity\":\"party\",\"id\":\"x\"}\n",
             "{\"entity\":\"party\",\"id\":\"x\"}\n{\"next\":\"E.2\",\"up_to",
+            "{\"next\":\"E.2\",\"up_to_date\":true}\n",
             "",
             "garbage\n",
         ] {

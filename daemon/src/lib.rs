@@ -7,14 +7,14 @@
 //! - [`indexer`]: a thread that owns the search index writer and follows the store's journal;
 //! - [`pusher`]: sends local edits upstream exactly once, merging three-way on a stale base;
 //! - [`status`]: what the daemon is doing, for `linerd status` and the console;
-//! - [`config`]: defaults, `liner.toml`, `LINER_*` variables;
+//! - [`config`]: defaults, `liner.toml`, `LINER_*` variables (the format is the protocol's, as
+//!   the console reads the same file);
 //! - [`watcher`]: notices edits of `liner.toml`; [`run_watching`] then restarts the
 //!   components with the new settings (an invalid file is reported and ignored).
 
 pub mod backoff;
 pub mod batcher;
 pub mod client;
-pub mod config;
 pub mod indexer;
 pub mod mirror;
 pub mod pusher;
@@ -27,7 +27,7 @@ use anyhow::Context;
 use liner::store::Store;
 use tokio_util::sync::CancellationToken;
 
-pub use config::Config;
+pub use liner::protocol::config::{self, Config};
 
 /// What the components tell each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub enum Event {
 /// Runs the daemon until `cancel` fires; the batch in hand is finished and committed first.
 pub async fn run(config: Config, token: String, cancel: CancellationToken) -> anyhow::Result<()> {
     let status = Arc::new(status::StatusFile::new(
-        config.status_path(),
+        config.data().status(),
         &config.upstream.url,
     ));
     run_with(config, token, status, cancel).await
@@ -57,7 +57,7 @@ async fn run_with(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
-    let mirror_path = config.mirror_path();
+    let mirror_path = config.data().mirror();
     let mut store = Store::open(&mirror_path)
         .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
     status.update(|s| s.cursor = store.cursor().ok().flatten().map(|c| c.token()));
@@ -70,7 +70,7 @@ async fn run_with(
         .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
     pusher_store.set_cache_mib(4)?;
     let pusher = pusher::Pusher {
-        store: pusher_store,
+        store: Arc::new(Mutex::new(pusher_store)),
         upstream: upstream.clone(),
         status: status.clone(),
         max_backoff: config.sync.max_backoff(),
@@ -79,7 +79,7 @@ async fn run_with(
     tokio::spawn(learn_who(upstream.clone(), status.clone(), cancel.clone()));
 
     let (events, inbox) = std::sync::mpsc::channel();
-    let index_dir = config.index_dir();
+    let index_dir = config.data().index();
     let handoff = store.hand_off_documents();
     // An index maintainer that fails stops the daemon (which exits with its error, for the
     // supervisor to restart) rather than leaving a mirror whose search silently stopped
@@ -162,7 +162,7 @@ pub async fn run_watching(
     loop {
         let round = cancel.child_token();
         let status = Arc::new(status::StatusFile::new(
-            config.status_path(),
+            config.data().status(),
             &config.upstream.url,
         ));
         let mut task = tokio::spawn(run_with(

@@ -106,8 +106,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { json } => {
-            let status = status::read(&config.status_path())?;
-            let store = liner::store::Store::open_read_only(config.mirror_path())?;
+            let status = status::read(&config.data().status())?;
+            let store = liner::store::Store::open_read_only(config.data().mirror())?;
             let mut counts = serde_json::Map::new();
             for (state, n) in store.outbox_counts()? {
                 counts.insert(state.as_str().into(), n.into());

@@ -1,6 +1,9 @@
-//! The mirror: bootstrap from the snapshot into an empty store, then follow the change feed
-//! with long-poll, one transaction per page with its cursor, for ever; a replaced upstream
-//! history (409) empties the mirrored data, keeping local edits, and bootstraps again.
+//! The mirror: bootstrap from the snapshot (every entity with every revision) into an empty
+//! store, then follow the change feed with long-poll, one transaction per page with its
+//! cursor, for ever; a replaced upstream history (409) empties the mirrored data, keeping local
+//! edits, and bootstraps again. A mirror made before bootstraps brought every revision first
+//! backfills its history from the same snapshot (applying it is idempotent: entities it has
+//! stay, revisions it lacks are added), keeping its cursor and its pending edits.
 //!
 //! Errors are sorted by what to do: offline or garbled answers back off and retry (nothing of a
 //! bad page is applied); a refusal (bad token) backs off too and is shown in the status; only
@@ -11,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use liner::model::Cursor;
-use liner::store::{ApplyReport, DecodedPage, Store};
+use liner::protocol::{PROTOCOL_VERSION, Trailer as _};
+use liner::store::{ApplyReport, DecodedPage, HISTORY_BACKFILL, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::Event;
@@ -40,6 +44,12 @@ fn id_of(line: &str) -> Option<String> {
     serde_json::from_str::<Id>(line.trim_end())
         .ok()
         .map(|i| i.id)
+}
+
+/// How far a history backfill got: the last entity applied.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Mark {
+    after: Option<String>,
 }
 
 /// A snapshot page being applied (with the mark of how far the bootstrap got).
@@ -165,9 +175,11 @@ impl Mirror {
                 break;
             }
             let cursor = self.with_store(|s| s.cursor()).await?;
-            let attempt = match cursor {
-                None => self.bootstrap(&cancel).await,
-                Some(c) => self.tail(c, &cancel, &mut backoff).await,
+            let backfill = self.with_store(|s| s.note(HISTORY_BACKFILL)).await?;
+            let attempt = match (cursor, backfill) {
+                (None, _) => self.bootstrap(&cancel).await,
+                (Some(_), Some(mark)) => self.backfill(&mark, &cancel).await,
+                (Some(c), None) => self.tail(c, &cancel, &mut backoff).await,
             };
             match attempt {
                 Ok(()) => backoff.reset(),
@@ -264,6 +276,7 @@ impl Mirror {
                 snapshot.cursor.clone()
             }
         };
+        self.note_protocol(snapshot.protocol);
         let (total, mut stream) = (snapshot.count, snapshot.body);
         self.with_store(|s| s.begin_bulk_load()).await?;
         let mut load = Loading {
@@ -314,7 +327,7 @@ impl Mirror {
             batcher, started, ..
         } = load;
         let (last, trailer) = batcher.finish()?;
-        if trailer.cursor()?.epoch != start_cursor.epoch {
+        if trailer.cursor().map_err(FetchError::from)?.epoch != start_cursor.epoch {
             return Err(FetchError::Resync(
                 "the upstream history changed during the bootstrap".into(),
             )
@@ -398,6 +411,108 @@ impl Mirror {
         Ok(())
     }
 
+    /// Says in the status when the upstream speaks a newer protocol than this linerd: its new
+    /// members are kept, not understood.
+    fn note_protocol(&self, protocol: u32) {
+        let newer = (protocol > PROTOCOL_VERSION).then_some(protocol);
+        if self.status.get().newer_protocol != newer {
+            if let Some(v) = newer {
+                tracing::warn!(
+                    upstream = v,
+                    this = PROTOCOL_VERSION,
+                    "the upstream speaks a newer protocol; members this linerd does not know are kept"
+                );
+            }
+            self.status.update(|s| s.newer_protocol = newer);
+        }
+    }
+
+    /// Brings a mirror made before bootstraps carried every revision up to full history: the
+    /// snapshot with history, applied page by page without moving the cursor (stale entities
+    /// only add their revisions), resumable after the last entity applied, and the note
+    /// removed at the end.
+    async fn backfill(&self, mark: &str, cancel: &CancellationToken) -> Result<(), SyncError> {
+        let mark: Mark = serde_json::from_str(mark).unwrap_or_default();
+        self.status.update(|s| {
+            s.state = State::Backfilling;
+            s.bootstrap = Some(Progress::default());
+        });
+        tracing::info!(after = ?mark.after, "backfilling the history this mirror lacks");
+        let snapshot = match self.upstream.snapshot(mark.after.as_deref()).await {
+            Err(FetchError::Refused { status: 400, .. }) if mark.after.is_some() => {
+                let fresh = serde_json::to_string(&Mark::default()).unwrap_or_default();
+                self.with_store(move |s| s.set_note(HISTORY_BACKFILL, Some(&fresh)))
+                    .await?;
+                return Err(FetchError::Garbled(
+                    "could not resume the history backfill; starting it again".into(),
+                )
+                .into());
+            }
+            other => other?,
+        };
+        self.note_protocol(snapshot.protocol);
+        let (total, mut stream) = (snapshot.count, snapshot.body);
+        let started = Instant::now();
+        let mut batcher = Batcher::new(self.config.sync.snapshot_batch);
+        let mut done = 0u64;
+        loop {
+            let chunk = tokio::select! {
+                _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+                c = stream.next() => c,
+            };
+            let Some(chunk) = chunk else { break };
+            let chunk =
+                chunk.map_err(|e| FetchError::Offline(format!("reading the snapshot: {e}")))?;
+            if let Some(full) = batcher.push(&chunk)? {
+                done += full.lines as u64;
+                let next = Mark {
+                    after: id_of(full.last_line()),
+                };
+                let records = self.backfill_page(full.records, full.lines, &next).await?;
+                batcher.recycle(records);
+                self.progress(done, total, started);
+            }
+        }
+        let (last, _) = batcher.finish()?;
+        done += last.lines as u64;
+        self.backfill_page(last.records, last.lines, &Mark::default())
+            .await?;
+        self.with_store(|s| s.set_note(HISTORY_BACKFILL, None))
+            .await?;
+        let _ = self.events.send(Event::Applied { tailing: false });
+        tracing::info!(
+            records = done,
+            seconds = started.elapsed().as_secs_f64(),
+            "history backfilled"
+        );
+        self.status.update(|s| {
+            s.state = State::CatchingUp;
+            s.bootstrap = None;
+        });
+        Ok(())
+    }
+
+    /// Applies one page of the backfill and marks how far it got, in one store task.
+    async fn backfill_page(
+        &self,
+        records: String,
+        lines: usize,
+        next: &Mark,
+    ) -> Result<String, SyncError> {
+        let mark = serde_json::to_string(next).unwrap_or_default();
+        let (report, records) = self
+            .with_store(move |s| {
+                let page = DecodedPage::parse_lines(&records, lines);
+                let report = s.apply_page(&page, None)?;
+                s.set_note(HISTORY_BACKFILL, Some(&mark))?;
+                Ok((report, records))
+            })
+            .await?;
+        warn_if_quarantined(report);
+        let _ = self.events.send(Event::Applied { tailing: false });
+        Ok(records)
+    }
+
     async fn save_mark(&self, mark: &BootMark) -> Result<(), SyncError> {
         let json = serde_json::to_string(mark).unwrap_or_default();
         self.with_store(move |s| s.set_note(BOOT_MARK, Some(&json)))
@@ -433,8 +548,9 @@ impl Mirror {
             };
             wait = self.config.sync.wait();
             backoff.reset();
-            let next = page.trailer.cursor()?;
-            let behind = page.trailer.behind.unwrap_or(0);
+            let next = page.trailer.cursor().map_err(FetchError::from)?;
+            let behind = page.trailer.behind;
+            self.note_protocol(page.trailer.protocol);
             if page.count > 0 || next != cursor {
                 self.apply(page.records, Some(next.clone())).await?;
                 let _ = self.events.send(Event::Applied {

@@ -1,86 +1,10 @@
-//! The daemon's status, written atomically to `status.json` in the data directory whenever it
-//! changes, where `linerd status` and the console read it. Counts of pending, conflicted and
-//! rejected edits and of quarantined records are not in the file: readers take them from the
-//! mirror itself, so they are never stale.
+//! The daemon's status file, kept current: every change is written whole to `status.json` in
+//! the data directory (its format is [`liner::protocol::status`], which the console reads).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    #[default]
-    Starting,
-    /// Loading the snapshot into an empty mirror.
-    Bootstrapping,
-    /// Applying feed pages, behind the upstream head.
-    CatchingUp,
-    /// At the upstream head, long-polling for more.
-    Synced,
-    /// The upstream cannot be reached or answers badly; retrying with backoff.
-    Offline,
-    Stopped,
-}
-
-impl State {
-    pub fn words(self) -> &'static str {
-        match self {
-            State::Starting => "starting",
-            State::Bootstrapping => "loading the catalog snapshot",
-            State::CatchingUp => "catching up",
-            State::Synced => "synced",
-            State::Offline => "offline",
-            State::Stopped => "stopped",
-        }
-    }
-}
-
-/// Bootstrap progress.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Progress {
-    pub done: u64,
-    pub total: Option<u64>,
-    pub per_second: f64,
-    pub eta_seconds: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Status {
-    pub state: State,
-    pub upstream: String,
-    /// The daemon's process id, so a reader can tell a stale file from a live daemon.
-    pub pid: u32,
-    pub updated_at: String,
-    /// The feed cursor the mirror is at.
-    pub cursor: Option<String>,
-    /// Changes between the mirror and the upstream head at the last poll.
-    pub behind: Option<u64>,
-    /// When a feed page or the snapshot last came through.
-    pub last_poll_at: Option<String>,
-    pub offline_since: Option<String>,
-    /// The last error, in words.
-    pub last_error: Option<String>,
-    /// Failed attempts in a row since the last success (each after a longer pause).
-    #[serde(default)]
-    pub retries: u32,
-    pub bootstrap: Option<Progress>,
-    /// Whom the token belongs to, as the upstream said at the last connection: the console
-    /// takes the role (and so whether it may edit) from here.
-    #[serde(default)]
-    pub who: Option<Who>,
-}
-
-/// The token's holder, from the upstream's `/v1/me`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Who {
-    pub name: String,
-    pub role: String,
-    #[serde(default)]
-    pub parties: Vec<String>,
-    pub may_edit: bool,
-}
+pub use liner::protocol::status::{Progress, State, Status, read};
 
 /// The status file and the status it holds.
 #[derive(Debug)]
@@ -116,27 +40,8 @@ impl StatusFile {
             s.updated_at = jiff::Timestamp::now().to_string();
             s.clone()
         };
-        if let Err(e) = write_atomically(&self.path, &snapshot) {
-            tracing::warn!(path = %self.path.display(), error = %e, "cannot write the status file");
+        if let Err(e) = liner::protocol::status::write(&self.path, &snapshot) {
+            tracing::warn!(error = %e, "cannot write the status file");
         }
     }
-}
-
-fn write_atomically(path: &Path, status: &Status) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    let json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, path)
-}
-
-/// Reads a status file.
-pub fn read(path: &Path) -> anyhow::Result<Status> {
-    use anyhow::Context as _;
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "reading {} (is linerd running with this data directory?)",
-            path.display()
-        )
-    })?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a status file", path.display()))
 }

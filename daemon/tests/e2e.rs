@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use liner::model::{EntityId, EntityKind};
+use liner::protocol::EditOutcome;
 use liner::search::{SearchIndex, SearchRequest};
 use liner::store::Store;
 use liner_daemon::Config;
@@ -318,9 +319,9 @@ async fn two_editors_disjoint_fields_both_land_and_the_same_field_conflicts_once
         )
         .expect("enqueue");
     let (ea, eb) = (settled(a.path()).await, settled(b.path()).await);
-    let outcomes: Vec<(OutboxState, Option<String>)> = [&ea[1], &eb[1]]
+    let outcomes: Vec<(OutboxState, Option<EditOutcome>)> = [&ea[1], &eb[1]]
         .iter()
-        .map(|e| (e.state, e.detail.clone()))
+        .map(|e| (e.state, e.outcome.clone()))
         .collect();
     let conflicted: Vec<_> = outcomes
         .iter()
@@ -335,22 +336,35 @@ async fn two_editors_disjoint_fields_both_land_and_the_same_field_conflicts_once
         1,
         "{outcomes:?}"
     );
-    let detail: Value =
-        serde_json::from_str(conflicted[0].1.as_deref().expect("detail")).expect("json");
-    let field = &detail["fields"][0];
-    assert_eq!(field["field"], "title");
-    assert_eq!(field["base"], "Title from A");
+    let Some(EditOutcome::Conflicted { conflicts, .. }) = &conflicted[0].1 else {
+        panic!("a conflicted edit holds its conflicts: {outcomes:?}");
+    };
+    let field = &conflicts[0];
+    assert_eq!(field.field, "title");
+    assert_eq!(field.base, Some(json!("Title from A")));
     let (mine, theirs) = (
-        field["mine"].as_str().expect("mine"),
-        field["theirs"].as_str().expect("theirs"),
+        field.mine.as_ref().and_then(Value::as_str).expect("mine"),
+        field
+            .theirs
+            .as_ref()
+            .and_then(Value::as_str)
+            .expect("theirs"),
     );
     assert!(
         matches!(
             (mine, theirs),
             ("A again", "B's idea") | ("B's idea", "A again")
         ),
-        "{detail}"
+        "{field:?}"
     );
+    // Who made theirs, when and why: the other editor's revision.
+    let by = field.theirs_by.as_ref().expect("who made theirs");
+    let their_reason = if mine == "A again" {
+        "B's second fix"
+    } else {
+        "A's second fix"
+    };
+    assert_eq!((by.reason.as_str(), by.version), (their_reason, base + 1));
 
     // Upstream history holds every accepted change once: creation + three edits.
     let history = up.store.history(rec).await.expect("history");

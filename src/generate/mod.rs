@@ -8,6 +8,7 @@
 //! and recordings are produced release by release, so 10M recordings need no more memory than
 //! one batch.
 
+mod history;
 mod words;
 
 use rand::rngs::SmallRng;
@@ -32,11 +33,26 @@ const EPOCH_MS: u64 = 1_577_836_800_000;
 pub struct CatalogSpec {
     pub recordings: u64,
     pub seed: u64,
+    /// Whether a fifth of recordings carry an edit history (one to five revisions after their
+    /// import, by several editors and deliveries).
+    pub history: bool,
 }
 
 impl CatalogSpec {
     pub fn new(recordings: u64, seed: u64) -> Self {
-        CatalogSpec { recordings, seed }
+        CatalogSpec {
+            recordings,
+            seed,
+            history: false,
+        }
+    }
+
+    /// The same catalog with edit histories (see [`CatalogSpec::history`]).
+    pub fn with_history(self) -> Self {
+        CatalogSpec {
+            history: true,
+            ..self
+        }
     }
 
     /// One party for every four recordings: enough for a long tail of session players.
@@ -94,6 +110,7 @@ fn revision(seed: u64, offset_s: u64) -> Revision {
     let at = jiff::Timestamp::from_second((EPOCH_MS / 1000 + offset_s) as i64)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     Revision {
+        unknown: Default::default(),
         version: 1,
         actor: "import".into(),
         source: Source {
@@ -112,6 +129,7 @@ pub fn party(seed: u64, i: u64) -> Party {
     let id = party_id(seed, i);
     if let Some((name, sort, kind)) = FAMOUS.get(i as usize) {
         return Party {
+            unknown: Default::default(),
             id,
             name: (*name).into(),
             sort_name: (*sort).into(),
@@ -173,6 +191,7 @@ pub fn party(seed: u64, i: u64) -> Party {
         Vec::new()
     };
     Party {
+        unknown: Default::default(),
         id,
         name,
         sort_name: sort,
@@ -340,16 +359,13 @@ impl Generator {
             }
             first_title.get_or_insert_with(|| recording.title.clone());
             tracks.push(Track {
+                unknown: Default::default(),
                 disc: 1,
                 position: position as u16,
                 recording: recording.id,
             });
             out.popularity.push((recording.id, pop));
-            out.changes.push(Change::upsert(
-                Entity::Recording(recording),
-                1,
-                Some(revision(seed, i)),
-            ));
+            out.changes.push(self.recording_change(i, recording));
         }
         let release_type = match len {
             1 => ReleaseType::Single,
@@ -357,6 +373,7 @@ impl Generator {
             _ => ReleaseType::Album,
         };
         let release = Release {
+            unknown: Default::default(),
             id: release_id(seed, rel),
             upc: r.random_bool(0.9).then(|| upc(rel)),
             title: if release_type == ReleaseType::Single {
@@ -373,6 +390,7 @@ impl Generator {
                 r.random_range(1..29)
             )),
             display_artist: vec![ArtistCredit {
+                unknown: Default::default(),
                 party: party_id(seed, artist),
                 name: artist_name,
                 join_phrase: String::new(),
@@ -384,6 +402,30 @@ impl Generator {
             1,
             Some(revision(seed, rel)),
         ));
+    }
+
+    /// Recording `i` as the catalog has it now: version 1 from its import, or, with edit
+    /// histories, the version its edits made, with every earlier revision.
+    fn recording_change(&self, i: u64, recording: Recording) -> Change {
+        let seed = self.spec.seed;
+        let n = if self.spec.history {
+            history::edits(seed, i)
+        } else {
+            0
+        };
+        if n == 0 {
+            return Change::upsert(Entity::Recording(recording), 1, Some(revision(seed, i)));
+        }
+        let parties = self.parties;
+        let (recording, mut revisions) =
+            history::edited(seed, i, n, recording, revision(seed, i), |r| {
+                party_id(seed, r.random_range(0..parties))
+            });
+        let last = revisions.pop();
+        let version = last.as_ref().map_or(1, |r| r.version);
+        let mut change = Change::upsert(Entity::Recording(recording), version, last);
+        change.history = revisions;
+        change
     }
 
     /// Recording `i` on a release by `artist`, with its work when the work is new.
@@ -408,11 +450,13 @@ impl Generator {
             self.party_name(main)
         };
         let mut display = vec![ArtistCredit {
+            unknown: Default::default(),
             party: party_id(seed, main),
             name: main_name,
             join_phrase: String::new(),
         }];
         let mut credits = vec![Credit {
+            unknown: Default::default(),
             party: party_id(seed, main),
             role: Role::MainArtist,
             instrument: None,
@@ -428,11 +472,13 @@ impl Generator {
             };
             display[0].join_phrase = phrase.into();
             display.push(ArtistCredit {
+                unknown: Default::default(),
                 party: party_id(seed, other),
                 name: self.party_name(other),
                 join_phrase: String::new(),
             });
             credits.push(Credit {
+                unknown: Default::default(),
                 party: party_id(seed, other),
                 role,
                 instrument: None,
@@ -461,6 +507,7 @@ impl Generator {
                 self.any_party(&mut r)
             };
             credits.push(Credit {
+                unknown: Default::default(),
                 party: party_id(seed, p),
                 role,
                 instrument: (role == Role::Instrumentalist)
@@ -485,6 +532,7 @@ impl Generator {
         let title = title(&mut r);
         let work = new_work.then(|| self.work(i, work_id_, &title, main));
         let recording = Recording {
+            unknown: Default::default(),
             id: recording_id(seed, i),
             isrc: r.random_bool(0.95).then(|| isrc(i, &mut r)),
             title,
@@ -536,6 +584,7 @@ impl Generator {
             .into_iter()
             .enumerate()
             .map(|(k, share)| Writer {
+                unknown: Default::default(),
                 party: party_id(seed, if k == 0 { main } else { self.any_party(&mut r) }),
                 role: roles[if k == 0 {
                     0
@@ -546,6 +595,7 @@ impl Generator {
             })
             .collect();
         Work {
+            unknown: Default::default(),
             id,
             iswc: r.random_bool(0.7).then(|| iswc(i + 1_000_000)),
             title: title.to_owned(),

@@ -15,7 +15,19 @@ use serde_json::value::RawValue;
 use super::{Party, Recording, Release, Revision, Work};
 use crate::ids::{IdError, PartyId, RecordingId, ReleaseId, WorkId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     Party,
@@ -178,25 +190,33 @@ impl Entity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     Upsert,
     Delete,
 }
 
-/// A change record as it travels: envelope checked, `data` still raw.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A change record as it travels: envelope checked, `data` still raw. Members this build does
+/// not know are ignored (see [`crate::protocol`]): the entity and revision keep theirs.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChangeRecord {
     pub entity: EntityKind,
     pub id: String,
     pub op: Op,
     pub version: u64,
+    /// The entity at `version` (absent for a delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, nullable = false)]
     pub data: Option<Box<RawValue>>,
+    /// The revision that made `version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub revision: Option<Revision>,
+    /// The entity's earlier revisions, oldest first: in a snapshot asked for with
+    /// `history=all`, so a new mirror holds every revision (protocol 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Revision>,
 }
 
 /// What a change does. Upserts are the common case, so the entity stays inline rather than
@@ -215,6 +235,8 @@ pub struct Change {
     pub version: u64,
     pub op: ChangeOp,
     pub revision: Option<Revision>,
+    /// Earlier revisions that came with it (a snapshot's `history`), oldest first.
+    pub history: Vec<Revision>,
 }
 
 /// Why a change record was refused: which record, which field, which rule.
@@ -286,6 +308,7 @@ impl ChangeRecord {
             version: self.version,
             op,
             revision: self.revision.clone(),
+            history: self.history.clone(),
         })
     }
 }
@@ -322,6 +345,7 @@ impl Change {
             version,
             op: ChangeOp::Upsert(entity),
             revision,
+            history: Vec::new(),
         }
     }
 
@@ -338,6 +362,7 @@ impl Change {
             version: self.version,
             data,
             revision: self.revision.clone(),
+            history: self.history.clone(),
         })
     }
 }

@@ -2,12 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::unknown::Unknown;
 use crate::ids::PartyId;
 use crate::roles::Role;
 
 /// One party's part on a recording.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Credit {
     pub party: PartyId,
     pub role: Role,
@@ -17,11 +17,13 @@ pub struct Credit {
     /// ("Frida" for Anni-Frid Lyngstad).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credited_as: Option<String>,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    pub unknown: Unknown,
 }
 
 /// One name in a display artist credit: "Jay-Z" + " feat. " + …
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ArtistCredit {
     pub party: PartyId,
     /// The name as shown in this credit.
@@ -29,6 +31,9 @@ pub struct ArtistCredit {
     /// What follows the name: " feat. ", " & ", ", " or nothing for the last one.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub join_phrase: String,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    pub unknown: Unknown,
 }
 
 /// The display string of an artist credit: names joined by their join phrases.

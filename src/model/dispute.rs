@@ -15,7 +15,6 @@ pub enum DisputeStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DisputeNote {
     pub author: String,
     pub at: jiff::Timestamp,
@@ -23,7 +22,6 @@ pub struct DisputeNote {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Dispute {
     pub id: DisputeId,
     pub entity: EntityId,

@@ -17,6 +17,7 @@ mod recording;
 mod release;
 mod revision;
 mod shares;
+pub mod unknown;
 mod work;
 
 pub use change::{
@@ -28,6 +29,10 @@ pub use event::{Event, EventKind};
 pub use party::{Party, PartyKind};
 pub use recording::{AcousticFeatures, Recording};
 pub use release::{Release, ReleaseType, Track};
-pub use revision::{FieldChange, Revision, Source, SourceKind};
+pub use revision::{
+    Author, Conflict, FieldChange, ItemKey, ListField, Merge, MergeError, Pick, Provenance,
+    Revision, Source, SourceKind, diff, merge, provenance, resolve,
+};
 pub use shares::{BasisPoints, ShareError, TOTAL_BP};
+pub use unknown::Unknown;
 pub use work::{Work, Writer, Writers};

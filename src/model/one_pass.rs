@@ -54,6 +54,7 @@ fn one_pass(line: &str) -> Option<Change> {
         version: record.version,
         op,
         revision: record.revision,
+        history: record.history,
     })
 }
 
@@ -64,6 +65,7 @@ struct Record<'de> {
     version: u64,
     data: Option<Entity>,
     revision: Option<Revision>,
+    history: Vec<Revision>,
 }
 
 struct RecordVisitor;
@@ -82,6 +84,7 @@ impl<'de> Visitor<'de> for RecordVisitor {
         let mut version = None;
         let mut data = None;
         let mut revision: Option<Option<Revision>> = None;
+        let mut history: Option<Vec<Revision>> = None;
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             match key.as_ref() {
                 "entity" if entity.is_none() => entity = Some(map.next_value::<EntityKind>()?),
@@ -93,8 +96,15 @@ impl<'de> Visitor<'de> for RecordVisitor {
                     data = Some(map.next_value_seed(EntitySeed(kind))?);
                 }
                 "revision" if revision.is_none() => revision = Some(map.next_value()?),
-                // Unknown or repeated: the two-pass way says what is wrong.
-                _ => return Err(de::Error::custom("left to the two-pass decoding")),
+                "history" if history.is_none() => history = Some(map.next_value()?),
+                "entity" | "id" | "op" | "version" | "data" | "revision" | "history" => {
+                    // Repeated: the two-pass way says what is wrong.
+                    return Err(de::Error::custom("left to the two-pass decoding"));
+                }
+                // A member of a newer protocol: ignored, as the two-pass way ignores it.
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
             }
         }
         let missing = |field| de::Error::missing_field(field);
@@ -105,6 +115,7 @@ impl<'de> Visitor<'de> for RecordVisitor {
             version: version.ok_or_else(|| missing("version"))?,
             data,
             revision: revision.flatten(),
+            history: history.unwrap_or_default(),
         })
     }
 }

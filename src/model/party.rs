@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::unknown::Unknown;
 use crate::ident::{Ipi, Isni};
 use crate::ids::PartyId;
 
@@ -16,7 +17,6 @@ pub enum PartyKind {
 /// A person, group or organisation. Same-name parties are normal; the id is the identity and
 /// `disambiguation` is what tells people apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Party {
     pub id: PartyId,
     pub name: String,
@@ -30,4 +30,7 @@ pub struct Party {
     pub ipi: Option<Ipi>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disambiguation: Option<String>,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    pub unknown: Unknown,
 }

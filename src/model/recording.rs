@@ -3,12 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::credit::{ArtistCredit, Credit};
+use super::unknown::Unknown;
 use crate::ident::Isrc;
 use crate::ids::{RecordingId, WorkId};
 
 /// What audio analysis found. Values are integers so records compare and hash exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AcousticFeatures {
     /// Beats per minute × 10.
     pub tempo_deci_bpm: u16,
@@ -22,7 +22,6 @@ pub struct AcousticFeatures {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Recording {
     pub id: RecordingId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +46,9 @@ pub struct Recording {
     pub works: Vec<WorkId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credits: Vec<Credit>,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    pub unknown: Unknown,
 }
 
 impl Recording {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::credit::ArtistCredit;
+use super::unknown::Unknown;
 use crate::ident::Gtin;
 use crate::ids::{RecordingId, ReleaseId};
 
@@ -16,12 +17,14 @@ pub enum ReleaseType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Track {
     #[serde(default = "one")]
     pub disc: u16,
     pub position: u16,
     pub recording: RecordingId,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    pub unknown: Unknown,
 }
 
 fn one() -> u16 {
@@ -29,7 +32,6 @@ fn one() -> u16 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Release {
     pub id: ReleaseId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,4 +46,7 @@ pub struct Release {
     pub display_artist: Vec<ArtistCredit>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tracks: Vec<Track>,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    pub unknown: Unknown,
 }

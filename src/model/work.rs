@@ -3,12 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::shares::{BasisPoints, ShareError, TOTAL_BP};
+use super::unknown::Unknown;
 use crate::ident::Iswc;
 use crate::ids::{PartyId, WorkId};
 use crate::roles::WriterRole;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Writer {
     pub party: PartyId,
     pub role: WriterRole,
@@ -17,6 +17,9 @@ pub struct Writer {
     /// without a share, and its write path refuses one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<BasisPoints>,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    pub unknown: Unknown,
 }
 
 /// A work's writers, whose shares total exactly 10,000 basis points. Only
@@ -64,6 +67,13 @@ impl Writers {
             .sum()
     }
 
+    /// Sets each writer's unknown members (by position), as a mirror row kept them.
+    pub(crate) fn restore_unknown(&mut self, kept: impl Fn(usize) -> Unknown) {
+        for (i, w) in self.0.iter_mut().enumerate() {
+            w.unknown = kept(i);
+        }
+    }
+
     /// Whether the shares were redacted (every one of them: a split is hidden whole or not at
     /// all).
     pub fn shares_hidden(&self) -> bool {
@@ -85,7 +95,6 @@ impl From<Writers> for Vec<Writer> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Work {
     pub id: WorkId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,4 +102,7 @@ pub struct Work {
     pub title: String,
     #[serde(default, skip_serializing_if = "Writers::is_empty")]
     pub writers: Writers,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    pub unknown: Unknown,
 }

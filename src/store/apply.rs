@@ -202,9 +202,7 @@ fn apply_one(
             if let Some((key, stored)) = existing
                 && stored >= change.version
             {
-                if let Some(rev) = &change.revision {
-                    batched.revision(tx, keys, kind, key, change.version, rev)?;
-                }
+                revisions(tx, keys, batched, change, key)?;
                 report.stale += 1;
                 return Ok(());
             }
@@ -217,9 +215,7 @@ fn apply_one(
             (key, None)
         }
     };
-    if let Some(rev) = &change.revision {
-        batched.revision(tx, keys, kind, key, change.version, rev)?;
-    }
+    revisions(tx, keys, batched, change, key)?;
     if matches!(kind, EntityKind::Party | EntityKind::Recording) {
         let doc = match (&change.op, parties) {
             (ChangeOp::Upsert(entity), Some(parties)) if batched.collect => {
@@ -234,6 +230,25 @@ fn apply_one(
         scores.remove(&r.id);
     }
     report.applied += 1;
+    Ok(())
+}
+
+/// Queues a change's revisions: the one that made its version and the earlier ones it brought
+/// (kept even when the change itself is stale, so history does not depend on arrival order).
+fn revisions(
+    tx: &Transaction<'_>,
+    keys: &mut Keys,
+    batched: &mut Batched,
+    change: &Change,
+    key: i64,
+) -> Result<()> {
+    let kind = change.id.kind();
+    for rev in &change.history {
+        batched.revision(tx, keys, kind, key, rev.version, rev)?;
+    }
+    if let Some(rev) = &change.revision {
+        batched.revision(tx, keys, kind, key, change.version, rev)?;
+    }
     Ok(())
 }
 
@@ -310,21 +325,23 @@ pub(crate) fn key_for(tx: &Transaction<'_>, keys: &mut Keys, id: EntityId) -> Re
     Ok(key)
 }
 
-const INSERT_PARTY: &str = "INSERT INTO party (id, version, name, data) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_PARTY: &str =
+    "INSERT INTO party (id, version, name, data, extra) VALUES (?1, ?2, ?3, ?4, ?5)";
 const UPDATE_PARTY: &str =
-    "UPDATE party SET version = ?2, deleted = 0, name = ?3, data = ?4 WHERE key = ?1";
+    "UPDATE party SET version = ?2, deleted = 0, name = ?3, data = ?4, extra = ?5 WHERE key = ?1";
 const INSERT_RECORDING: &str = "INSERT INTO recording (id, version, isrc, title, data,
-    popularity, credits) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 0), ?7)";
+    popularity, credits, extra) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 0), ?7, ?8)";
 const UPDATE_RECORDING: &str = "UPDATE recording SET version = ?2, deleted = 0, isrc = ?3,
-    title = ?4, data = ?5, popularity = coalesce(?6, popularity), credits = ?7 WHERE key = ?1";
-const INSERT_WORK: &str =
-    "INSERT INTO work (id, version, iswc, title, writers) VALUES (?1, ?2, ?3, ?4, ?5)";
+    title = ?4, data = ?5, popularity = coalesce(?6, popularity), credits = ?7, extra = ?8
+    WHERE key = ?1";
+const INSERT_WORK: &str = "INSERT INTO work (id, version, iswc, title, writers, extra)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 const UPDATE_WORK: &str = "UPDATE work SET version = ?2, deleted = 0, iswc = ?3, title = ?4,
-    writers = ?5 WHERE key = ?1";
+    writers = ?5, extra = ?6 WHERE key = ?1";
 const INSERT_RELEASE: &str =
-    "INSERT INTO release (id, version, upc, title, data) VALUES (?1, ?2, ?3, ?4, ?5)";
-const UPDATE_RELEASE: &str =
-    "UPDATE release SET version = ?2, deleted = 0, upc = ?3, title = ?4, data = ?5 WHERE key = ?1";
+    "INSERT INTO release (id, version, upc, title, data, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const UPDATE_RELEASE: &str = "UPDATE release SET version = ?2, deleted = 0, upc = ?3, title = ?4,
+    data = ?5, extra = ?6 WHERE key = ?1";
 
 /// Which row an entity write targets: a new one by id, or an existing one by key.
 enum Target {
@@ -390,11 +407,13 @@ fn write_row(
         Target::Update(key) => (false, key),
     };
     let sql = |i: &'static str, u: &'static str| if insert { i } else { u };
+    // Members this build does not know, kept beside the row (NULL nearly always).
+    let extra = crate::model::unknown::gather(entity);
     match entity {
         Entity::Party(p) => {
             let data = body::party_body(p)?;
             tx.prepare_cached(sql(INSERT_PARTY, UPDATE_PARTY))?
-                .execute(params![first, version, p.name, data])?;
+                .execute(params![first, version, p.name, data, extra])?;
         }
         Entity::Recording(r) => {
             let data = body::recording_body(r)?;
@@ -407,7 +426,8 @@ fn write_row(
                     r.title,
                     data,
                     score,
-                    packed.bytes
+                    packed.bytes,
+                    extra
                 ])?;
         }
         Entity::Work(w) => {
@@ -417,7 +437,8 @@ fn write_row(
                     version,
                     w.iswc.as_ref().map(|i| i.as_str()),
                     w.title,
-                    packed.bytes
+                    packed.bytes,
+                    extra
                 ])?;
         }
         Entity::Release(r) => {
@@ -428,7 +449,8 @@ fn write_row(
                     version,
                     r.upc.as_ref().map(|u| u.as_str()),
                     r.title,
-                    data
+                    data,
+                    extra
                 ])?;
         }
     }
@@ -655,7 +677,8 @@ fn tombstone(
             };
             remove_children(tx, keys, id.kind(), key, old_version)?;
             tx.prepare_cached(&format!(
-                "UPDATE {t} SET version = ?2, deleted = 1, data = NULL, {cleared} WHERE key = ?1"
+                "UPDATE {t} SET version = ?2, deleted = 1, data = NULL, extra = NULL, {cleared}
+                 WHERE key = ?1"
             ))?
             .execute(params![key, version])?;
             Ok(key)

@@ -17,6 +17,8 @@ struct RevisionRow {
     origin: i64,
     at_ms: i64,
     diff: Option<String>,
+    /// Members this build does not know (see [`crate::model::unknown`]).
+    extra: Option<String>,
 }
 
 /// What a batch has left to write, in the order it arose.
@@ -34,10 +36,10 @@ pub(crate) struct Batched {
 
 /// By kind code ([`kind_code`] − 1).
 const REVISION_TABLES: [&str; 4] = [
-    "INSERT OR IGNORE INTO party_revision (entity_key, version, origin, at_ms, diff)",
-    "INSERT OR IGNORE INTO recording_revision (entity_key, version, origin, at_ms, diff)",
-    "INSERT OR IGNORE INTO work_revision (entity_key, version, origin, at_ms, diff)",
-    "INSERT OR IGNORE INTO release_revision (entity_key, version, origin, at_ms, diff)",
+    "INSERT OR IGNORE INTO party_revision (entity_key, version, origin, at_ms, diff, extra)",
+    "INSERT OR IGNORE INTO recording_revision (entity_key, version, origin, at_ms, diff, extra)",
+    "INSERT OR IGNORE INTO work_revision (entity_key, version, origin, at_ms, diff, extra)",
+    "INSERT OR IGNORE INTO release_revision (entity_key, version, origin, at_ms, diff, extra)",
 ];
 
 impl Batched {
@@ -77,6 +79,7 @@ impl Batched {
             origin,
             at_ms: rev.at.as_millisecond(),
             diff,
+            extra: rev.unknown.to_value().map(|v| v.to_string()),
         });
         Ok(())
     }
@@ -95,7 +98,7 @@ impl Batched {
     /// documents with the journal positions they got.
     pub(crate) fn flush(&mut self, tx: &Transaction<'_>) -> Result<Vec<(i64, JournalEntry)>> {
         for (rows, into) in self.revisions.iter_mut().zip(REVISION_TABLES) {
-            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 5);
+            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 6);
             for r in rows.iter() {
                 params.extend([
                     &r.key as &dyn rusqlite::ToSql,
@@ -103,9 +106,10 @@ impl Batched {
                     &r.origin,
                     &r.at_ms,
                     &r.diff,
+                    &r.extra,
                 ]);
             }
-            insert_rows(tx, into, 5, &params)?;
+            insert_rows(tx, into, 6, &params)?;
             drop(params);
             rows.clear();
         }

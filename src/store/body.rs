@@ -47,6 +47,7 @@ fn store_artists(a: &[ArtistCredit]) -> Vec<StoredArtist> {
 fn load_artists(a: Vec<StoredArtist>) -> Vec<ArtistCredit> {
     a.into_iter()
         .map(|(party, name, join_phrase)| ArtistCredit {
+            unknown: Default::default(),
             party,
             name,
             join_phrase,
@@ -104,6 +105,7 @@ pub(crate) fn recording(
 ) -> Result<Recording> {
     let b: RecordingBody = decode(body, id)?;
     Ok(Recording {
+        unknown: Default::default(),
         id,
         isrc: isrc
             .map(Isrc::parse)
@@ -156,6 +158,7 @@ pub(crate) fn party(id: PartyId, name: String, body: &[u8]) -> Result<Party> {
         reason: e.to_string(),
     };
     Ok(Party {
+        unknown: Default::default(),
         id,
         name,
         sort_name: b.sort_name,
@@ -180,6 +183,7 @@ pub(crate) fn work(
     writers: Writers,
 ) -> Result<Work> {
     Ok(Work {
+        unknown: Default::default(),
         id,
         iswc: iswc
             .map(Iswc::parse)

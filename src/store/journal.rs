@@ -260,6 +260,7 @@ impl Store {
                  DELETE FROM search_journal
                    WHERE position < (SELECT max(position) FROM search_journal);
                  DELETE FROM meta WHERE key = 'cursor';
+                 DELETE FROM meta WHERE key = 'note:history_backfill';
                  INSERT INTO meta (key, value) VALUES ('index_rebuild', '1')
                    ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
             )?;

@@ -40,6 +40,7 @@ pub use read::{
     BrowseRow, CreditView, HistoryEntry, PartyCreditRow, PartyCredits, PartyView, PartyWork,
     RecordingDetail, ReleaseAppearance, WorkView, WriterView,
 };
+pub use schema::HISTORY_BACKFILL;
 
 /// What can go wrong in the store. Invalid records are not errors: they are quarantined.
 #[derive(Debug, thiserror::Error)]

@@ -3,13 +3,17 @@
 //! The console writes rows here and nothing else; the daemon's pusher moves them through
 //! their states. States are durable and only move along the allowed edges, so a crash at any
 //! point leaves every edit in a state that says what to do next, and the idempotency key
-//! assigned at creation is the one every resend uses.
+//! assigned at creation is the one every resend uses. How the upstream answered is one typed
+//! [`EditOutcome`] in its versioned encoding; an answered state always has one, and its kind
+//! always matches the state.
 
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::{Result, Store, StoreError};
-use crate::model::EntityId;
+use crate::model::{Conflict, EntityId};
+use crate::protocol::{EditOutcome, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,6 +68,25 @@ impl OutboxState {
                 | (Rejected, Pending)
         )
     }
+
+    /// Whether `outcome` is what an edit in this state holds: none while it waits or is out,
+    /// and one of the state's own kind once answered.
+    pub fn holds(self, outcome: Option<&EditOutcome>) -> bool {
+        use OutboxState::*;
+        matches!(
+            (self, outcome),
+            (Pending | Sent, None)
+                | (
+                    Accepted,
+                    Some(EditOutcome::Accepted { .. } | EditOutcome::AlreadyThere { .. })
+                )
+                | (Rejected, Some(EditOutcome::Rejected { .. }))
+                | (
+                    Conflicted,
+                    Some(EditOutcome::Conflicted { .. } | EditOutcome::Gone { .. })
+                )
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,8 +100,8 @@ pub struct OutboxEntry {
     pub reason: String,
     pub actor: String,
     pub state: OutboxState,
-    /// Upstream's reasons for a rejection, or the conflict's description.
-    pub detail: Option<String>,
+    /// How the upstream answered, once it has.
+    pub outcome: Option<EditOutcome>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -108,13 +131,20 @@ impl Store {
             .ok_or(StoreError::NoSuchOutboxEntry(seq))
     }
 
-    /// Moves an edit to `to`, refusing edges the state machine does not have.
+    /// Moves an edit to `to` with the outcome that state holds, refusing edges the state
+    /// machine does not have and outcomes of another kind.
     pub fn set_outbox_state(
         &mut self,
         seq: i64,
         to: OutboxState,
-        detail: Option<&str>,
+        outcome: Option<&EditOutcome>,
     ) -> Result<()> {
+        if !to.holds(outcome) {
+            return Err(StoreError::InvalidEdit(format!(
+                "edit {seq}: a {} edit cannot hold {outcome:?}",
+                to.as_str()
+            )));
+        }
         self.write(|tx, _| {
             let from = state_of(tx, seq)?;
             if !from.can_move_to(to) {
@@ -125,8 +155,13 @@ impl Store {
                 });
             }
             tx.execute(
-                "UPDATE outbox SET state = ?2, detail = ?3, updated_at = ?4 WHERE seq = ?1",
-                params![seq, to.as_str(), detail, jiff::Timestamp::now().to_string()],
+                "UPDATE outbox SET state = ?2, outcome = ?3, updated_at = ?4 WHERE seq = ?1",
+                params![
+                    seq,
+                    to.as_str(),
+                    outcome.map(EditOutcome::encode),
+                    jiff::Timestamp::now().to_string()
+                ],
             )?;
             Ok(())
         })
@@ -179,7 +214,7 @@ impl Store {
             }
             tx.execute(
                 "UPDATE outbox SET idempotency_key = ?2, base_version = ?3, patch = ?4, reason = ?5,
-                 state = 'pending', detail = NULL, updated_at = ?6 WHERE seq = ?1",
+                 state = 'pending', outcome = NULL, updated_at = ?6 WHERE seq = ?1",
                 params![
                     seq,
                     ulid::Ulid::new().to_string(),
@@ -264,7 +299,7 @@ fn check_edit(patch: &serde_json::Value, reason: &str) -> Result<()> {
 }
 
 const SELECT_OUTBOX: &str = "SELECT seq, idempotency_key, entity_id, base_version, patch, reason,
-    actor, state, detail, created_at, updated_at FROM outbox";
+    actor, state, outcome, created_at, updated_at FROM outbox";
 
 fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let bad = |i: usize, e: Box<dyn std::error::Error + Send + Sync>| {
@@ -273,6 +308,7 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let entity: String = r.get(2)?;
     let patch: String = r.get(4)?;
     let state: String = r.get(7)?;
+    let outcome: Option<String> = r.get(8)?;
     Ok(OutboxEntry {
         seq: r.get(0)?,
         idempotency_key: r.get(1)?,
@@ -283,21 +319,32 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
         actor: r.get(6)?,
         state: OutboxState::parse(&state)
             .ok_or_else(|| bad(7, format!("state {state:?}").into()))?,
-        detail: r.get(8)?,
+        outcome: outcome
+            .map(|o| EditOutcome::decode(&o))
+            .transpose()
+            .map_err(|e| bad(8, Box::new(e)))?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
     })
 }
 
 impl Store {
-    /// Moves a sent edit onto a newer base version after a three-way merge found no field
-    /// that both sides changed: it is resent against `base_version` (with a key derived from
-    /// it, so a crash and resend cannot apply it twice).
-    pub fn rebase_outbox_edit(&mut self, seq: i64, base_version: u64) -> Result<()> {
+    /// Moves a sent edit onto a newer base version after a three-way merge found nothing
+    /// that both sides changed differently: `patch` is the edit merged with what changed
+    /// upstream, resent against `base_version` (with a key derived from it, so a crash and
+    /// resend cannot apply it twice).
+    pub fn rebase_outbox_edit(
+        &mut self,
+        seq: i64,
+        base_version: u64,
+        patch: &Map<String, Value>,
+    ) -> Result<()> {
+        let patch = Value::Object(patch.clone()).to_string();
         self.write(|tx, _| {
             let n = tx.execute(
-                "UPDATE outbox SET base_version = ?2, updated_at = ?3 WHERE seq = ?1 AND state = 'sent'",
-                params![seq, base_version, jiff::Timestamp::now().to_string()],
+                "UPDATE outbox SET base_version = ?2, patch = ?3, updated_at = ?4
+                 WHERE seq = ?1 AND state = 'sent'",
+                params![seq, base_version, patch, jiff::Timestamp::now().to_string()],
             )?;
             if n == 0 {
                 return Err(StoreError::NoSuchOutboxEntry(seq));
@@ -312,5 +359,124 @@ impl Store {
         Ok(self
             .conn()
             .pragma_query_value(None, "data_version", |r| r.get(0))?)
+    }
+}
+
+/// Rewrites the outcomes an outbox kept as text before they were typed (migration 6): the
+/// prose of an accepted edit, a 422's field errors as JSON or its raw body, a 403's words, a
+/// `{"gone"}` object and a conflict object with base, mine and theirs per field.
+pub(crate) fn type_legacy_outcomes(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let rows: Vec<(i64, String, Option<String>, String, u64)> = {
+        let mut stmt =
+            tx.prepare("SELECT seq, state, outcome, patch, base_version FROM outbox ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (seq, state, text, patch, base_version) in rows {
+        let state = OutboxState::parse(&state).ok_or_else(|| StoreError::Body {
+            what: format!("outbox entry {seq}"),
+            reason: format!("state {state:?}"),
+        })?;
+        let patch: Map<String, Value> = serde_json::from_str(&patch).unwrap_or_default();
+        let outcome = legacy_outcome(state, text.as_deref(), &patch, base_version);
+        tx.execute(
+            "UPDATE outbox SET outcome = ?2 WHERE seq = ?1",
+            params![seq, outcome.as_ref().map(EditOutcome::encode)],
+        )?;
+    }
+    Ok(())
+}
+
+/// What a legacy `detail` text said, typed.
+pub(crate) fn legacy_outcome(
+    state: OutboxState,
+    text: Option<&str>,
+    patch: &Map<String, Value>,
+    base_version: u64,
+) -> Option<EditOutcome> {
+    let text = text.unwrap_or("");
+    let number_after = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    match state {
+        OutboxState::Pending | OutboxState::Sent => None,
+        OutboxState::Accepted => Some(
+            match (
+                number_after("accepted as version "),
+                number_after("upstream already had these values at version "),
+            ) {
+                (Some(version), _) => EditOutcome::Accepted { version },
+                (None, Some(version)) => EditOutcome::AlreadyThere { version },
+                // The version is unknown: nothing for the mirror to wait for.
+                (None, None) => EditOutcome::AlreadyThere { version: 0 },
+            },
+        ),
+        OutboxState::Rejected => {
+            let errors: Option<Vec<FieldError>> = serde_json::from_str(text).ok();
+            Some(match errors {
+                Some(errors) => EditOutcome::Rejected {
+                    status: 422,
+                    detail: match errors.as_slice() {
+                        [one] => one.to_string(),
+                        many => format!("{} fields failed validation", many.len()),
+                    },
+                    errors,
+                },
+                None => EditOutcome::Rejected {
+                    status: 0,
+                    detail: if text.is_empty() {
+                        "refused by the upstream".into()
+                    } else {
+                        text.to_owned()
+                    },
+                    errors: Vec::new(),
+                },
+            })
+        }
+        OutboxState::Conflicted => {
+            let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            if let Some(gone) = v.get("gone").and_then(Value::as_str) {
+                return Some(EditOutcome::Gone {
+                    detail: gone.to_owned(),
+                    version: None,
+                });
+            }
+            let mut merged = patch.clone();
+            let conflicts: Vec<Conflict> = v
+                .get("fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    let field = f.get("field").and_then(Value::as_str).unwrap_or("?");
+                    let side = |k: &str| f.get(k).filter(|v| !v.is_null()).cloned();
+                    merged.insert(field.to_owned(), side("theirs").unwrap_or(Value::Null));
+                    Conflict {
+                        field: field.to_owned(),
+                        item: None,
+                        base: side("base"),
+                        mine: side("mine"),
+                        theirs: side("theirs"),
+                        theirs_by: None,
+                    }
+                })
+                .collect();
+            Some(EditOutcome::Conflicted {
+                base_version: v
+                    .get("base_version")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(base_version),
+                their_version: v
+                    .get("their_version")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(base_version),
+                conflicts,
+                merged,
+            })
+        }
     }
 }

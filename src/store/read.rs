@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{Result, Store, StoreError, body, table};
 use crate::ident::Gtin;
 use crate::ids::{PartyId, RecordingId, ReleaseId, WorkId};
+use crate::model::unknown::Kept;
 use crate::model::{
     Credit, EntityId, EntityKind, Party, Recording, Revision, Source, SourceKind, Work, Writer,
     Writers,
@@ -181,10 +182,11 @@ impl Store {
             Option<String>,
             Vec<u8>,
             Option<Vec<u8>>,
+            Option<String>,
         );
         let row: Option<Row> = conn
             .prepare_cached(
-                "SELECT key, version, popularity, isrc, title, data, credits FROM recording
+                "SELECT key, version, popularity, isrc, title, data, credits, extra FROM recording
                  WHERE id = ?1 AND version > 0 AND deleted = 0",
             )?
             .query_row([id], |r| {
@@ -196,10 +198,11 @@ impl Store {
                     r.get(4)?,
                     r.get(5)?,
                     r.get(6)?,
+                    r.get(7)?,
                 ))
             })
             .optional()?;
-        let Some((key, version, popularity, isrc, title, data, packed)) = row else {
+        let Some((key, version, popularity, isrc, title, data, packed, extra)) = row else {
             return Ok(None);
         };
         let mut recording = body::recording(id, isrc.as_deref(), title.unwrap_or_default(), &data)?;
@@ -217,6 +220,7 @@ impl Store {
             };
             credits.push(CreditView {
                 credit: Credit {
+                    unknown: Default::default(),
                     party,
                     role: c.role(id)?,
                     instrument: c.instrument,
@@ -227,6 +231,12 @@ impl Store {
             });
         }
         recording.credits = credits.iter().map(|c| c.credit.clone()).collect();
+        // Members this build does not know go back where they came from, credits included,
+        // so an edit sends them back unchanged.
+        Kept::parse(extra.as_deref()).restore_recording(&mut recording);
+        for (view, credit) in credits.iter_mut().zip(&recording.credits) {
+            view.credit.unknown = credit.unknown.clone();
+        }
 
         let mut works = Vec::with_capacity(recording.works.len());
         for work_id in &recording.works {
@@ -266,16 +276,17 @@ impl Store {
         }))
     }
 
-    fn writers(&self, packed: Option<&[u8]>, what: WorkId) -> Result<Vec<WriterView>> {
+    fn writers(&self, packed: Option<&[u8]>, what: WorkId, kept: &Kept) -> Result<Vec<WriterView>> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT id, name FROM party WHERE key = ?1")?;
         let mut out = Vec::new();
-        for w in body::writers(packed, what)? {
+        for (i, w) in body::writers(packed, what)?.into_iter().enumerate() {
             let (party, name): (PartyId, Option<String>) =
                 stmt.query_row([w.party], |r| Ok((r.get(0)?, r.get(1)?)))?;
             out.push(WriterView {
                 writer: Writer {
+                    unknown: kept.item("writers", i),
                     party,
                     role: w.role(what)?,
                     share: share_of(w.share_bp, what)?,
@@ -306,22 +317,32 @@ impl Store {
 
     /// A work with its writers and shares.
     pub fn work_view(&self, id: WorkId) -> Result<Option<WorkView>> {
-        type Row = (u64, Option<String>, Option<String>, Option<Vec<u8>>);
+        type Row = (
+            u64,
+            Option<String>,
+            Option<String>,
+            Option<Vec<u8>>,
+            Option<String>,
+        );
         let row: Option<Row> = self
             .conn()
             .prepare_cached(
-                "SELECT version, iswc, title, writers FROM work
+                "SELECT version, iswc, title, writers, extra FROM work
                  WHERE id = ?1 AND version > 0 AND deleted = 0",
             )?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row([id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .optional()?;
-        let Some((version, iswc, title, packed)) = row else {
+        let Some((version, iswc, title, packed, extra)) = row else {
             return Ok(None);
         };
-        let writers = self.writers(packed.as_deref(), id)?;
+        let kept = Kept::parse(extra.as_deref());
+        let writers = self.writers(packed.as_deref(), id, &kept)?;
         let split = Writers::new(writers.iter().map(|w| w.writer.clone()).collect())
             .map_err(|e| corrupt(id.to_string(), serde::de::Error::custom(e)))?;
-        let work = body::work(id, iswc.as_deref(), title.unwrap_or_default(), split)?;
+        let mut work = body::work(id, iswc.as_deref(), title.unwrap_or_default(), split)?;
+        work.unknown = kept.own();
         Ok(Some(WorkView {
             work,
             version,
@@ -346,15 +367,21 @@ impl Store {
     }
 
     pub fn party(&self, id: PartyId) -> Result<Option<(Party, u64)>> {
-        let row: Option<(String, Vec<u8>, u64)> = self
+        let row: Option<(String, Vec<u8>, u64, Option<String>)> = self
             .conn()
             .prepare_cached(
-                "SELECT name, data, version FROM party WHERE id = ?1 AND version > 0 AND deleted = 0",
+                "SELECT name, data, version, extra FROM party
+                 WHERE id = ?1 AND version > 0 AND deleted = 0",
             )?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
-        row.map(|(name, data, v)| body::party(id, name, &data).map(|p| (p, v)))
-            .transpose()
+        row.map(|(name, data, v, extra)| {
+            body::party(id, name, &data).map(|mut p| {
+                p.unknown = Kept::parse(extra.as_deref()).own();
+                (p, v)
+            })
+        })
+        .transpose()
     }
 
     /// The party's key in this mirror, as the search index's party filter takes it; `None`
@@ -494,7 +521,7 @@ impl Store {
     pub fn history(&self, id: EntityId) -> Result<Vec<HistoryEntry>> {
         let t = table(id.kind());
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT v.version, o.actor, o.source, o.source_ref, o.reason, v.at_ms, v.diff
+            "SELECT v.version, o.actor, o.source, o.source_ref, o.reason, v.at_ms, v.diff, v.extra
              FROM {t} e JOIN {t}_revision v ON v.entity_key = e.key
              JOIN revision_origin o ON o.id = v.origin
              WHERE e.id = ?1 ORDER BY v.version"
@@ -508,11 +535,12 @@ impl Store {
                 r.get::<_, String>(4)?,
                 r.get::<_, i64>(5)?,
                 r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (version, actor, source, reference, reason, at_ms, diff) = row?;
+            let (version, actor, source, reference, reason, at_ms, diff, extra) = row?;
             let kind = SourceKind::from_wire(&source).ok_or_else(|| {
                 corrupt(
                     format!("revision source {source:?}"),
@@ -520,6 +548,13 @@ impl Store {
                 )
             })?;
             out.push(Revision {
+                unknown: crate::model::Unknown::from_value(
+                    extra
+                        .map(|e| serde_json::from_str(&e))
+                        .transpose()
+                        .map_err(|e| corrupt("revision extra", e))?
+                        .as_ref(),
+                ),
                 version,
                 actor,
                 source: Source {
@@ -568,23 +603,23 @@ impl Store {
         let conn = self.conn();
         super::sql_ids::register_id_text(conn)?;
         let queries = [
-            "SELECT 'party|' || id_text('pty_', id) || '|' || version || '|' || deleted || '|' || coalesce(name, '') || '|' || coalesce(hex(data), '') FROM party",
-            "SELECT 'recording|' || id_text('rec_', id) || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || popularity || '|' || coalesce(hex(data), '') FROM recording",
-            "SELECT 'work|' || id_text('wrk_', id) || '|' || version || '|' || deleted || '|' || coalesce(iswc, '') || '|' || coalesce(title, '') FROM work",
-            "SELECT 'release|' || id_text('rel_', id) || '|' || version || '|' || deleted || '|' || coalesce(upc, '') || '|' || coalesce(title, '') || '|' || coalesce(hex(data), '') FROM release",
+            "SELECT 'party|' || id_text('pty_', id) || '|' || version || '|' || deleted || '|' || coalesce(name, '') || '|' || coalesce(hex(data), '') || '|' || coalesce(extra, '') FROM party",
+            "SELECT 'recording|' || id_text('rec_', id) || '|' || version || '|' || deleted || '|' || coalesce(isrc, '') || '|' || coalesce(title, '') || '|' || popularity || '|' || coalesce(hex(data), '') || '|' || coalesce(extra, '') FROM recording",
+            "SELECT 'work|' || id_text('wrk_', id) || '|' || version || '|' || deleted || '|' || coalesce(iswc, '') || '|' || coalesce(title, '') || '|' || coalesce(extra, '') FROM work",
+            "SELECT 'release|' || id_text('rel_', id) || '|' || version || '|' || deleted || '|' || coalesce(upc, '') || '|' || coalesce(title, '') || '|' || coalesce(hex(data), '') || '|' || coalesce(extra, '') FROM release",
             "SELECT 'credit-link|' || id_text('pty_', p.id) || '|' || id_text('rec_', r.id)
              FROM party_credit l JOIN party p ON p.key = l.party_key JOIN recording r ON r.key = l.recording_key",
             "SELECT 'writer-link|' || id_text('pty_', p.id) || '|' || id_text('wrk_', w.id)
              FROM party_writer l JOIN party p ON p.key = l.party_key JOIN work w ON w.key = l.work_key",
             "SELECT 'track|' || id_text('rel_', rl.id) || '|' || t.disc || '|' || t.position || '|' || id_text('rec_', r.id)
              FROM track t JOIN release rl ON rl.key = t.release_key JOIN recording r ON r.key = t.recording_key",
-            "SELECT 'revision|' || id_text('pty_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || id_text('pty_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '') || '|' || coalesce(v.extra, '')
              FROM party_revision v JOIN party e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || id_text('rec_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || id_text('rec_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '') || '|' || coalesce(v.extra, '')
              FROM recording_revision v JOIN recording e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || id_text('wrk_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || id_text('wrk_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '') || '|' || coalesce(v.extra, '')
              FROM work_revision v JOIN work e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || id_text('rel_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '')
+            "SELECT 'revision|' || id_text('rel_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '') || '|' || coalesce(v.extra, '')
              FROM release_revision v JOIN release e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
         ];
         let mut out = Vec::new();

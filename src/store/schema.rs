@@ -41,7 +41,36 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration::Sql(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(16))));",
     ),
+    // 6: members this build does not know, kept beside each row; typed edit outcomes; and a
+    // mirror that was synced before bootstraps brought every revision marks its history for a
+    // backfill.
+    Migration::Code(unknown_members_outcomes_and_history),
 ];
+
+/// The note that says a mirror's history lacks what bootstraps before full history left out;
+/// linerd backfills it and removes the note.
+pub const HISTORY_BACKFILL: &str = "history_backfill";
+
+fn unknown_members_outcomes_and_history(tx: &Transaction<'_>) -> Result<()> {
+    for t in ["party", "recording", "work", "release"] {
+        tx.execute_batch(&format!(
+            "ALTER TABLE {t} ADD COLUMN extra TEXT;
+             ALTER TABLE {t}_revision ADD COLUMN extra TEXT;"
+        ))?;
+    }
+    tx.execute_batch("ALTER TABLE outbox RENAME COLUMN detail TO outcome;")?;
+    super::outbox::type_legacy_outcomes(tx)?;
+    let synced: i64 = tx.query_row("SELECT count(*) FROM meta WHERE key = 'cursor'", [], |r| {
+        r.get(0)
+    })?;
+    if synced > 0 {
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('note:' || ?1, '{}')",
+            [HISTORY_BACKFILL],
+        )?;
+    }
+    Ok(())
+}
 
 const MIRROR: &str = r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;

@@ -30,7 +30,7 @@ impl From<bool> for Found {
 }
 
 fn open(dir: &Path) -> Result<Store> {
-    let path = Paths::in_dir(dir).mirror;
+    let path = Paths::new(dir).mirror();
     Store::open_existing(&path).with_context(|| format!("opening the mirror in {}", dir.display()))
 }
 
@@ -234,14 +234,14 @@ pub fn history(dir: &Path, args: &LookupArgs) -> Result<Found> {
 }
 
 pub fn status(dir: &Path, args: &StatusArgs) -> Result<Found> {
-    let mut worker = Worker::new(Paths::in_dir(dir));
+    let mut worker = Worker::new(Paths::new(dir));
     let Reply::Status(s) = worker.handle(Request::Status { counts: true }) else {
         return Err(anyhow!("the status could not be read"));
     };
     let healthy = s.daemon_running
         && s.daemon
             .as_ref()
-            .is_some_and(|d| d.state != liner_daemon::status::State::Offline);
+            .is_some_and(|d| d.state != liner::protocol::status::State::Offline);
     if args.json {
         print_json(&s)?;
         return Ok(Found::from(healthy));

@@ -5,7 +5,8 @@
 mod common;
 
 use common::Console;
-use liner::model::EntityId;
+use liner::model::{Author, Conflict, EntityId, ListField, Source, SourceKind};
+use liner::protocol::EditOutcome;
 use liner::store::{OutboxState, Store};
 use liner_console::cli::GenerateArgs;
 use ratatui::crossterm::event::KeyCode;
@@ -23,15 +24,15 @@ fn mirror() -> tempfile::TempDir {
         dir.path(),
     )
     .expect("generate");
-    let status = liner_daemon::status::Status {
-        state: liner_daemon::status::State::Synced,
+    let status = liner::protocol::status::Status {
+        state: liner::protocol::status::State::Synced,
         upstream: "http://upstream.test".into(),
         // pid 1 always runs, and its width never shifts a snapshot.
         pid: 1,
         behind: Some(0),
-        who: Some(liner_daemon::status::Who {
+        who: Some(liner::protocol::Me {
             name: "ed".into(),
-            role: "editor".into(),
+            role: liner::protocol::Role::Editor,
             parties: vec![],
             may_edit: true,
         }),
@@ -58,32 +59,81 @@ fn snap(name: &str, width: u16, screen: &str) {
     });
 }
 
-/// A conflicted edit as the pusher leaves one: base, mine and theirs per field.
+/// A conflicted edit as the pusher leaves one: base, mine and theirs per conflict (the title,
+/// and one credit whose role both sides changed), with who made theirs.
 fn conflicted_edit(dir: &std::path::Path, recording: EntityId) {
     let mut store = Store::open(dir.join("mirror.sqlite")).expect("store");
+    let EntityId::Recording(rec) = recording else {
+        panic!("a recording")
+    };
+    let detail = store
+        .recording_detail(rec)
+        .expect("read")
+        .expect("recording");
+    let credits: Vec<serde_json::Value> = detail
+        .credits
+        .iter()
+        .map(|c| serde_json::to_value(&c.credit).expect("credit"))
+        .collect();
+    let with_role = |role: &str| {
+        let mut c = credits[0].clone();
+        c["role"] = json!(role);
+        c
+    };
+    let mut mine = credits.clone();
+    mine[0] = with_role("remixer");
     let entry = store
         .enqueue_edit(
             recording,
             1,
-            json!({"title": "Midnight Saudade Sunrise (Live)"}),
-            "title on the live sleeve",
+            json!({"title": "Midnight Saudade Sunrise (Live)", "credits": mine}),
+            "title and credits from the live sleeve",
             "ed",
         )
         .expect("enqueue");
     store
         .set_outbox_state(entry.seq, OutboxState::Sent, None)
         .expect("sent");
-    let detail = json!({
-        "base_version": 1,
-        "their_version": 2,
-        "fields": [{"field": "title", "base": "Midnight Saudade Sunrise", "mine": "Midnight Saudade Sunrise (Live)", "theirs": "Midnight Saudade Sunrise (2024)"}],
-    });
+    let by = Author {
+        version: 2,
+        actor: "bo.okafor".into(),
+        source: Source {
+            kind: SourceKind::Editor,
+            reference: None,
+        },
+        reason: "session sheet from the studio".into(),
+        at: "2026-11-30T10:15:00Z".parse().expect("time"),
+    };
+    let mut theirs = credits.clone();
+    theirs[0] = with_role("mixing_engineer");
+    let outcome = EditOutcome::Conflicted {
+        base_version: 1,
+        their_version: 2,
+        conflicts: vec![
+            Conflict {
+                field: "title".into(),
+                item: None,
+                base: Some(json!("Midnight Saudade Sunrise")),
+                mine: Some(json!("Midnight Saudade Sunrise (Live)")),
+                theirs: Some(json!("Midnight Saudade Sunrise (2024)")),
+                theirs_by: Some(by.clone()),
+            },
+            Conflict {
+                field: "credits".into(),
+                item: Some(ListField::Credits.key(&credits[0])),
+                base: Some(credits[0].clone()),
+                mine: Some(mine[0].clone()),
+                theirs: Some(theirs[0].clone()),
+                theirs_by: Some(by),
+            },
+        ],
+        merged: json!({"title": "Midnight Saudade Sunrise (2024)", "credits": theirs})
+            .as_object()
+            .cloned()
+            .expect("object"),
+    };
     store
-        .set_outbox_state(
-            entry.seq,
-            OutboxState::Conflicted,
-            Some(&detail.to_string()),
-        )
+        .set_outbox_state(entry.seq, OutboxState::Conflicted, Some(&outcome))
         .expect("conflicted");
 }
 

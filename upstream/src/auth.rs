@@ -5,69 +5,13 @@
 //! What each role may do is decided here, in one table of methods, so handlers ask
 //! `principal.may(Action)` rather than comparing role names.
 
-use std::fmt;
-use std::str::FromStr;
-
 use liner::ids::PartyId;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, including tokens.
-    Admin,
-    /// Reads and edits the catalog.
-    Editor,
-    /// Reads everything, including history, to investigate disputes; does not edit.
-    Support,
-    /// Bound to party ids: reads the catalog, sees shares only on its own works, proposes
-    /// corrections instead of editing.
-    Artist,
-    /// Reads the catalog.
-    Reader,
-}
-
-impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::Editor,
-        Role::Support,
-        Role::Artist,
-        Role::Reader,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Editor => "editor",
-            Role::Support => "support",
-            Role::Artist => "artist",
-            Role::Reader => "reader",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown role {s:?}; expected one of admin, editor, support, artist, reader"
-                )
-            })
-    }
-}
+/// The role vocabulary is the protocol's: the service, linerd and the console share it.
+pub use liner::protocol::Role;
 
 /// A stored token's metadata (never the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,7 +49,7 @@ impl From<TokenInfo> for Principal {
 impl Principal {
     /// Whether this principal may change catalog data.
     pub fn may_edit(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Editor)
+        self.role.may_edit()
     }
 
     /// Whether writer shares must be hidden from this principal on a work with these writers.

@@ -3,30 +3,18 @@
 //!
 //! Validation is the foundation model's own: an entity is accepted only if it decodes into the
 //! typed model (identifiers with their check digits, the role vocabulary, writer shares that
-//! total exactly 10,000 bp, no unknown fields). Stored data is the canonical re-encoding of
-//! that typed value, so identifiers are kept normalised whatever form they arrived in.
+//! total exactly 10,000 bp) and carries no member this service does not know (readers keep
+//! such members; the service that defines the protocol refuses them). Stored data is the
+//! canonical re-encoding of that typed value, so identifiers are kept normalised whatever
+//! form they arrived in. The field diff of each revision is the model's own
+//! ([`liner::model::diff`]), the one the daemon merges and the console reads.
 
-use liner::model::{Entity, EntityId, EntityKind, FieldChange, Revision, Source, SourceKind};
+use liner::model::{Entity, EntityId, EntityKind, FieldChange, Revision, Source, SourceKind, diff};
+pub use liner::protocol::FieldError;
 use serde_json::{Map, Value};
 
 use crate::auth::Principal;
 use crate::store::{Expect, Stored, Write, WriteOp};
-
-/// One validation failure: where (a JSON path in the request body) and which rule.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub rule: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            rule: rule.into(),
-        }
-    }
-}
 
 /// Checks a reason (mandatory on every write).
 pub fn check_reason(reason: Option<&str>) -> Result<String, FieldError> {
@@ -63,7 +51,7 @@ pub fn validate(kind: EntityKind, data: &Value, prefix: &str) -> Result<Entity, 
 }
 
 fn decode(kind: EntityKind, json: &str, prefix: &str) -> Result<Entity, FieldError> {
-    Entity::from_json(kind, json).map_err(|(path, mut rule)| {
+    let entity = Entity::from_json(kind, json).map_err(|(path, mut rule)| {
         // serde_json points into our re-encoding of the body, which the client never saw.
         if let Some(at) = rule.rfind(" at line ") {
             rule.truncate(at);
@@ -74,7 +62,39 @@ fn decode(kind: EntityKind, json: &str, prefix: &str) -> Result<Entity, FieldErr
             format!("{prefix}.{path}")
         };
         FieldError::new(path, rule)
-    })
+    })?;
+    // Members the model keeps for readers, and members of nested values it ignores.
+    let mut unknown: Vec<String> = liner::model::unknown::unknown_paths(&entity);
+    let mut de = serde_json::Deserializer::from_str(json);
+    let _ = strict(kind, &mut de, &mut |path| unknown.push(path.to_string()));
+    if let Some(path) = unknown.first() {
+        return Err(FieldError::new(
+            format!("{prefix}.{path}"),
+            format!(
+                "unknown field {:?}: this service (protocol {}) does not know it",
+                path.rsplit('.').next().unwrap_or(path),
+                liner::protocol::PROTOCOL_VERSION
+            ),
+        ));
+    }
+    Ok(entity)
+}
+
+/// Decodes `kind` once more, reporting every member serde ignored.
+fn strict<'de>(
+    kind: EntityKind,
+    de: &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
+    ignored: &mut dyn FnMut(serde_ignored::Path<'_>),
+) -> Result<(), serde_json::Error> {
+    use liner::model::{Party, Recording, Release, Work};
+    match kind {
+        EntityKind::Party => serde_ignored::deserialize::<_, _, Party>(de, ignored).map(drop),
+        EntityKind::Recording => {
+            serde_ignored::deserialize::<_, _, Recording>(de, ignored).map(drop)
+        }
+        EntityKind::Work => serde_ignored::deserialize::<_, _, Work>(de, ignored).map(drop),
+        EntityKind::Release => serde_ignored::deserialize::<_, _, Release>(de, ignored).map(drop),
+    }
 }
 
 fn canonical(entity: &Entity) -> Result<(Value, String), FieldError> {
@@ -98,6 +118,7 @@ fn revision(
         reason,
         at: jiff::Timestamp::now(),
         diff,
+        unknown: Default::default(),
     }
 }
 
@@ -107,24 +128,6 @@ pub fn editor_source() -> Source {
         kind: SourceKind::Editor,
         reference: None,
     }
-}
-
-/// Top-level field differences between two entity JSON objects.
-pub fn diff(old: Option<&Value>, new: Option<&Value>) -> Vec<FieldChange> {
-    let empty = Map::new();
-    let old = old.and_then(Value::as_object).unwrap_or(&empty);
-    let new = new.and_then(Value::as_object).unwrap_or(&empty);
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| old.get(*k) != new.get(*k))
-        .map(|k| FieldChange {
-            path: format!("/{k}"),
-            old: old.get(k).cloned(),
-            new: new.get(k).cloned(),
-        })
-        .collect()
 }
 
 /// A create: `data` without an id gets a fresh one.

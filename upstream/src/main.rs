@@ -137,6 +137,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     if role != Role::Artist && !parties.is_empty() {
                         anyhow::bail!("only artist tokens are bound to parties; drop --party");
                     }
+                    for party in &parties {
+                        match store.get(liner::model::EntityId::Party(*party)).await? {
+                            Some(s) if !s.deleted => {}
+                            Some(_) => anyhow::bail!(
+                                "--party {party}: that party was deleted; an artist token speaks for a party that exists"
+                            ),
+                            None => anyhow::bail!(
+                                "--party {party}: no such party in this catalog; an artist token speaks for a party that exists"
+                            ),
+                        }
+                    }
                     let token = generate_token();
                     let id = store
                         .create_token(NewToken {

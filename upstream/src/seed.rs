@@ -1,14 +1,17 @@
-//! Loading the foundation's generated catalog into a store as an import: every entity becomes
-//! version 1 with a revision whose source is `import`, written in batches (one transaction
-//! each) in the generator's order, which creates what is referenced before what references it.
+//! Loading the foundation's generated catalog into a store: every entity is created as version
+//! 1 by its import revision, and a recording the generator edited afterwards is then written
+//! once per edit, each version with the revision that made it, so the service's history and
+//! feed hold what a real desk's would. Batches (one transaction each) follow the generator's
+//! order, which creates what is referenced before what references it.
 
 use std::time::{Duration, Instant};
 
 use liner::generate::{CatalogSpec, Generator};
-use liner::model::ChangeOp;
+use liner::model::{ChangeOp, Entity, Revision, Source, SourceKind};
+use serde_json::Value;
 
 use crate::catalog;
-use crate::store::{CatalogStore, WriteOutcome};
+use crate::store::{CatalogStore, Expect, WriteOutcome};
 
 /// What a seed did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,33 +47,42 @@ pub async fn seed(
     let started = Instant::now();
     let mut entities = 0;
     let mut head = 0;
-    for batch in Generator::new(CatalogSpec::new(recordings, seed), 2_000) {
+    let spec = CatalogSpec::new(recordings, seed).with_history();
+    for batch in Generator::new(spec, 2_000) {
         let mut writes = Vec::with_capacity(batch.changes.len());
         for change in &batch.changes {
             let ChangeOp::Upsert(entity) = &change.op else {
                 continue;
             };
-            let revision = change
-                .revision
-                .clone()
-                .unwrap_or_else(|| liner::model::Revision {
+            let invalid = |e: catalog::FieldError| SeedError::Invalid {
+                id: change.id.to_string(),
+                field: e.field,
+                rule: e.rule,
+            };
+            let mut revisions: Vec<Revision> = change.history.clone();
+            revisions.extend(change.revision.clone());
+            if revisions.is_empty() {
+                revisions.push(Revision {
                     version: 1,
                     actor: "import".into(),
-                    source: liner::model::Source {
-                        kind: liner::model::SourceKind::Import,
+                    source: Source {
+                        kind: SourceKind::Import,
                         reference: None,
                     },
                     reason: "seed".into(),
                     at: jiff::Timestamp::now(),
                     diff: Vec::new(),
+                    unknown: Default::default(),
                 });
-            writes.push(
-                catalog::import(entity, revision).map_err(|e| SeedError::Invalid {
-                    id: change.id.to_string(),
-                    field: e.field,
-                    rule: e.rule,
-                })?,
-            );
+            }
+            let states = states_before(entity, &revisions).map_err(invalid)?;
+            for (k, (state, revision)) in states.iter().zip(revisions).enumerate() {
+                let mut write = catalog::import(state, revision).map_err(invalid)?;
+                if k > 0 {
+                    write.expect = Expect::Version(k as u64);
+                }
+                writes.push(write);
+            }
         }
         let n = writes.len() as u64;
         let ids: Vec<String> = writes.iter().map(|w| w.id.to_string()).collect();
@@ -94,6 +106,11 @@ pub async fn seed(
                         .join(", "),
                 });
             }
+            WriteOutcome::StillReferenced { index, .. } => {
+                return Err(SeedError::NotEmpty {
+                    id: ids[index].clone(),
+                });
+            }
             WriteOutcome::Replay(_) => {}
         }
         entities += n;
@@ -104,4 +121,37 @@ pub async fn seed(
         head,
         elapsed: started.elapsed(),
     })
+}
+
+/// The entity at each revision's version, from its final state and the revisions' diffs:
+/// each diff's old values, put back newest first, give the state before it.
+fn states_before(
+    last: &Entity,
+    revisions: &[Revision],
+) -> Result<Vec<Entity>, catalog::FieldError> {
+    let bad = |e: String| catalog::FieldError::new("data", e);
+    let mut value = last.to_json().map_err(|e| bad(e.to_string()))?;
+    let mut states = vec![last.clone()];
+    for rev in revisions.iter().skip(1).rev() {
+        if let Some(fields) = value.as_object_mut() {
+            for change in &rev.diff {
+                match &change.old {
+                    Some(old) => {
+                        fields.insert(change.field().to_owned(), old.clone());
+                    }
+                    None => {
+                        fields.remove(change.field());
+                    }
+                }
+            }
+        }
+        let state = Entity::from_json(last.id().kind(), &value.to_string())
+            .map_err(|(field, rule)| catalog::FieldError::new(field, rule))?;
+        states.push(state);
+        value = states
+            .last()
+            .map_or(Value::Null, |e| e.to_json().unwrap_or(Value::Null));
+    }
+    states.reverse();
+    Ok(states)
 }

@@ -133,7 +133,7 @@ async fn race(s: &Arc<Server>) {
                         expect: Expect::Absent,
                         op: WriteOp::Upsert(data.to_string()),
                         references: Vec::new(),
-                        revision: liner::model::Revision {
+                        revision: liner::model::Revision { unknown: Default::default(),
                             version: 0,
                             actor: "bulk".into(),
                             source: liner::model::Source { kind: liner::model::SourceKind::Import, reference: Some(format!("batch-{b}")) },

@@ -65,6 +65,7 @@ impl CreditForm {
     pub fn add(&mut self, party: PartyId, party_name: String, role: Role) {
         self.credits.push(EditCredit {
             credit: Credit {
+                unknown: Default::default(),
                 party,
                 role,
                 instrument: None,

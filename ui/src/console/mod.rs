@@ -11,6 +11,7 @@ pub mod draw;
 pub mod edit;
 pub mod keymap;
 pub mod list;
+pub mod outcome;
 pub mod screens;
 pub mod toml_edit;
 pub mod worker;

@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use liner::ids::{PartyId, RecordingId};
-use liner::model::{EntityId, Revision};
+use liner::model::{Conflict, EntityId, Revision};
+use liner::protocol::EditOutcome;
 use liner::store::{OutboxEntry, PartyView, WorkView};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::edit::{CreditForm, SharesForm, percent};
 use super::list::ListCursor;
@@ -57,7 +58,7 @@ impl Screen {
                 let len = s.visible().count();
                 Some((&mut s.cursor, len))
             }
-            Screen::Conflict(s) => Some((&mut s.cursor, s.fields.len())),
+            Screen::Conflict(s) => Some((&mut s.cursor, s.conflicts.len())),
             Screen::EditCredits(f) => Some((&mut f.cursor, f.credits.len())),
             Screen::EditShares(f) => Some((&mut f.cursor, f.writers.len())),
             Screen::Status => None,
@@ -217,38 +218,17 @@ impl OutboxScreen {
     }
 }
 
-/// Which side a conflicted field takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pick {
-    Mine,
-    Theirs,
-    Base,
-}
+pub use liner::model::Pick;
 
-#[derive(Debug, Clone)]
-pub struct FieldChoice {
-    pub field: String,
-    pub base: Value,
-    pub mine: Value,
-    pub theirs: Value,
-    pub pick: Pick,
-}
-
-impl FieldChoice {
-    pub fn chosen(&self) -> &Value {
-        match self.pick {
-            Pick::Mine => &self.mine,
-            Pick::Theirs => &self.theirs,
-            Pick::Base => &self.base,
-        }
-    }
-}
-
+/// A conflicted or gone edit, being resolved: each conflict with the side a person keeps
+/// (mine until they choose), applied to the merge of everything else.
 #[derive(Debug)]
 pub struct ConflictScreen {
     pub entry: OutboxEntry,
     pub their_version: u64,
-    pub fields: Vec<FieldChoice>,
+    pub conflicts: Vec<(Conflict, Pick)>,
+    /// The edit with everything that did not clash merged in (see [`liner::model::Merge`]).
+    pub merged: Map<String, Value>,
     /// The entity was deleted upstream: nothing to resolve, only to discard.
     pub gone: Option<String>,
     pub names: HashMap<String, String>,
@@ -257,41 +237,45 @@ pub struct ConflictScreen {
 
 impl ConflictScreen {
     pub fn new(entry: OutboxEntry, names: HashMap<String, String>) -> ConflictScreen {
-        let detail: Value = entry
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok())
-            .unwrap_or(Value::Null);
-        let fields = detail["fields"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|f| FieldChoice {
-                field: f["field"].as_str().unwrap_or("?").to_owned(),
-                base: f["base"].clone(),
-                mine: f["mine"].clone(),
-                theirs: f["theirs"].clone(),
-                pick: Pick::Mine,
-            })
-            .collect();
+        let (their_version, conflicts, merged, gone) = match &entry.outcome {
+            Some(EditOutcome::Conflicted {
+                their_version,
+                conflicts,
+                merged,
+                ..
+            }) => (
+                *their_version,
+                conflicts.iter().map(|c| (c.clone(), Pick::Mine)).collect(),
+                merged.clone(),
+                None,
+            ),
+            Some(EditOutcome::Gone { detail, .. }) => (
+                entry.base_version,
+                Vec::new(),
+                Map::new(),
+                Some(detail.clone()),
+            ),
+            _ => (
+                entry.base_version,
+                Vec::new(),
+                entry.patch.as_object().cloned().unwrap_or_default(),
+                None,
+            ),
+        };
         ConflictScreen {
-            their_version: detail["their_version"]
-                .as_u64()
-                .unwrap_or(entry.base_version),
-            gone: detail["gone"].as_str().map(str::to_owned),
+            their_version,
+            conflicts,
+            merged,
+            gone,
             entry,
-            fields,
             names,
             cursor: ListCursor::default(),
         }
     }
 
-    /// The edit as resolved: the original patch with each conflicted field as picked.
+    /// The edit as resolved: the merge with each conflict as picked.
     pub fn resolved_patch(&self) -> Value {
-        let mut patch = self.entry.patch.as_object().cloned().unwrap_or_default();
-        for f in &self.fields {
-            patch.insert(f.field.clone(), f.chosen().clone());
-        }
-        Value::Object(patch)
+        let picks: Vec<(&Conflict, Pick)> = self.conflicts.iter().map(|(c, p)| (c, *p)).collect();
+        Value::Object(liner::model::resolve(&self.merged, &picks))
     }
 }

@@ -126,6 +126,7 @@ fn problems(base: &Recording, body: &str) -> Result<(Vec<Credit>, String), Vec<S
         }
         if let (Ok(party), Some(role)) = (party, role) {
             credits.push(Credit {
+                unknown: Default::default(),
                 party,
                 role,
                 instrument: c.instrument.clone().filter(|s| !s.is_empty()),

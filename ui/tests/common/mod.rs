@@ -21,7 +21,7 @@ pub struct Console {
 impl Console {
     pub fn open(dir: &Path, session: Session, width: u16, height: u16) -> Console {
         let (tx, rx) = std::sync::mpsc::channel();
-        let requests = worker::spawn(Paths::in_dir(dir), tx).expect("worker");
+        let requests = worker::spawn(Paths::new(dir), tx).expect("worker");
         let app = App::new(session, requests, false);
         let terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
         let mut c = Console { app, rx, terminal };
@@ -30,9 +30,9 @@ impl Console {
     }
 
     pub fn editor(dir: &Path, width: u16, height: u16) -> Console {
-        let who = liner_daemon::status::Who {
+        let who = liner::protocol::Me {
             name: "ed".into(),
-            role: "editor".into(),
+            role: liner::protocol::Role::Editor,
             parties: vec![],
             may_edit: true,
         };

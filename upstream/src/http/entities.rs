@@ -13,14 +13,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use liner::model::{EntityId, EntityKind};
-use serde::Deserialize;
+use liner::protocol::{
+    Collection, CreateRequest, DeleteRequest, EntityAnswer, HistoryAnswer, HistoryRevision, Me,
+    PatchRequest, Problem as ProblemDoc,
+};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::openapi::{
-    Collection, CreateDoc, DeleteDoc, EntityDoc, HistoryDoc, MeDoc, PatchDoc, ProblemDoc,
-};
 use super::problem::Problem;
 use super::redact;
 use super::{Auth, State};
@@ -39,34 +40,20 @@ pub fn routes() -> Router<State> {
 }
 
 fn collection(name: &str) -> Result<EntityKind, Problem> {
-    Ok(match name {
-        "recordings" => EntityKind::Recording,
-        "works" => EntityKind::Work,
-        "parties" => EntityKind::Party,
-        "releases" => EntityKind::Release,
-        other => {
-            return Err(Problem::not_found(format!(
-                "no collection {other:?}; collections are recordings, works, parties, releases"
-            )));
-        }
-    })
-}
-
-fn plural(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Recording => "recordings",
-        EntityKind::Work => "works",
-        EntityKind::Party => "parties",
-        EntityKind::Release => "releases",
-    }
+    Collection::parse(name)
+        .map(Collection::kind)
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "no collection {name:?}; collections are recordings, works, parties, releases"
+            ))
+        })
 }
 
 fn entity_id(kind: EntityKind, id: &str) -> Result<EntityId, Problem> {
     EntityId::parse_as(kind, id).map_err(|e| {
-        Problem::bad_request(format!("invalid {kind} id in the path: {e}")).with(
-            "errors",
-            json!([{"field": "path.id", "rule": e.to_string()}]),
-        )
+        let mut p = Problem::bad_request(format!("invalid {kind} id in the path: {e}"));
+        p.body.errors = vec![FieldError::new("path.id", e.to_string())];
+        p
     })
 }
 
@@ -74,10 +61,47 @@ fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
-/// The JSON an entity read or write answers with.
-fn entity_body(principal: &Principal, id: EntityId, version: u64, mut data: Value) -> Value {
-    redact::entity(principal, id.kind(), &mut data);
-    json!({"entity": id.kind(), "id": id.to_string(), "version": version, "data": data})
+/// Stored canonical JSON as an answer's data: copied in, checked for syntax only.
+fn raw(text: String, id: EntityId) -> Result<Box<RawValue>, Problem> {
+    RawValue::from_string(text).map_err(|e| {
+        Problem::from(crate::store::StoreError::Corrupt {
+            what: id.to_string(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// An entity as `p` may see it: redacted where its role must not see everything.
+fn answer(
+    p: &Principal,
+    id: EntityId,
+    version: u64,
+    data: Option<String>,
+) -> Result<EntityAnswer, Problem> {
+    let data = match data {
+        Some(text) if redact::applies(p, id.kind()) => {
+            let mut value: Value = serde_json::from_str(&text).map_err(|e| {
+                Problem::from(crate::store::StoreError::Corrupt {
+                    what: id.to_string(),
+                    reason: e.to_string(),
+                })
+            })?;
+            redact::entity(p, id.kind(), &mut value);
+            Some(raw(value.to_string(), id)?)
+        }
+        Some(text) => Some(raw(text, id)?),
+        None => None,
+    };
+    Ok(EntityAnswer::new(id, version, data))
+}
+
+fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let mut response = (status, serde_json::to_string(body).unwrap_or_default()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn live(stored: Option<Stored>, kind: EntityKind, id: EntityId) -> Result<Stored, Problem> {
@@ -87,30 +111,25 @@ fn live(stored: Option<Stored>, kind: EntityKind, id: EntityId) -> Result<Stored
             StatusCode::GONE,
             format!("{kind} {id} was deleted (version {})", s.version),
         )
-        .with("version", json!(s.version))),
+        .with_version(s.version)),
         Some(s) => Ok(s),
     }
 }
 
-fn stored_json(s: &Stored) -> Result<Value, Problem> {
-    let data = s.data.as_deref().unwrap_or("null");
-    serde_json::from_str(data).map_err(|e| {
-        Problem::from(crate::store::StoreError::Corrupt {
-            what: s.id.to_string(),
-            reason: e.to_string(),
-        })
-    })
-}
-
 #[utoipa::path(get, path = "/v1/me", tag = "auth",
-    responses((status = 200, description = "who the token belongs to", body = MeDoc), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn me(Auth(p): Auth) -> Json<Value> {
-    Json(json!({"name": p.name, "role": p.role, "parties": p.parties, "may_edit": p.may_edit()}))
+    responses((status = 200, description = "who the token belongs to", body = Me), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn me(Auth(p): Auth) -> Json<Me> {
+    Json(Me {
+        may_edit: p.may_edit(),
+        name: p.name,
+        role: p.role,
+        parties: p.parties,
+    })
 }
 
 #[utoipa::path(get, path = "/v1/{collection}/{id}", tag = "entities",
     params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…")),
-    responses((status = 200, description = "the entity; ETag is its version", body = EntityDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 200, description = "the entity; ETag is its version", body = EntityAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn read(
     AxState(app): AxState<State>,
     Auth(p): Auth,
@@ -119,32 +138,19 @@ pub(crate) async fn read(
     let kind = collection(&coll)?;
     let id = entity_id(kind, &id)?;
     let stored = live(app.store.get(id).await?, kind, id)?;
-    let raw = stored.data.as_deref().unwrap_or("null");
-    let body = if p.role == crate::auth::Role::Artist && kind == EntityKind::Work {
-        entity_body(&p, id, stored.version, stored_json(&stored)?).to_string()
-    } else {
-        // Stored data is canonical JSON the service wrote: spliced in, not re-parsed.
-        format!(
-            r#"{{"entity":"{kind}","id":"{id}","version":{},"data":{raw}}}"#,
-            stored.version
-        )
-    };
-    Ok((
-        [
-            (header::ETAG, etag(stored.version)),
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    let mut response = json_response(
+        StatusCode::OK,
+        &answer(&p, id, stored.version, stored.data)?,
+    );
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(stored.version));
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/v1/{collection}/{id}/history", tag = "entities",
     params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…")),
-    responses((status = 200, description = "every revision, oldest first", body = HistoryDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 200, description = "every revision, oldest first", body = HistoryAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn history(
     AxState(app): AxState<State>,
     Auth(p): Auth,
@@ -156,24 +162,25 @@ pub(crate) async fn history(
     if entries.is_empty() {
         return Err(Problem::not_found(format!("{kind} {id} does not exist")));
     }
-    let hide = match app.store.get(id).await? {
-        Some(s) if kind == EntityKind::Work => redact::hides_work(&p, s.data.as_deref()),
-        _ => false,
-    };
-    let revisions: Vec<Value> = entries
+    let mut revisions: Vec<HistoryRevision> = entries
         .into_iter()
-        .map(|e| {
-            let mut v = json!(e.revision);
-            if hide {
-                redact::revision(&mut v);
-            }
-            if let Some(o) = v.as_object_mut() {
-                o.insert("deleted".into(), json!(e.deleted));
-            }
-            v
+        .map(|e| HistoryRevision {
+            revision: e.revision,
+            deleted: e.deleted,
         })
         .collect();
-    Ok(Json(json!({"entity": kind, "id": id.to_string(), "revisions": revisions})).into_response())
+    if redact::applies(&p, kind) {
+        let current = app.store.get(id).await?.and_then(|s| s.data);
+        redact::history(&p, current.as_deref(), &mut revisions);
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &HistoryAnswer {
+            entity: kind,
+            id,
+            revisions,
+        },
+    ))
 }
 
 /// Reads a JSON request body, refusing oversize bodies, other media types and malformed JSON
@@ -310,17 +317,9 @@ async fn commit(
     idem: Option<(String, String)>,
 ) -> Result<Response, Problem> {
     let id = write.id;
-    let version = match write.expect {
-        crate::store::Expect::Absent => 1,
-        crate::store::Expect::Version(v) => v + 1,
-    };
-    let body = match &value {
-        Some(v) => entity_body(p, id, version, v.clone()),
-        None => {
-            json!({"entity": id.kind(), "id": id.to_string(), "version": version, "deleted": true})
-        }
-    };
-    let body_text = body.to_string();
+    let version = write.expect.next_version();
+    let body = answer(p, id, version, value.as_ref().map(Value::to_string))?;
+    let body_text = serde_json::to_string(&body).unwrap_or_default();
     let idempotency = idem.as_ref().map(|(key, hash)| Idempotency {
         key: key.clone(),
         request_hash: hash.clone(),
@@ -338,14 +337,14 @@ async fn commit(
             );
             h.insert(header::ETAG, etag(version));
             if success == StatusCode::CREATED
-                && let Ok(loc) = HeaderValue::from_str(&format!("/v1/{}/{id}", plural(id.kind())))
+                && let Ok(loc) = HeaderValue::from_str(&Collection::path(id))
             {
                 h.insert(header::LOCATION, loc);
             }
             Ok(response)
         }
         WriteOutcome::Replay(r) => replayed(r, idem.as_ref().map_or("", |(_, h)| h.as_str())),
-        WriteOutcome::Stale { current, .. } => Err(stale(p, id, current)),
+        WriteOutcome::Stale { current, .. } => Err(stale(p, id, current)?),
         WriteOutcome::MissingReferences { ids, .. } => Err(Problem::invalid(
             ids.iter()
                 .map(|missing| {
@@ -361,18 +360,40 @@ async fn commit(
                 })
                 .collect(),
         )),
+        WriteOutcome::StillReferenced { by, .. } => Err(still_referenced(id, by)),
     }
 }
 
+/// 409 for a delete of an entity others still name, with their ids.
+fn still_referenced(id: EntityId, by: Vec<EntityId>) -> Problem {
+    let shown: Vec<String> = by.iter().take(5).map(ToString::to_string).collect();
+    let more = by.len().saturating_sub(shown.len());
+    Problem::new(
+        StatusCode::CONFLICT,
+        format!(
+            "{} {id} is still named by {} {}{}: change or delete {} first",
+            id.kind(),
+            by.len(),
+            if by.len() == 1 { "entity" } else { "entities" },
+            if more > 0 {
+                format!(" ({} and {more} more)", shown.join(", "))
+            } else {
+                format!(" ({})", shown.join(", "))
+            },
+            if by.len() == 1 { "it" } else { "them" },
+        ),
+    )
+    .with_referenced_by(by)
+}
+
 /// 412 (or 409 for a create whose id exists) with the current record.
-fn stale(p: &Principal, id: EntityId, current: Option<Stored>) -> Problem {
+fn stale(p: &Principal, id: EntityId, current: Option<Stored>) -> Result<Problem, Problem> {
     let Some(current) = current else {
-        return Problem::not_found(format!("{} {id} does not exist", id.kind()));
+        return Ok(Problem::not_found(format!(
+            "{} {id} does not exist",
+            id.kind()
+        )));
     };
-    let data = current
-        .data
-        .as_deref()
-        .and_then(|d| serde_json::from_str(d).ok());
     let mut problem = Problem::new(
         StatusCode::PRECONDITION_FAILED,
         format!(
@@ -384,33 +405,8 @@ fn stale(p: &Principal, id: EntityId, current: Option<Stored>) -> Problem {
         ),
     );
     problem.headers.insert(header::ETAG, etag(current.version));
-    let record = match data {
-        Some(d) => entity_body(p, id, current.version, d),
-        None => {
-            json!({"entity": id.kind(), "id": id.to_string(), "version": current.version, "deleted": true})
-        }
-    };
-    problem.with("current", record)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    reason: Option<String>,
-    data: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchBody {
-    reason: Option<String>,
-    patch: Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeleteBody {
-    reason: Option<String>,
+    let record = answer(p, id, current.version, current.data)?;
+    Ok(problem.with_current(record))
 }
 
 fn refuse_readers(p: &Principal) -> Result<(), Problem> {
@@ -423,8 +419,8 @@ fn refuse_readers(p: &Principal) -> Result<(), Problem> {
 
 #[utoipa::path(post, path = "/v1/{collection}", tag = "entities",
     params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("Idempotency-Key" = Option<String>, Header, description = "the same key with the same request answers once")),
-    request_body = CreateDoc,
-    responses((status = 201, description = "created at version 1", body = EntityDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "conflict", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    request_body = CreateRequest,
+    responses((status = 201, description = "created at version 1", body = EntityAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "conflict", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn create(
     AxState(app): AxState<State>,
     Auth(p): Auth,
@@ -434,7 +430,7 @@ pub(crate) async fn create(
 ) -> Result<Response, Problem> {
     let kind = collection(&coll)?;
     refuse_readers(&p)?;
-    let (req, bytes): (CreateBody, Bytes) = body(&headers, raw)?;
+    let (req, bytes): (CreateRequest, Bytes) = body(&headers, raw)?;
     let idem = idempotency_key(&headers, &p, "POST", &coll, &bytes)?;
     if let Some((key, hash)) = &idem
         && let Some(r) = app.store.replay(key).await?
@@ -455,7 +451,7 @@ pub(crate) async fn create(
     )
     .await
     {
-        Err(problem) if problem.status == StatusCode::PRECONDITION_FAILED => Err(Problem::new(
+        Err(problem) if problem.status() == StatusCode::PRECONDITION_FAILED => Err(Problem::new(
             StatusCode::CONFLICT,
             format!("{} {id} already exists; PATCH it instead", id.kind()),
         )),
@@ -465,8 +461,8 @@ pub(crate) async fn create(
 
 #[utoipa::path(patch, path = "/v1/{collection}/{id}", tag = "entities",
     params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…"), ("If-Match" = String, Header, description = "the version the change is made against, in quotes"), ("Idempotency-Key" = Option<String>, Header, description = "the same key with the same request answers once")),
-    request_body = PatchDoc,
-    responses((status = 200, description = "the entity at its new version", body = EntityDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 412, description = "stale version; the current record is included", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 428, description = "If-Match missing", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    request_body = PatchRequest,
+    responses((status = 200, description = "the entity at its new version", body = EntityAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 412, description = "stale version; the current record is included", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 428, description = "If-Match missing", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn patch(
     AxState(app): AxState<State>,
     Auth(p): Auth,
@@ -475,7 +471,7 @@ pub(crate) async fn patch(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let (req, reason, current, idem) =
-        match prepare::<PatchBody>(&app, &p, &coll, &id, "PATCH", &headers, raw).await? {
+        match prepare::<PatchRequest>(&app, &p, &coll, &id, "PATCH", &headers, raw).await? {
             Prepared::Replayed(response) => return Ok(response),
             Prepared::Ready(req, reason, current, idem) => (req, reason, current, idem),
         };
@@ -496,13 +492,13 @@ trait Reasoned {
     fn reason(&self) -> Option<&str>;
 }
 
-impl Reasoned for PatchBody {
+impl Reasoned for PatchRequest {
     fn reason(&self) -> Option<&str> {
         self.reason.as_deref()
     }
 }
 
-impl Reasoned for DeleteBody {
+impl Reasoned for DeleteRequest {
     fn reason(&self) -> Option<&str> {
         self.reason.as_deref()
     }
@@ -531,15 +527,15 @@ async fn prepare<T: DeserializeOwned + Reasoned>(
     let reason = catalog::check_reason(req.reason())?;
     let current = live(app.store.get(id).await?, kind, id)?;
     if current.version != expected {
-        return Err(stale(p, id, Some(current)));
+        return Err(stale(p, id, Some(current))?);
     }
     Ok(Prepared::Ready(req, reason, current, idem))
 }
 
 #[utoipa::path(delete, path = "/v1/{collection}/{id}", tag = "entities",
     params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…"), ("If-Match" = String, Header, description = "the version the change is made against, in quotes"), ("Idempotency-Key" = Option<String>, Header, description = "the same key with the same request answers once")),
-    request_body = DeleteDoc,
-    responses((status = 200, description = "deleted; the tombstone's version", body = EntityDoc), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 412, description = "stale version; the current record is included", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 428, description = "If-Match missing", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    request_body = DeleteRequest,
+    responses((status = 200, description = "deleted; the tombstone's version", body = EntityAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "the entity is still named by others; referenced_by lists them", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 412, description = "stale version; the current record is included", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 428, description = "If-Match missing", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn delete(
     AxState(app): AxState<State>,
     Auth(p): Auth,
@@ -548,7 +544,7 @@ pub(crate) async fn delete(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let (reason, current, idem) =
-        match prepare::<DeleteBody>(&app, &p, &coll, &id, "DELETE", &headers, raw).await? {
+        match prepare::<DeleteRequest>(&app, &p, &coll, &id, "DELETE", &headers, raw).await? {
             Prepared::Replayed(response) => return Ok(response),
             Prepared::Ready(_, reason, current, idem) => (reason, current, idem),
         };

@@ -1,11 +1,12 @@
 //! The snapshot and the change feed, both NDJSON.
 //!
 //! `GET /v1/snapshot` streams every entity (tombstones included) from one consistent read and
-//! ends with a trailer line `{"next": CURSOR, "up_to_date": true, "count": N}`; a stream that
-//! stops without its trailer was cut short and must not be trusted. `GET /v1/changes` pages
-//! change records after `since` in commit order, long-polls up to `wait` when there are none,
-//! and ends every page with `{"next": CURSOR, "up_to_date": BOOL, "behind": N}` (changes
-//! past this page at the time it was read). Cursors are opaque; one
+//! ends with a [`SnapshotTrailer`]; a stream that stops without its trailer was cut short and
+//! must not be trusted. With `history=all` each record also carries the entity's earlier
+//! revisions, so a new mirror holds the whole history. `GET /v1/changes` pages change records
+//! after `since` in commit order, long-polls up to `wait` when there are none, and ends every
+//! page with a [`FeedTrailer`] (with the changes past this page at the time it was read).
+//! Both say their protocol version in a header and in the trailer. Cursors are opaque; one
 //! from another epoch gets 409 and the client must resync from the snapshot.
 
 use std::time::Duration;
@@ -20,10 +21,12 @@ use axum::routing::get;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use liner::model::Cursor;
+use liner::protocol::{
+    CURSOR_HEADER, FeedTrailer, NDJSON, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem as ProblemDoc,
+    SNAPSHOT_COUNT_HEADER, SnapshotTrailer,
+};
 use serde::Deserialize;
-use serde_json::json;
 
-use super::openapi::ProblemDoc;
 use super::problem::Problem;
 use super::redact;
 use super::{Auth, State};
@@ -34,20 +37,16 @@ pub fn routes() -> Router<State> {
         .route("/v1/changes", get(changes))
 }
 
-const NDJSON: &str = "application/x-ndjson";
-
-/// The last line of a page or snapshot: the cursor to continue from, whether it is the head,
-/// and how many changes lie beyond it (a page) or how many records came (a snapshot).
-fn trailer(cursor: &Cursor, up_to_date: bool, extra: (&str, u64)) -> String {
-    let mut t = json!({"next": cursor.token(), "up_to_date": up_to_date});
-    if let Some(o) = t.as_object_mut() {
-        o.insert(extra.0.into(), json!(extra.1));
-    }
-    format!("{t}\n")
+/// A trailer as its line.
+fn trailer_line(trailer: &impl serde::Serialize) -> String {
+    let mut line = serde_json::to_string(trailer).unwrap_or_default();
+    line.push('\n');
+    line
 }
 
 #[utoipa::path(get, path = "/v1/snapshot", tag = "feed",
-    params(("after" = Option<String>, Query, description = "resume after this entity id (the last one a cut-off client applied)")),
+    params(("after" = Option<String>, Query, description = "resume after this entity id (the last one a cut-off client applied)"),
+           ("history" = Option<String>, Query, description = "`all`: each record also carries the entity's earlier revisions (protocol 2); `latest` (the default): only the revision that made its version")),
     responses((status = 200, description = "every entity as NDJSON change records, then a trailer line with the cursor; X-Liner-Snapshot-Count says how many", content_type = "application/x-ndjson", body = String), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn snapshot(
     AxState(app): AxState<State>,
@@ -63,13 +62,27 @@ pub(crate) async fn snapshot(
                 Problem::bad_request(format!("after={id:?} is not an entity id: {e}"))
             })?),
         };
-    let snap = app.store.snapshot(after).await?.ok_or_else(|| {
+    let history = match q.history.as_deref() {
+        None | Some("latest") => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "history={other:?}: must be `all` or `latest`"
+            )));
+        }
+    };
+    let snap = app.store.snapshot(after, history).await?.ok_or_else(|| {
         Problem::bad_request(
             "after= names no entity of this catalog; start the snapshot again without it",
         )
     })?;
     let cursor = Cursor::new(app.epoch.clone(), snap.head);
-    let tail = trailer(&cursor, true, ("count", snap.count));
+    let tail = trailer_line(&SnapshotTrailer {
+        next: cursor.token(),
+        up_to_date: true,
+        count: snap.count,
+        protocol: PROTOCOL_VERSION,
+    });
     let artist = p.role == crate::auth::Role::Artist;
     let body = snap
         .body
@@ -92,11 +105,12 @@ pub(crate) async fn snapshot(
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON));
     if let Ok(v) = HeaderValue::from_str(&snap.count.to_string()) {
-        h.insert("x-liner-snapshot-count", v);
+        h.insert(SNAPSHOT_COUNT_HEADER, v);
     }
     if let Ok(v) = HeaderValue::from_str(&cursor.token()) {
-        h.insert("x-liner-cursor", v);
+        h.insert(CURSOR_HEADER, v);
     }
+    h.insert(PROTOCOL_HEADER, HeaderValue::from(PROTOCOL_VERSION));
     Ok(response)
 }
 
@@ -104,6 +118,7 @@ pub(crate) async fn snapshot(
 #[serde(deny_unknown_fields)]
 pub(crate) struct SnapshotQuery {
     after: Option<String>,
+    history: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,7 +174,7 @@ pub(crate) async fn changes(
                         cursor.epoch, app.epoch
                     ),
                 )
-                .with("resync", json!("/v1/snapshot")));
+                .with_resync("/v1/snapshot"));
             }
             cursor.position
         }
@@ -202,7 +217,7 @@ pub(crate) async fn changes(
                     page.head
                 ),
             )
-            .with("resync", json!("/v1/snapshot")));
+            .with_resync("/v1/snapshot"));
         }
         let now = tokio::time::Instant::now();
         if page.count > 0 || now >= deadline || *stopping.borrow() {
@@ -226,13 +241,20 @@ pub(crate) async fn changes(
     } else {
         page.body
     };
-    out.push_str(&trailer(
-        &Cursor::new(app.epoch.clone(), page.last),
+    out.push_str(&trailer_line(&FeedTrailer {
+        next: Cursor::new(app.epoch.clone(), page.last).token(),
         up_to_date,
-        ("behind", page.head.saturating_sub(page.last)),
-    ));
+        behind: page.head.saturating_sub(page.last),
+        protocol: PROTOCOL_VERSION,
+    }));
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(NDJSON)),
+            (
+                header::HeaderName::from_static(PROTOCOL_HEADER),
+                HeaderValue::from(PROTOCOL_VERSION),
+            ),
+        ],
         out,
     )
         .into_response())

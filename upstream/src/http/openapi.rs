@@ -1,123 +1,15 @@
-//! The OpenAPI 3 document, generated from the handlers' annotations and the schemas below
-//! (served at `/v1/openapi.json`). The schemas describe the wire shapes; entity `data` is the
+//! The OpenAPI 3 document, generated from the handlers' annotations and the protocol's own
+//! types ([`liner::protocol`]), served at `/v1/openapi.json`: the document cannot drift from
+//! what the service sends, because both come from the same types. Entity `data` is the
 //! foundation model's JSON, validated by the service and documented as an object here.
 
-use serde::Serialize;
+use liner::model::{ChangeRecord, EntityKind, FieldChange, Op, Revision, Source, SourceKind};
+use liner::protocol::{
+    Collection, CreateRequest, DeleteRequest, EntityAnswer, FeedTrailer, FieldError, Health,
+    HistoryAnswer, HistoryRevision, Me, PatchRequest, Problem, Role, SnapshotTrailer,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// An `application/problem+json` error.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProblemDoc {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    /// What went wrong, in words.
-    pub detail: String,
-    /// One entry per failing field (validation failures).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub errors: Option<Vec<FieldErrorDoc>>,
-    /// The current record (412).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, value_type = Object)]
-    pub current: Option<serde_json::Value>,
-    /// Where to resync from (409 on a cursor).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub resync: Option<String>,
-    /// The version of a deleted entity (410).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub version: Option<u64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FieldErrorDoc {
-    /// A path into the request, e.g. `patch.credits[2].role`.
-    pub field: String,
-    pub rule: String,
-}
-
-/// The collections under `/v1` (described for the document; handlers match the path text).
-#[allow(dead_code)]
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Collection {
-    Recordings,
-    Works,
-    Parties,
-    Releases,
-}
-
-/// One entity at one version.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntityDoc {
-    /// `party`, `recording`, `work` or `release`.
-    pub entity: String,
-    pub id: String,
-    pub version: u64,
-    /// The entity (absent after a delete).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, value_type = Object)]
-    pub data: Option<serde_json::Value>,
-    /// True in the answer to a delete.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub deleted: Option<bool>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryDoc {
-    pub entity: String,
-    pub id: String,
-    /// Revisions, oldest first: version, actor, source, reason, time, field diff, deleted.
-    #[schema(value_type = Vec<Object>)]
-    pub revisions: Vec<serde_json::Value>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MeDoc {
-    pub name: String,
-    /// `admin`, `editor`, `support`, `artist` or `reader`.
-    pub role: String,
-    pub parties: Vec<String>,
-    pub may_edit: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthDoc {
-    pub status: String,
-    pub epoch: String,
-    pub head: u64,
-}
-
-/// `POST /v1/{collection}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreateDoc {
-    /// Why the entity is added (required, non-blank).
-    pub reason: String,
-    /// The entity; an `id` of the collection's kind may be given, else one is assigned.
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-}
-
-/// `PATCH /v1/{collection}/{id}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PatchDoc {
-    /// Why the change is made (required, non-blank).
-    pub reason: String,
-    /// Top-level fields to replace; `null` removes an optional field.
-    #[schema(value_type = Object)]
-    pub patch: serde_json::Value,
-}
-
-/// `DELETE /v1/{collection}/{id}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeleteDoc {
-    pub reason: String,
-}
+use utoipa::{Modify, OpenApi};
 
 struct BearerAuth;
 
@@ -135,7 +27,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "liner upstream",
-        description = "The reference catalog service: entities, history, snapshot, change feed and edits.",
+        description = "The reference catalog service: entities, history, snapshot, change feed and edits. The snapshot and the feed are NDJSON: ChangeRecord lines, then a SnapshotTrailer or FeedTrailer line. Protocol evolution: see liner::protocol.",
         version = "1"
     ),
     paths(
@@ -151,8 +43,9 @@ impl Modify for BearerAuth {
         super::ops::metrics,
     ),
     components(schemas(
-        Collection, ProblemDoc, FieldErrorDoc, EntityDoc, HistoryDoc, MeDoc, HealthDoc, CreateDoc, PatchDoc,
-        DeleteDoc
+        Collection, Problem, FieldError, EntityAnswer, EntityKind, HistoryAnswer, HistoryRevision,
+        Revision, Source, SourceKind, FieldChange, Me, Role, Health, CreateRequest, PatchRequest,
+        DeleteRequest, ChangeRecord, Op, FeedTrailer, SnapshotTrailer
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -6,19 +6,23 @@ use axum::extract::{MatchedPath, Request, State as AxState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use liner::protocol::{Health, Problem as ProblemDoc};
 
 use super::State;
-use super::openapi::{HealthDoc, ProblemDoc};
 use super::problem::Problem;
 
 /// Healthy when the store answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
-    responses((status = 200, description = "the store answers", body = HealthDoc), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 200, description = "the store answers", body = Health), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn healthz(AxState(app): AxState<State>) -> Result<Response, Problem> {
     let head = app.store.head().await?;
     app.metrics.feed_head.set(head as i64);
-    Ok(axum::Json(json!({"status": "ok", "epoch": app.epoch, "head": head})).into_response())
+    Ok(axum::Json(Health {
+        status: "ok".into(),
+        epoch: app.epoch.clone(),
+        head,
+    })
+    .into_response())
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(()),

@@ -1,25 +1,24 @@
-//! Errors as `application/problem+json` (RFC 9457): a status, a title, a detail in words and,
-//! for validation failures, one entry per failing field with its path and rule.
+//! Errors as `application/problem+json` (RFC 9457), built from the protocol's one
+//! [`Problem`](liner::protocol::Problem) type: a status, a title, a detail in words and what
+//! the status needs (field errors, the current record, a resync path, a version, who still
+//! names an entity), plus the headers that go with it.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use liner::model::EntityId;
+use liner::protocol::{self, EntityAnswer, FieldError};
 
-use crate::catalog::FieldError;
 use crate::store::StoreError;
 
 /// An error response (boxed: it travels in every handler's `Err`).
 #[derive(Debug)]
 pub struct Problem(Box<Details>);
 
-/// What a problem says.
+/// What a problem says, and the headers it goes with.
 #[derive(Debug)]
 pub struct Details {
     pub status: StatusCode,
-    pub detail: String,
-    pub errors: Vec<FieldError>,
-    /// More members of the problem object (e.g. the current record on 412).
-    pub extra: Vec<(&'static str, Value)>,
+    pub body: protocol::Problem,
     pub headers: HeaderMap,
 }
 
@@ -27,9 +26,11 @@ impl Problem {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Problem(Box::new(Details {
             status,
-            detail: detail.into(),
-            errors: Vec::new(),
-            extra: Vec::new(),
+            body: protocol::Problem::new(
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Error"),
+                detail,
+            ),
             headers: HeaderMap::new(),
         }))
     }
@@ -68,17 +69,40 @@ impl Problem {
     /// 422 with one entry per failing field.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
-            [one] => format!("{}: {}", one.field, one.rule),
+            [one] => one.to_string(),
             many => format!("{} fields failed validation", many.len()),
         };
         let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail);
-        p.errors = errors;
+        p.body.errors = errors;
         p
     }
 
-    pub fn with(mut self, key: &'static str, value: Value) -> Self {
-        self.extra.push((key, value));
+    /// With the record as it is now (412).
+    pub fn with_current(mut self, current: EntityAnswer) -> Self {
+        self.body.current = Some(current);
         self
+    }
+
+    /// With where to resync from (409 on a cursor).
+    pub fn with_resync(mut self, path: &str) -> Self {
+        self.body.resync = Some(path.to_owned());
+        self
+    }
+
+    /// With the version of a deleted entity (410).
+    pub fn with_version(mut self, version: u64) -> Self {
+        self.body.version = Some(version);
+        self
+    }
+
+    /// With the entities that still name one whose delete was refused (409).
+    pub fn with_referenced_by(mut self, by: Vec<EntityId>) -> Self {
+        self.body.referenced_by = by;
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
     }
 }
 
@@ -121,29 +145,14 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let Details {
             status,
-            detail,
-            errors,
-            extra,
+            body,
             headers,
         } = *self.0;
-        let mut body = json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
-        if let Some(obj) = body.as_object_mut() {
-            if !errors.is_empty() {
-                obj.insert("errors".into(), json!(errors));
-            }
-            for (k, v) in extra {
-                obj.insert(k.into(), v);
-            }
-        }
-        let mut response = (status, body.to_string()).into_response();
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        let mut response = (status, text).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+            HeaderValue::from_static(protocol::PROBLEM_JSON),
         );
         response.headers_mut().extend(headers);
         response

@@ -4,12 +4,17 @@
 //! page of the change feed, a consistent snapshot stream, and [`CatalogStore::write`], which
 //! applies a batch of already validated writes atomically: compare-and-swap on versions,
 //! reference checks, revision, feed record and idempotency record in the same transaction.
-//! Everything a write needs to decide (patching, validation, diffs) happens above the store in
-//! [`crate::catalog`], so both backends share it and differ only in SQL.
+//! Everything a write needs to decide happens outside the backends, once: patching,
+//! validation and diffs above the store in [`crate::catalog`], and what a batch does to the
+//! rows it finds (versions, reference checks) in [`plan`], which both backends execute; they
+//! differ only in SQL. Both keep a reverse-reference index (who names whom) in the same
+//! transaction as each write, so a delete of an entity still named is refused with the
+//! names, and later work (party merges, one-call metadata) can ask it.
 //!
 //! Feed positions are dense and assigned in commit order by both backends (see each backend
 //! for how), so a reader paging by position never skips a change that commits late.
 
+pub mod plan;
 pub mod postgres;
 pub mod sqlite;
 
@@ -74,24 +79,13 @@ pub struct Stored {
     pub data: Option<String>,
 }
 
-/// What a write expects to find.
+/// What a write expects to find (see [`plan`] for the rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
     /// The id must not exist yet (create).
     Absent,
     /// The entity must be live at exactly this version (`If-Match`).
     Version(u64),
-}
-
-impl Expect {
-    /// Whether `current` (the stored row, tombstone included) is what this write expects:
-    /// the one rule both backends apply before writing.
-    pub(crate) fn holds(self, current: Option<&Stored>) -> bool {
-        match self {
-            Expect::Absent => current.is_none(),
-            Expect::Version(v) => current.is_some_and(|c| !c.deleted && c.version == v),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +95,8 @@ pub enum WriteOp {
     Delete,
 }
 
-/// A validated write. The store assigns the version (expected + 1) and the feed position.
+/// A validated write. The plan gives it its version ([`Expect::next_version`]) and the store
+/// its feed position.
 #[derive(Debug, Clone)]
 pub struct Write {
     pub id: EntityId,
@@ -120,8 +115,7 @@ pub struct Idempotency {
     /// A hash of who asked and what, so a key reused for another request is refused.
     pub request_hash: String,
     pub status: u16,
-    /// The response body to give again; `{version}` inside it is replaced by the version the
-    /// write got, since the body is built before the store assigns it.
+    /// The response body to give again.
     pub body: String,
 }
 
@@ -147,6 +141,8 @@ pub enum WriteOutcome {
     },
     /// A write names entities that do not exist or are deleted.
     MissingReferences { index: usize, ids: Vec<EntityId> },
+    /// A delete of an entity that these live entities still name.
+    StillReferenced { index: usize, by: Vec<EntityId> },
 }
 
 /// One revision of an entity, as history shows it.
@@ -217,9 +213,9 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn changes(&self, since: u64, limit: usize) -> Result<FeedPage>;
     /// Every entity (tombstones included) as change records, consistent at one head, in a
     /// stable order (creation order); with `after`, only the entities after that one, so a
-    /// client cut off half-way resumes instead of starting again. `None` when `after` names
-    /// no entity.
-    async fn snapshot(&self, after: Option<EntityId>) -> Result<Option<Snapshot>>;
+    /// client cut off half-way resumes instead of starting again; with `history`, each record
+    /// carries the entity's earlier revisions. `None` when `after` names no entity.
+    async fn snapshot(&self, after: Option<EntityId>, history: bool) -> Result<Option<Snapshot>>;
     async fn counts(&self) -> Result<Vec<(EntityKind, u64)>>;
 
     async fn create_token(&self, token: NewToken) -> Result<i64>;
@@ -272,21 +268,24 @@ pub(crate) fn record_line(
         version,
         data.map(str::as_bytes),
         revision.as_bytes(),
+        &[],
         &mut out,
     );
     // Only &str pieces went in, so the bytes are UTF-8.
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// A snapshot line for a stored entity (with the revision that made its current version).
-/// `data` and `revision` are stored JSON, copied as they are: checking them again as UTF-8
-/// took a twentieth of serving a snapshot, and the reader parses them anyway.
+/// A snapshot line for a stored entity (with the revision that made its current version, and
+/// the earlier ones in `history` when asked for). `data` and the revisions are stored JSON,
+/// copied as they are: checking them again as UTF-8 took a twentieth of serving a snapshot,
+/// and the reader parses them anyway.
 pub(crate) fn snapshot_line(
     kind: &str,
     id: &str,
     version: u64,
     data: Option<&[u8]>,
     revision: &[u8],
+    history: &[&[u8]],
     out: &mut Vec<u8>,
 ) {
     let op = if data.is_some() { "upsert" } else { "delete" };
@@ -308,6 +307,16 @@ pub(crate) fn snapshot_line(
     }
     out.extend_from_slice(b",\"revision\":");
     out.extend_from_slice(revision);
+    if !history.is_empty() {
+        out.extend_from_slice(b",\"history\":[");
+        for (i, r) in history.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(r);
+        }
+        out.push(b']');
+    }
     out.extend_from_slice(b"}\n");
 }
 
@@ -334,6 +343,24 @@ pub(crate) fn parse_id(s: &str) -> Result<EntityId> {
             what: format!("id {s}"),
             reason: e.to_string(),
         })
+}
+
+/// The ids a stored entity names (for filling the reverse-reference index).
+pub(crate) fn stored_references(kind: &str, id: &str, data: Option<&str>) -> Result<Vec<EntityId>> {
+    let Some(data) = data else {
+        return Ok(Vec::new());
+    };
+    let kind = kind_from_str(kind).ok_or_else(|| StoreError::Corrupt {
+        what: format!("entity {id}"),
+        reason: format!("unknown kind {kind:?}"),
+    })?;
+    let entity = liner::model::Entity::from_json(kind, data).map_err(|(field, rule)| {
+        StoreError::Corrupt {
+            what: format!("entity {id}"),
+            reason: format!("{field}: {rule}"),
+        }
+    })?;
+    Ok(entity.references())
 }
 
 pub(crate) fn kind_from_str(s: &str) -> Option<EntityKind> {

@@ -11,7 +11,9 @@
 //! advisory locks).
 //!
 //! Writes are set-based (`UNNEST` arrays), so a batch of thousands costs a handful of round
-//! trips; rows are locked in id order so concurrent batches cannot deadlock each other.
+//! trips. A write locks every row its [`plan`](super::plan) reads (what it writes and what it
+//! names) in one statement, in id order, so concurrent batches cannot deadlock each other and
+//! an entity cannot be deleted while a write that names it commits.
 
 use std::collections::HashMap;
 
@@ -21,6 +23,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use liner::model::{EntityId, EntityKind};
 use tokio_postgres::{IsolationLevel, NoTls};
 
+use super::plan::{Current, Found, Lookup, Refusal, plan};
 use super::{
     CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
     StoreError, Stored, Write, WriteOp, WriteOutcome, parse_id, parse_revision, record_line,
@@ -28,7 +31,27 @@ use super::{
 };
 use crate::auth::{Role, TokenInfo};
 
-const MIGRATIONS: &[&str] = &[r#"
+/// One step of the schema: SQL, or a backfill that reads stored entities.
+enum Migration {
+    Sql(&'static str),
+    BackfillReferences,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration::Sql(FIRST),
+    // 2: who names whom, for refusing the delete of an entity still named.
+    Migration::Sql(
+        "CREATE TABLE reference (
+            target text NOT NULL,
+            source text NOT NULL,
+            PRIMARY KEY (target, source)
+        );
+        CREATE INDEX reference_source ON reference (source);",
+    ),
+    Migration::BackfillReferences,
+];
+
+const FIRST: &str = r#"
     CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
     CREATE TABLE feed_head (
         one boolean PRIMARY KEY DEFAULT true CHECK (one),
@@ -68,7 +91,39 @@ const MIGRATIONS: &[&str] = &[r#"
         created_at text NOT NULL,
         revoked_at text
     );
-"#];
+"#;
+
+/// Fills the reverse-reference index from every live entity (migration 3).
+async fn backfill_references(tx: &deadpool_postgres::Transaction<'_>) -> Result<()> {
+    let mut after: i64 = 0;
+    loop {
+        let rows = tx
+            .query(
+                "SELECT key, kind, id, data FROM entity WHERE key > $1 AND NOT deleted
+                 ORDER BY key LIMIT 5000",
+                &[&after],
+            )
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.get(0);
+        let (mut targets, mut sources) = (Vec::new(), Vec::new());
+        for r in &rows {
+            let id: String = r.get(2);
+            for target in super::stored_references(r.get(1), &id, r.get(3))? {
+                targets.push(target.to_string());
+                sources.push(id.clone());
+            }
+        }
+        tx.execute(
+            "INSERT INTO reference (target, source)
+             SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+            &[&targets, &sources],
+        )
+        .await?;
+    }
+}
 
 /// The PostgreSQL catalog store.
 #[derive(Clone)]
@@ -130,8 +185,11 @@ impl PgStore {
             )
             .await?
             .get(0);
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.batch_execute(sql).await?;
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            match step {
+                Migration::Sql(sql) => tx.batch_execute(sql).await?,
+                Migration::BackfillReferences => backfill_references(&tx).await?,
+            }
             tx.execute(
                 "INSERT INTO liner_migrations (version) VALUES ($1)",
                 &[&(i as i32 + 1)],
@@ -260,97 +318,77 @@ impl CatalogStore for PgStore {
             return Ok(WriteOutcome::Replay(replay));
         }
 
-        // Current rows of everything written, locked in id order.
-        let mut ids: Vec<String> = writes.iter().map(|w| w.id.to_string()).collect();
-        ids.sort_unstable();
-        ids.dedup();
+        // Every row the plan reads, locked in id order.
+        let lookup = Lookup::of(&writes);
+        let ids: Vec<String> = lookup.rows.iter().map(ToString::to_string).collect();
         let rows = tx
             .query(
-                "SELECT id, version, deleted, data FROM entity WHERE id = ANY($1)
+                "SELECT id, version, deleted FROM entity WHERE id = ANY($1)
                  ORDER BY id FOR UPDATE",
                 &[&ids],
             )
             .await?;
-        let mut state: HashMap<EntityId, Stored> = HashMap::with_capacity(rows.len());
+        let mut found = Found::default();
         for r in &rows {
-            let id = parse_id(r.get("id"))?;
-            state.insert(id, stored(id, r));
+            found.rows.insert(
+                parse_id(r.get(0))?,
+                Current {
+                    version: r.get::<_, i64>(1) as u64,
+                    deleted: r.get(2),
+                },
+            );
         }
-
-        // References that this batch does not itself create.
-        let created: std::collections::HashSet<EntityId> = writes
-            .iter()
-            .filter(|w| matches!(w.op, WriteOp::Upsert(_)))
-            .map(|w| w.id)
-            .collect();
-        let mut refs: Vec<String> = writes
-            .iter()
-            .flat_map(|w| w.references.iter())
-            .filter(|r| !created.contains(r))
-            .map(|r| r.to_string())
-            .collect();
-        refs.sort_unstable();
-        refs.dedup();
-        let live_refs: std::collections::HashSet<String> = tx
-            .query(
-                "SELECT id FROM entity WHERE id = ANY($1) AND NOT deleted",
-                &[&refs],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get::<_, String>(0))
-            .collect();
+        if !lookup.referrers.is_empty() {
+            let targets: Vec<String> = lookup.referrers.iter().map(ToString::to_string).collect();
+            for r in tx
+                .query(
+                    "SELECT target, source FROM reference WHERE target = ANY($1)",
+                    &[&targets],
+                )
+                .await?
+            {
+                found
+                    .referrers
+                    .entry(parse_id(r.get(0))?)
+                    .or_default()
+                    .push(parse_id(r.get(1))?);
+            }
+        }
+        let planned = match plan(&writes, &found) {
+            Ok(p) => p,
+            Err(Refusal::Stale { index }) => {
+                drop(tx);
+                let current = self.get(writes[index].id).await?;
+                return Ok(WriteOutcome::Stale { index, current });
+            }
+            Err(Refusal::MissingReferences { index, ids }) => {
+                return Ok(WriteOutcome::MissingReferences { index, ids });
+            }
+            Err(Refusal::StillReferenced { index, by }) => {
+                return Ok(WriteOutcome::StillReferenced { index, by });
+            }
+        };
 
         let mut inserts: Vec<usize> = Vec::new();
         let mut updates: Vec<usize> = Vec::new();
-        let mut versions = Vec::with_capacity(writes.len());
-        let mut revisions = Vec::with_capacity(writes.len());
+        let mut versions = vec![0; writes.len()];
+        let mut revisions = vec![String::new(); writes.len()];
         let mut records = Vec::with_capacity(writes.len());
-        let mut live_in_batch: HashMap<EntityId, bool> = HashMap::new();
-        for (index, w) in writes.iter().enumerate() {
-            let current = state.get(&w.id).cloned();
-            if !w.expect.holds(current.as_ref()) {
-                return Ok(WriteOutcome::Stale { index, current });
-            }
-            let missing: Vec<EntityId> = w
-                .references
-                .iter()
-                .filter(|r| match live_in_batch.get(r) {
-                    Some(live) => !live,
-                    None => !live_refs.contains(&r.to_string()),
-                })
-                .copied()
-                .collect();
-            if !missing.is_empty() {
-                return Ok(WriteOutcome::MissingReferences {
-                    index,
-                    ids: missing,
-                });
-            }
-            let version = current.as_ref().map_or(0, |c| c.version) + 1;
-            let revision = revision_json(&w.revision, version)?;
+        for p in &planned {
+            let w = &writes[p.index];
+            let revision = revision_json(&w.revision, p.version)?;
             let data = match &w.op {
-                WriteOp::Upsert(d) => Some(d.clone()),
+                WriteOp::Upsert(d) => Some(d.as_str()),
                 WriteOp::Delete => None,
             };
-            records.push(record_line(w.id, version, data.as_deref(), &revision));
-            if current.is_none() && !inserts.iter().any(|&i| writes[i].id == w.id) {
-                inserts.push(index);
+            records.push(record_line(w.id, p.version, data, &revision));
+            if p.insert {
+                inserts.push(p.index);
             } else {
-                updates.push(index);
+                updates.push(p.index);
             }
-            live_in_batch.insert(w.id, data.is_some());
-            state.insert(
-                w.id,
-                Stored {
-                    id: w.id,
-                    version,
-                    deleted: data.is_none(),
-                    data,
-                },
-            );
-            versions.push(version);
-            revisions.push(revision);
+            versions[p.index] = p.version;
+            revisions[p.index] = revision;
         }
 
         let column = |set: &[usize]| {
@@ -400,7 +438,7 @@ impl CatalogStore for PgStore {
             )
             .await?;
         }
-        let all: Vec<usize> = (0..writes.len()).collect();
+        let all: Vec<usize> = planned.iter().map(|p| p.index).collect();
         let (_, ids, v, deleted, _, revs) = column(&all);
         tx.execute(
             "INSERT INTO revision (entity_id, version, deleted, revision)
@@ -408,6 +446,38 @@ impl CatalogStore for PgStore {
             &[&ids, &v, &deleted, &revs],
         )
         .await?;
+        // The reverse-reference index: each written entity names what its last write names.
+        let rewritten: Vec<String> = planned
+            .iter()
+            .filter(|p| !p.insert)
+            .map(|p| p.id.to_string())
+            .collect();
+        if !rewritten.is_empty() {
+            tx.execute(
+                "DELETE FROM reference WHERE source = ANY($1)",
+                &[&rewritten],
+            )
+            .await?;
+        }
+        let mut last: HashMap<EntityId, &[EntityId]> = HashMap::new();
+        for p in &planned {
+            last.insert(p.id, &p.references);
+        }
+        let (mut targets, mut sources) = (Vec::new(), Vec::new());
+        for (source, named) in &last {
+            for target in named.iter() {
+                targets.push(target.to_string());
+                sources.push(source.to_string());
+            }
+        }
+        if !targets.is_empty() {
+            tx.execute(
+                "INSERT INTO reference (target, source)
+                 SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+                &[&targets, &sources],
+            )
+            .await?;
+        }
 
         // Positions last: from here to the commit this transaction holds the head.
         let n = to_i64(records.len() as u64);
@@ -489,7 +559,7 @@ impl CatalogStore for PgStore {
         Ok(page)
     }
 
-    async fn snapshot(&self, after: Option<EntityId>) -> Result<Option<Snapshot>> {
+    async fn snapshot(&self, after: Option<EntityId>, history: bool) -> Result<Option<Snapshot>> {
         let pool = self.pool.clone();
         let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<Option<(u64, u64)>>>();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(8);
@@ -537,14 +607,47 @@ impl CatalogStore for PgStore {
                     if rows.is_empty() {
                         break;
                     }
+                    // Earlier revisions of this chunk's entities past their first version.
+                    let mut earlier: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+                    if history {
+                        let edited: Vec<&str> = rows
+                            .iter()
+                            .filter(|r| r.get::<_, i64>(2) > 1)
+                            .map(|r| r.get::<_, &str>(1))
+                            .collect();
+                        if !edited.is_empty() {
+                            for r in read
+                                .query(
+                                    "SELECT entity_id, version, revision FROM revision
+                                     WHERE entity_id = ANY($1) ORDER BY entity_id, version",
+                                    &[&edited],
+                                )
+                                .await?
+                            {
+                                earlier
+                                    .entry(r.get(0))
+                                    .or_default()
+                                    .push((r.get(1), r.get(2)));
+                            }
+                        }
+                    }
                     let mut buf = Vec::with_capacity(rows.len() * 700);
                     for r in &rows {
+                        let version = r.get::<_, i64>(2);
+                        let older: Vec<&[u8]> = earlier
+                            .get(r.get::<_, &str>(1))
+                            .into_iter()
+                            .flatten()
+                            .filter(|(v, _)| *v < version)
+                            .map(|(_, rev)| rev.as_bytes())
+                            .collect();
                         snapshot_line(
                             r.get(0),
                             r.get(1),
-                            r.get::<_, i64>(2) as u64,
+                            version as u64,
                             r.get::<_, Option<&str>>(3).map(str::as_bytes),
                             r.get::<_, &str>(4).as_bytes(),
+                            &older,
                             &mut buf,
                         );
                     }

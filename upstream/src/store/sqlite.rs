@@ -5,7 +5,8 @@
 //! IMMEDIATE`), so feed positions are simply `max(position) + 1` inside the write: commit order
 //! and position order cannot differ. A snapshot is one read transaction (WAL gives it a stable
 //! view while writes go on) streamed from a blocking thread through a bounded channel, so a
-//! slow client holds back the thread, never memory.
+//! slow client holds back the thread, never memory. Writes read what [`plan`](super::plan)
+//! needs, plan, and execute the plan.
 
 use std::path::Path;
 
@@ -15,6 +16,7 @@ use liner::model::{EntityId, EntityKind};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::plan::{Current, Found, Lookup, Refusal, plan};
 use super::{
     CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
     StoreError, Stored, Write, WriteOp, WriteOutcome, parse_revision, record_line, revision_json,
@@ -22,7 +24,27 @@ use super::{
 };
 use crate::auth::{Role, TokenInfo};
 
-const MIGRATIONS: &[&str] = &[r#"
+/// One step of the schema: SQL, or code for what SQL cannot do (reading stored entities).
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&rusqlite::Transaction<'_>) -> Result<()>),
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration::Sql(FIRST),
+    // 2: who names whom, for refusing the delete of an entity still named.
+    Migration::Sql(
+        "CREATE TABLE reference (
+            target TEXT NOT NULL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (target, source)
+        ) WITHOUT ROWID;
+        CREATE INDEX reference_source ON reference (source);",
+    ),
+    Migration::Code(backfill_references),
+];
+
+const FIRST: &str = r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     -- Current state; `revision` is the one that made `version`, for snapshots.
     CREATE TABLE entity (
@@ -60,7 +82,24 @@ const MIGRATIONS: &[&str] = &[r#"
         created_at TEXT NOT NULL,
         revoked_at TEXT
     );
-"#];
+"#;
+
+/// Fills the reverse-reference index from every live entity (migration 3).
+fn backfill_references(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let mut read = tx.prepare("SELECT kind, id, data FROM entity WHERE deleted = 0")?;
+    let mut insert =
+        tx.prepare("INSERT OR IGNORE INTO reference (target, source) VALUES (?1, ?2)")?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let id: String = r.get(1)?;
+        let data: Option<String> = r.get(2)?;
+        for target in super::stored_references(&kind, &id, data.as_deref())? {
+            insert.execute(params![target.to_string(), id])?;
+        }
+    }
+    Ok(())
+}
 
 /// The SQLite catalog store.
 #[derive(Debug, Clone)]
@@ -112,9 +151,12 @@ impl SqliteStore {
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
+        match step {
+            Migration::Sql(sql) => tx.execute_batch(sql)?,
+            Migration::Code(code) => code(&tx)?,
+        }
         if i == 0 {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('epoch', ?1)",
@@ -183,36 +225,53 @@ fn write_batch(
     {
         return Ok(WriteOutcome::Replay(replay));
     }
-    let mut position = head(&tx)?;
-    let mut versions = Vec::with_capacity(writes.len());
-    for (index, w) in writes.iter().enumerate() {
-        let current = read_entity(&tx, w.id)?;
-        if !w.expect.holds(current.as_ref()) {
-            return Ok(WriteOutcome::Stale { index, current });
-        }
-        let mut missing = Vec::new();
-        {
-            let mut check = tx.prepare_cached("SELECT deleted FROM entity WHERE id = ?1")?;
-            for r in &w.references {
-                let deleted: Option<bool> = check
-                    .query_row([r.to_string()], |row| row.get(0))
-                    .optional()?;
-                if deleted != Some(false) {
-                    missing.push(*r);
-                }
+    let lookup = Lookup::of(writes);
+    let mut found = Found::default();
+    {
+        let mut row = tx.prepare_cached("SELECT version, deleted FROM entity WHERE id = ?1")?;
+        for id in &lookup.rows {
+            if let Some(current) = row
+                .query_row([id.to_string()], |r| {
+                    Ok(Current {
+                        version: r.get(0)?,
+                        deleted: r.get(1)?,
+                    })
+                })
+                .optional()?
+            {
+                found.rows.insert(*id, current);
             }
         }
-        if !missing.is_empty() {
-            return Ok(WriteOutcome::MissingReferences {
-                index,
-                ids: missing,
-            });
+        let mut by = tx.prepare_cached("SELECT source FROM reference WHERE target = ?1")?;
+        for id in &lookup.referrers {
+            let sources = by
+                .query_map([id.to_string()], |r| r.get::<_, String>(0))?
+                .map(|s| super::parse_id(&s?))
+                .collect::<Result<Vec<_>>>()?;
+            found.referrers.insert(*id, sources);
         }
-        let version = current.as_ref().map_or(0, |c| c.version) + 1;
-        let revision = revision_json(&w.revision, version)?;
-        let (data, deleted) = match &w.op {
-            WriteOp::Upsert(d) => (Some(d.as_str()), false),
-            WriteOp::Delete => (None, true),
+    }
+    let planned = match plan(writes, &found) {
+        Ok(p) => p,
+        Err(Refusal::Stale { index }) => {
+            let current = read_entity(&tx, writes[index].id)?;
+            return Ok(WriteOutcome::Stale { index, current });
+        }
+        Err(Refusal::MissingReferences { index, ids }) => {
+            return Ok(WriteOutcome::MissingReferences { index, ids });
+        }
+        Err(Refusal::StillReferenced { index, by }) => {
+            return Ok(WriteOutcome::StillReferenced { index, by });
+        }
+    };
+    let mut position = head(&tx)?;
+    let mut versions = Vec::with_capacity(planned.len());
+    for p in &planned {
+        let w = &writes[p.index];
+        let revision = revision_json(&w.revision, p.version)?;
+        let data = match &w.op {
+            WriteOp::Upsert(d) => Some(d.as_str()),
+            WriteOp::Delete => None,
         };
         let id = w.id.to_string();
         tx.prepare_cached(
@@ -224,22 +283,31 @@ fn write_batch(
         .execute(params![
             w.id.kind().as_str(),
             id,
-            version,
-            deleted,
+            p.version,
+            p.deleted,
             data,
             revision
         ])?;
         tx.prepare_cached(
             "INSERT INTO revision (entity_id, version, deleted, revision) VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![id, version, deleted, revision])?;
+        .execute(params![id, p.version, p.deleted, revision])?;
         position += 1;
         tx.prepare_cached("INSERT INTO change (position, record) VALUES (?1, ?2)")?
             .execute(params![
                 position,
-                record_line(w.id, version, data, &revision)
+                record_line(w.id, p.version, data, &revision)
             ])?;
-        versions.push(version);
+        if !p.insert {
+            tx.prepare_cached("DELETE FROM reference WHERE source = ?1")?
+                .execute([&id])?;
+        }
+        let mut refer =
+            tx.prepare_cached("INSERT OR IGNORE INTO reference (target, source) VALUES (?1, ?2)")?;
+        for target in &p.references {
+            refer.execute(params![target.to_string(), id])?;
+        }
+        versions.push(p.version);
     }
     if let Some(idem) = idempotency {
         tx.prepare_cached(
@@ -375,7 +443,7 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn snapshot(&self, after: Option<EntityId>) -> Result<Option<Snapshot>> {
+    async fn snapshot(&self, after: Option<EntityId>, history: bool) -> Result<Option<Snapshot>> {
         let pool = self.pool.clone();
         let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<Option<(u64, u64)>>>();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(8);
@@ -419,6 +487,11 @@ impl CatalogStore for SqliteStore {
                     "SELECT kind, id, version, data, revision FROM entity WHERE key > ?1 ORDER BY key",
                 )?;
                 let mut rows = stmt.query([from])?;
+                let mut earlier = read.prepare(
+                    "SELECT revision FROM revision WHERE entity_id = ?1 AND version < ?2
+                     ORDER BY version",
+                )?;
+                let mut older: Vec<Vec<u8>> = Vec::new();
                 // Chunks of a quarter megabyte: at 64 KiB, handing chunks from this thread to
                 // the connection's task was an eighth of serving a snapshot, in task switches.
                 const CHUNK: usize = 256 * 1024;
@@ -432,7 +505,29 @@ impl CatalogStore for SqliteStore {
                         .as_bytes_or_null()
                         .map_err(rusqlite::Error::from)?;
                     let revision = r.get_ref(4)?.as_bytes().map_err(rusqlite::Error::from)?;
-                    snapshot_line(kind, id, version, data, revision, &mut buf);
+                    older.clear();
+                    // Only entities past their first version have earlier revisions to bring.
+                    if history && version > 1 {
+                        let mut revs = earlier.query(params![id, version])?;
+                        while let Some(rev) = revs.next()? {
+                            older.push(
+                                rev.get_ref(0)?
+                                    .as_bytes()
+                                    .map_err(rusqlite::Error::from)?
+                                    .to_vec(),
+                            );
+                        }
+                    }
+                    let earlier_revisions: Vec<&[u8]> = older.iter().map(Vec::as_slice).collect();
+                    snapshot_line(
+                        kind,
+                        id,
+                        version,
+                        data,
+                        revision,
+                        &earlier_revisions,
+                        &mut buf,
+                    );
                     if buf.len() >= CHUNK {
                         let chunk = Bytes::from(std::mem::replace(
                             &mut buf,

@@ -5,8 +5,8 @@
 use std::sync::mpsc::Sender;
 
 use liner::model::EntityId;
+use liner::protocol::Me as Who;
 use liner::roles::Role;
-use liner_daemon::status::Who;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use serde_json::Value;
@@ -506,9 +506,9 @@ impl App {
             }
             Action::PickMine | Action::PickTheirs | Action::PickBase => {
                 if let Screen::Conflict(c) = self.top_mut()
-                    && let Some(f) = c.fields.get_mut(c.cursor.selected)
+                    && let Some((_, pick)) = c.conflicts.get_mut(c.cursor.selected)
                 {
-                    f.pick = match action {
+                    *pick = match action {
                         Action::PickMine => Pick::Mine,
                         Action::PickTheirs => Pick::Theirs,
                         _ => Pick::Base,

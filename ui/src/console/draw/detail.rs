@@ -10,11 +10,12 @@ use super::search::column_widths;
 use super::{Theme, fit, mark, select, when};
 use crate::console::app::ListArea;
 use crate::console::edit::{CreditForm, SharesForm, percent, share_text};
+use crate::console::outcome;
 use crate::console::screens::{DetailScreen, WorkScreen};
 use crate::console::worker::{LocalEdit, Provenance};
 
 /// How a queued edit stands, in words and a symbol.
-pub fn edit_state(e: &LocalEdit) -> (String, bool) {
+pub fn edit_state(e: &LocalEdit, names: &outcome::Names) -> (String, bool) {
     let seq = e.entry.seq;
     let fields: Vec<&str> = e
         .entry
@@ -34,21 +35,41 @@ pub fn edit_state(e: &LocalEdit) -> (String, bool) {
         OutboxState::Sent => format!("↑ edit {seq} of {what}: sent, waiting for upstream"),
         OutboxState::Accepted => format!(
             "✓ edit {seq} of {what}: {}, waiting for the mirror",
-            e.entry.detail.as_deref().unwrap_or("accepted")
+            e.entry
+                .outcome
+                .as_ref()
+                .map_or("accepted".into(), |o| outcome::outcome_words(o, names))
         ),
-        OutboxState::Conflicted => {
-            format!("⚠ edit {seq} of {what}: conflicts with a change upstream; press c to resolve")
-        }
+        OutboxState::Conflicted => format!(
+            "⚠ edit {seq} of {what}: {}; press c to resolve",
+            e.entry
+                .outcome
+                .as_ref()
+                .map_or("conflicts with a change upstream".into(), |o| {
+                    outcome::outcome_words(o, names)
+                })
+        ),
         OutboxState::Rejected => format!(
-            "✗ edit {seq} of {what}: rejected: {}",
-            e.entry.detail.as_deref().unwrap_or("no reason given")
+            "✗ edit {seq} of {what}: {}",
+            e.entry
+                .outcome
+                .as_ref()
+                .map_or("rejected, no reason given".into(), |o| {
+                    outcome::outcome_words(o, names)
+                })
         ),
     };
     (text, problem)
 }
 
 fn provenance_text(p: &Provenance) -> String {
-    format!("v{} {} · {} · {}", p.version, p.source, p.actor, when(p.at))
+    format!(
+        "v{} {} · {} · {}",
+        p.version,
+        p.source.kind.as_str().replace('_', " "),
+        p.actor,
+        when(p.at)
+    )
 }
 
 fn credit_detail(c: &CreditView) -> String {
@@ -124,7 +145,7 @@ pub fn draw_detail(
         ]),
     ];
     for e in &data.edits {
-        let (text, problem) = edit_state(e);
+        let (text, problem) = edit_state(e, &data.names);
         info.push(Line::from(Span::styled(
             text,
             if problem { theme.bad() } else { theme.warn() },

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::search::column_widths;
 use super::{Theme, fit, mark, select, when};
 use crate::console::app::ListArea;
+use crate::console::outcome;
 use crate::console::screens::{
     ConflictScreen, HistoryScreen, OutboxScreen, PartyRow, PartyScreen, Pick,
 };
@@ -374,11 +375,12 @@ pub fn draw_outbox(
         inner,
     );
     if let Some(e) = entries.get(o.cursor.selected) {
-        let text = match (e.state, e.detail.as_deref()) {
-            (OutboxState::Conflicted, _) => {
-                "someone changed the same field upstream: Enter opens the resolver".to_owned()
-            }
-            (_, Some(d)) => d.to_owned(),
+        let text = match (e.state, e.outcome.as_ref()) {
+            (OutboxState::Conflicted, Some(outcome)) => format!(
+                "{}: Enter opens the resolver",
+                outcome::outcome_words(outcome, &o.names)
+            ),
+            (_, Some(outcome)) => outcome::outcome_words(outcome, &o.names),
             (_, None) => format!("by {} against version {}", e.actor, e.base_version),
         };
         let block = Block::new().borders(Borders::TOP).border_style(theme.dim());
@@ -398,8 +400,8 @@ pub fn draw_conflict(
 ) -> usize {
     let [title, table, detail] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Length(c.fields.len() as u16 + 2),
-        Constraint::Min(3),
+        Constraint::Length((c.conflicts.len() as u16).min(8) + 2),
+        Constraint::Min(5),
     ])
     .areas(area);
     frame.render_widget(
@@ -413,7 +415,7 @@ pub fn draw_conflict(
             )),
             Line::from(Span::styled(
                 format!(
-                    "base version {} · theirs version {} · your reason: {}",
+                    "made against version {} · upstream is at version {} · your reason: {}",
                     c.entry.base_version, c.their_version, c.entry.reason
                 ),
                 theme.dim(),
@@ -433,24 +435,28 @@ pub fn draw_conflict(
     frame.render_widget(block, table);
     let range = c
         .cursor
-        .window(c.fields.len(), inner.height.saturating_sub(1) as usize);
+        .window(c.conflicts.len(), inner.height.saturating_sub(1) as usize);
     *list = ListArea {
         area: inner,
         header: 1,
         offset: range.start,
     };
-    let rows: Vec<Row> = c.fields[range.clone()]
+    let rows: Vec<Row> = c.conflicts[range.clone()]
         .iter()
         .enumerate()
-        .map(|(i, f)| {
+        .map(|(i, (conflict, pick))| {
             let at = range.start + i;
-            let pick = match f.pick {
+            let pick = match pick {
                 Pick::Mine => "→ mine",
                 Pick::Theirs => "→ theirs",
                 Pick::Base => "→ base",
             };
             let row = Row::new(vec![
-                format!("{}{}", mark(at == c.cursor.selected), f.field),
+                format!(
+                    "{}{}",
+                    mark(at == c.cursor.selected),
+                    outcome::conflict_title(conflict, &c.names)
+                ),
                 pick.to_owned(),
             ]);
             select(row, at == c.cursor.selected, theme)
@@ -458,29 +464,39 @@ pub fn draw_conflict(
         .collect();
     frame.render_widget(
         Table::new(rows, [Constraint::Fill(1), Constraint::Length(10)])
-            .header(Row::new(vec![" field", "keep"]).style(theme.dim())),
+            .header(Row::new(vec![" conflict", "keep"]).style(theme.dim())),
         inner,
     );
-    if let Some(f) = c.fields.get(c.cursor.selected) {
-        let mark = |p: Pick| if f.pick == p { "▶" } else { " " };
-        let lines = vec![
+    if let Some((f, picked)) = c.conflicts.get(c.cursor.selected) {
+        let mark = |p: Pick| if *picked == p { "▶" } else { " " };
+        let words = |v: Option<&Value>| outcome::value_words(v, &c.names);
+        let mut lines = vec![
             Line::from(vec![
                 Span::styled(format!("{} base   ", mark(Pick::Base)), theme.dim()),
-                Span::raw(value_text(&f.base, &c.names)),
+                Span::raw(words(f.base.as_ref())),
             ]),
             Line::from(vec![
                 Span::styled(format!("{} mine   ", mark(Pick::Mine)), theme.warn()),
-                Span::raw(value_text(&f.mine, &c.names)),
+                Span::raw(words(f.mine.as_ref())),
             ]),
             Line::from(vec![
                 Span::styled(format!("{} theirs ", mark(Pick::Theirs)), theme.good()),
-                Span::raw(value_text(&f.theirs, &c.names)),
+                Span::raw(words(f.theirs.as_ref())),
             ]),
         ];
+        if let Some(by) = &f.theirs_by {
+            lines.push(Line::from(Span::styled(
+                format!("  theirs: {}", outcome::author_words(by)),
+                theme.dim(),
+            )));
+        }
         let block = Block::new()
             .borders(Borders::TOP)
             .border_style(theme.dim())
-            .title(Span::styled(format!(" {} ", f.field), theme.heading()));
+            .title(Span::styled(
+                format!(" {} ", outcome::conflict_title(f, &c.names)),
+                theme.heading(),
+            ));
         let inner = block.inner(detail);
         frame.render_widget(block, detail);
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);

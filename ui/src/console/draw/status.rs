@@ -1,6 +1,6 @@
 //! Sync status: the words in the header and the status screen.
 
-use liner_daemon::status::State;
+use liner::protocol::status::State;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -19,14 +19,19 @@ pub fn sync_spans(s: &StatusSnapshot, theme: Theme) -> Vec<Span<'static>> {
                 format!("↻ catching up {}", d.behind.unwrap_or(0)),
                 theme.warn(),
             ),
-            State::Bootstrapping => {
+            State::Bootstrapping | State::Backfilling => {
                 let p = d.bootstrap.clone().unwrap_or_default();
                 let pct = p
                     .total
                     .filter(|t| *t > 0)
                     .map(|t| format!(" {}%", p.done * 100 / t))
                     .unwrap_or_default();
-                Span::styled(format!("↻ loading catalog{pct}"), theme.warn())
+                let what = if d.state == State::Backfilling {
+                    "loading full history"
+                } else {
+                    "loading catalog"
+                };
+                Span::styled(format!("↻ {what}{pct}"), theme.warn())
             }
             State::Offline => Span::styled(
                 format!(

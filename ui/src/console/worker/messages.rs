@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use liner::ids::{PartyId, RecordingId, WorkId};
 use liner::model::{EntityId, Revision};
+use liner::protocol::status::Status;
 use liner::store::{CreditView, OutboxEntry, PartyView, RecordingDetail, WorkView};
-use liner_daemon::status::Status;
 use serde_json::Value;
 
 #[derive(Debug, Clone)]
@@ -61,14 +61,8 @@ pub struct ResultRow {
     pub popularity: f32,
 }
 
-/// Who added a credit, when and from where.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Provenance {
-    pub version: u64,
-    pub actor: String,
-    pub source: String,
-    pub at: jiff::Timestamp,
-}
+/// Who added a credit or last changed it, when, from where and why.
+pub use liner::model::Provenance;
 
 /// An edit of this entity that the mirror does not reflect yet.
 #[derive(Debug, Clone, PartialEq)]

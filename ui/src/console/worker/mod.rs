@@ -6,16 +6,15 @@
 mod messages;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
 use liner::ident::{Isrc, Iswc};
 use liner::ids::{PartyId, RecordingId, WorkId};
-use liner::model::{Credit, EntityId, EntityKind, Revision};
+use liner::model::{Credit, EntityId, EntityKind, ListField, Revision};
+use liner::protocol::status;
 use liner::search::{SearchIndex, SearchRequest};
 use liner::store::{CreditView, OutboxEntry, OutboxState, RecordingDetail, Store};
-use liner_daemon::status;
 use serde_json::Value;
 
 use super::Msg;
@@ -23,23 +22,8 @@ use super::Msg;
 /// How many results a search shows (the list is windowed; more is scrolling nobody does).
 pub const RESULT_LIMIT: usize = 50;
 
-/// Where the mirror lives.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    pub mirror: PathBuf,
-    pub index: PathBuf,
-    pub status: PathBuf,
-}
-
-impl Paths {
-    pub fn in_dir(dir: &std::path::Path) -> Paths {
-        Paths {
-            mirror: dir.join("mirror.sqlite"),
-            index: dir.join("index"),
-            status: dir.join("status.json"),
-        }
-    }
-}
+/// Where the mirror lives: the data directory's files.
+pub type Paths = liner::protocol::DataDir;
 
 pub use messages::*;
 
@@ -112,7 +96,7 @@ impl Worker {
 
     fn store(&mut self) -> Result<&mut Store> {
         if self.store.is_none() {
-            let store = Store::open_existing(&self.paths.mirror).map_err(|e| e.to_string())?;
+            let store = Store::open_existing(&self.paths.mirror()).map_err(|e| e.to_string())?;
             // The console's lookups touch little; the daemon's writer holds the big cache.
             store.set_cache_mib(16).map_err(|e| e.to_string())?;
             self.store = Some(store);
@@ -126,7 +110,7 @@ impl Worker {
                 index.refresh().map_err(|e| format!("search index: {e}"))?;
             }
             None => {
-                let index = SearchIndex::open_read_only(&self.paths.index)
+                let index = SearchIndex::open_read_only(&self.paths.index())
                     .map_err(|e| format!("search index not ready ({e}); linerd builds it"))?;
                 self.index = Some(index);
             }
@@ -358,7 +342,7 @@ impl Worker {
 
     fn status(&mut self, counts: bool) -> StatusSnapshot {
         let mut snap = StatusSnapshot::default();
-        match status::read(&self.paths.status) {
+        match status::read(&self.paths.status()) {
             Ok(s) => {
                 snap.daemon_running = pid_alive(s.pid);
                 snap.daemon = Some(s);
@@ -410,16 +394,11 @@ fn mirrored(entry: &OutboxEntry, mirror_version: u64) -> bool {
     if entry.state != OutboxState::Accepted {
         return false;
     }
-    let accepted_as = entry
-        .detail
-        .as_deref()
-        .and_then(|d| d.strip_prefix("accepted as version "))
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    match accepted_as {
-        Some(v) => mirror_version >= v,
-        // "upstream already had these values": nothing to wait for.
-        None => true,
-    }
+    entry
+        .outcome
+        .as_ref()
+        .and_then(|o| o.accepted_version())
+        .is_none_or(|v| mirror_version >= v)
 }
 
 fn result_row(store: &Store, id: EntityId, popularity: f32) -> Result<Option<ResultRow>> {
@@ -482,54 +461,15 @@ fn credit_views(store: &Store, value: &Value) -> Result<Vec<CreditView>> {
     Ok(out)
 }
 
-/// For each credit, the latest revision that put it there exactly as it is now; a credit no
-/// revision's diff mentions came with the first revision.
+/// For each credit, the revision that made it as it is (the model's provenance, followed
+/// through every revision the mirror holds).
 pub fn provenance(detail: &RecordingDetail, history: &[Revision]) -> Vec<Option<Provenance>> {
-    let as_value = |c: &Credit| serde_json::to_value(c).unwrap_or(Value::Null);
-    let mut added: HashMap<String, Provenance> = HashMap::new();
-    for rev in history {
-        let stamp = Provenance {
-            version: rev.version,
-            actor: rev.actor.clone(),
-            source: rev.source.kind.as_str().to_owned(),
-            at: rev.at,
-        };
-        for change in rev.diff.iter().filter(|c| c.path == "/credits") {
-            let old: Vec<&Value> = change
-                .old
-                .as_ref()
-                .and_then(|v| v.as_array())
-                .map(|a| a.iter().collect())
-                .unwrap_or_default();
-            for credit in change
-                .new
-                .as_ref()
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if !old.contains(&credit) {
-                    added.insert(credit.to_string(), stamp.clone());
-                }
-            }
-        }
-    }
-    let first = history.first().map(|rev| Provenance {
-        version: rev.version,
-        actor: rev.actor.clone(),
-        source: rev.source.kind.as_str().to_owned(),
-        at: rev.at,
-    });
-    detail
+    let credits: Vec<Value> = detail
         .credits
         .iter()
-        .map(|c| {
-            added
-                .get(&as_value(&c.credit).to_string())
-                .cloned()
-                .or_else(|| first.clone())
-        })
-        .collect()
+        .map(|c| serde_json::to_value(&c.credit).unwrap_or(Value::Null))
+        .collect();
+    liner::model::provenance(ListField::Credits, &credits, history)
 }
 
 /// Names of every party an outbox entry's patch or conflict detail mentions.
@@ -540,12 +480,8 @@ fn names_in<'a>(
     let mut names = HashMap::new();
     for entry in entries {
         collect_party_ids(&entry.patch, &mut names);
-        if let Some(detail) = entry
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str::<Value>(d).ok())
-        {
-            collect_party_ids(&detail, &mut names);
+        if let Some(outcome) = &entry.outcome {
+            crate::console::outcome::party_ids(outcome, &mut names);
         }
     }
     name_parties(store, &mut names);

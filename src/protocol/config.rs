@@ -1,7 +1,7 @@
-//! Configuration in layers: built-in defaults, then `liner.toml` in the XDG config directory
-//! (or `--config FILE`), then `LINER_*` environment variables. The commented default file in
-//! `config/liner.toml` is compiled in and is what `linerd --print-config` prints; a test keeps
-//! it equal to the built-in defaults.
+//! `liner.toml`, which linerd runs by and the console reads its data directory from: built-in
+//! defaults, then the file in the XDG config directory (or `--config FILE`), then `LINER_*`
+//! environment variables. The commented default file in `config/liner.toml` is compiled in
+//! and is what `linerd --print-config` prints; a test keeps it equal to the built-in defaults.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -170,45 +170,59 @@ impl Config {
         Ok(())
     }
 
-    pub fn mirror_path(&self) -> PathBuf {
-        self.data_dir.join("mirror.sqlite")
-    }
-    pub fn index_dir(&self) -> PathBuf {
-        self.data_dir.join("index")
-    }
-    pub fn status_path(&self) -> PathBuf {
-        self.data_dir.join("status.json")
+    /// The files of the data directory.
+    pub fn data(&self) -> super::DataDir {
+        super::DataDir::new(&self.data_dir)
     }
 }
 
+/// Why the token file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(
+        "reading the token file {path}: {source}; create it with the token from \
+         `liner-upstream token create` (and chmod 600 it)"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the token file {path} is readable by other users (mode {mode:o}); run: chmod 600 {path}"
+    )]
+    Exposed { path: PathBuf, mode: u32 },
+    #[error("the token file {path} is empty")]
+    Empty { path: PathBuf },
+}
+
 /// Reads the token file, refusing one that other users can read.
-pub fn read_token(path: &Path) -> anyhow::Result<String> {
-    use anyhow::Context as _;
-    let meta = std::fs::metadata(path).with_context(|| {
-        format!(
-            "reading the token file {}: create it with the token from `liner-upstream token create` \
-             (and chmod 600 it)",
-            path.display()
-        )
-    })?;
+pub fn read_token(path: &Path) -> Result<String, TokenError> {
+    let read = |source| TokenError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            anyhow::bail!(
-                "the token file {} is readable by other users (mode {mode:o}); run: chmod 600 {}",
-                path.display(),
-                path.display()
-            );
+            return Err(TokenError::Exposed {
+                path: path.to_owned(),
+                mode,
+            });
         }
     }
+    #[cfg(not(unix))]
+    let _ = meta;
     let token = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the token file {}", path.display()))?
+        .map_err(read)?
         .trim()
         .to_owned();
     if token.is_empty() {
-        anyhow::bail!("the token file {} is empty", path.display());
+        return Err(TokenError::Empty {
+            path: path.to_owned(),
+        });
     }
     Ok(token)
 }

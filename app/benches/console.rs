@@ -186,7 +186,7 @@ fn rss_kib(field: &str) -> u64 {
 
 fn measure(dir: &Path, n: usize, started: Instant) -> Result<()> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let requests = worker::spawn(Paths::in_dir(dir), tx)?;
+    let requests = worker::spawn(Paths::new(dir), tx)?;
     let session = Session {
         actor: "bench".into(),
         who: None,

@@ -1,9 +1,25 @@
-//! Revisions: the immutable, attributable record of every change to an entity.
+//! Revisions: the immutable, attributable record of every change to an entity, and the logic
+//! every part of liner applies to them, written once here: the field diff a revision records
+//! ([`diff`]), the three-way merge of an edit made against an older version ([`merge`]), and
+//! which revision made each credit what it is ([`provenance`]). The service writes diffs with
+//! it, the daemon merges with it, the console and the CLI show provenance with it.
+
+mod diff;
+mod items;
+mod merge;
+mod provenance;
 
 use serde::{Deserialize, Serialize};
 
+use super::unknown::Unknown;
+
+pub use diff::diff;
+pub use items::{ItemKey, ListField};
+pub use merge::{Author, Conflict, Merge, MergeError, Pick, merge, resolve};
+pub use provenance::{Provenance, provenance};
+
 /// Where a change came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// A person using the console or API.
@@ -42,28 +58,30 @@ impl SourceKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Source {
     pub kind: SourceKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reference: Option<String>,
 }
 
 /// One field's change: a JSON pointer-like path with the old and new values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub path: String,
+    /// The value before (absent when the field was not set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = serde_json::Value)]
     pub old: Option<serde_json::Value>,
+    /// The value after (absent when the field was removed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = serde_json::Value)]
     pub new: Option<serde_json::Value>,
 }
 
 /// One immutable change: who, from where, why, when, and what changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Revision {
     /// The entity version this revision produced.
     pub version: u64,
@@ -71,8 +89,13 @@ pub struct Revision {
     pub source: Source,
     pub reason: String,
     /// When the upstream accepted it, RFC 3339.
+    #[schema(value_type = String, format = DateTime)]
     pub at: jiff::Timestamp,
     /// Empty for a creation recorded without a diff (the data is the new state).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diff: Vec<FieldChange>,
+    /// Members this build does not know, kept as they came (see [`super::unknown`]).
+    #[serde(flatten, skip_serializing_if = "Unknown::is_empty")]
+    #[schema(ignore)]
+    pub unknown: Unknown,
 }

@@ -1,4 +1,6 @@
-//! `liner`: the console on the local mirror, a one-process demo, and commands for scripts.
+//! `liner`: the console on the local mirror, a one-process demo, and commands for scripts. This
+//! binary is the composition: the console's library knows neither the daemon nor the service;
+//! `demo` brings all three together here.
 //!
 //! Exit codes: 0 success; 1 nothing found (`search`, `show`, `party`, `history`) or, for
 //! `status`, the daemon is not running or offline; 2 usage error or failure (the message on
@@ -10,9 +12,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use liner_console::cli::{self, Command};
+use liner::protocol::{Config, DataDir};
 use liner_console::lookup::Found;
-use liner_console::{console, demo, generate, lookup, search};
+use liner_console::{console, generate, lookup, search};
+
+use liner_app::cli::{self, Command};
+use liner_app::demo;
 
 // The console shares a process with the daemon in `liner demo`; mimalloc keeps freed batch
 // buffers from staying resident, as in linerd.
@@ -59,14 +64,13 @@ fn data_dir(config: &Option<PathBuf>, data: &Option<PathBuf>) -> anyhow::Result<
     if let Some(d) = data {
         return Ok(d.clone());
     }
-    let config =
-        liner_daemon::Config::load(config.as_deref()).context("reading the configuration")?;
+    let config = Config::load(config.as_deref()).context("reading the configuration")?;
     Ok(config.data_dir)
 }
 
 fn open_console(dir: &Path, color: bool) -> anyhow::Result<()> {
-    let paths = console::Paths::in_dir(dir);
-    let who = liner_daemon::status::read(&paths.status)
+    let paths = DataDir::new(dir);
+    let who = liner::protocol::status::read(&paths.status())
         .ok()
         .and_then(|s| s.who);
     let actor = who
@@ -80,7 +84,7 @@ fn open_console(dir: &Path, color: bool) -> anyhow::Result<()> {
 /// The console owns the screen: logs go to `liner.log` in the data directory.
 fn log_to_file(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("liner.log");
+    let path = DataDir::new(dir).console_log();
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

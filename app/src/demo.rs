@@ -1,6 +1,7 @@
-//! `liner demo`: the whole desk in one process. An upstream on SQLite seeded with a generated
-//! catalog, an editor token for it, linerd mirroring it, and the console on that mirror, all
-//! in one directory (temporary unless `--data`). Seeding happens once per directory.
+//! `liner demo`: the whole desk in one process, and the one place that composes the three
+//! parts. An upstream on SQLite seeded with a generated catalog (with edit histories), an
+//! editor token for it, linerd mirroring it, and the console on that mirror, all in one
+//! directory (temporary unless `--data`). Seeding happens once per directory.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,10 @@ use liner_upstream::auth::{Role, generate_token, hash_token};
 use liner_upstream::store::NewToken;
 use tokio_util::sync::CancellationToken;
 
+use liner::protocol::DataDir;
+use liner_console::console;
+
 use crate::cli::DemoArgs;
-use crate::console;
 
 const SEEDED_MARK: &str = "upstream.seeded";
 
@@ -190,13 +193,13 @@ pub fn run(
         "\rupstream {} · mirror {} · log {}",
         demo.upstream_url,
         demo.mirror_dir.display(),
-        dir.join("liner.log").display()
+        DataDir::new(&dir).console_log().display()
     );
     let session = console::Session {
         actor: "demo editor".into(),
         who: None,
     };
-    let result = console::run(console::Paths::in_dir(&demo.mirror_dir), session, color);
+    let result = console::run(DataDir::new(&demo.mirror_dir), session, color);
     runtime.block_on(demo.stop())?;
     result
 }

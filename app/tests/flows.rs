@@ -3,6 +3,7 @@
 //! upstream meanwhile turns the next edit into a conflict, which the resolver settles; a
 //! read-only session has no editing keys at all.
 
+#[path = "../../ui/tests/common/mod.rs"]
 mod common;
 
 use std::time::Duration;
@@ -19,7 +20,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn history(
     client: &reqwest::blocking::Client,
-    demo: &liner_console::demo::Demo,
+    demo: &liner_app::demo::Demo,
     id: EntityId,
 ) -> Vec<Value> {
     let body: Value = client
@@ -77,7 +78,7 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
     let runtime = runtime();
     let dir = tempfile::tempdir().expect("tmp");
     let demo = runtime
-        .block_on(liner_console::demo::start(dir.path(), 400, 42, |_| {}))
+        .block_on(liner_app::demo::start(dir.path(), 400, 42, |_| {}))
         .expect("upstream and daemon");
     let mirror = demo.mirror_dir.clone();
     let mut c = console_when_searchable(&mirror, "ed", 100, 30);
@@ -196,7 +197,7 @@ fn an_artist_session_is_read_only_and_sees_shares_only_on_their_own_works() {
     let runtime = runtime();
     let dir = tempfile::tempdir().expect("tmp");
     let demo = runtime
-        .block_on(liner_console::demo::start(
+        .block_on(liner_app::demo::start(
             &dir.path().join("desk"),
             400,
             42,

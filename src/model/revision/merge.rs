@@ -1,0 +1,503 @@
+//! The three-way merge of an edit made against an older version: what the editor changed
+//! (mine, the patch), what happened upstream since (theirs, the revisions after the edit's
+//! base), and the base itself (read back from those revisions' diffs).
+//!
+//! Scalar fields merge as wholes: a field only one side changed takes that side's value; the
+//! same value on both sides is accepted once; two different values are a conflict for a
+//! person. Credits and writers merge item by item (see [`super::items`]): two editors adding
+//! different credits both land; both changing one credit two ways, or one removing a credit
+//! the other changed, is one conflict on that credit, naming who made theirs, when and why.
+//! The merged list keeps the current upstream order with additions appended. A writer's share
+//! is a value of the writer; a merged split that no longer totals 100% is a conflict too.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::items::{ItemKey, ItemOp, ListField, keyed, ops};
+use super::{Revision, Source};
+
+/// Who made a revision, when, from where and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub version: u64,
+    pub actor: String,
+    pub source: Source,
+    pub reason: String,
+    pub at: jiff::Timestamp,
+}
+
+impl Author {
+    pub fn of(rev: &Revision) -> Author {
+        Author {
+            version: rev.version,
+            actor: rev.actor.clone(),
+            source: rev.source.clone(),
+            reason: rev.reason.clone(),
+            at: rev.at,
+        }
+    }
+}
+
+/// One thing both sides changed differently. `None` is "absent": a field removed, or a credit
+/// not (or no longer) in the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The top-level field: `title`, `credits`, `writers`…
+    pub field: String,
+    /// For one item of a list, which: its identity in the base (or in mine, for an addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<ItemKey>,
+    pub base: Option<Value>,
+    pub mine: Option<Value>,
+    pub theirs: Option<Value>,
+    /// The revision that made theirs, when the history names one.
+    pub theirs_by: Option<Author>,
+}
+
+/// Which side a person keeps for a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pick {
+    Mine,
+    Theirs,
+    Base,
+}
+
+impl Conflict {
+    pub fn value(&self, pick: Pick) -> Option<&Value> {
+        match pick {
+            Pick::Mine => self.mine.as_ref(),
+            Pick::Theirs => self.theirs.as_ref(),
+            Pick::Base => self.base.as_ref(),
+        }
+    }
+}
+
+/// What a three-way merge concluded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Merge {
+    /// Every change of the edit is upstream already.
+    AlreadyThere,
+    /// Nothing clashes: send this patch against the current version.
+    Rebase(Map<String, Value>),
+    /// Some changes clash. `merged` is the patch with everything else merged and theirs in
+    /// place of each conflict; [`resolve`] applies a person's picks to it.
+    Conflict {
+        conflicts: Vec<Conflict>,
+        merged: Map<String, Value>,
+    },
+}
+
+/// Why a merge cannot be done safely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    #[error(
+        "the history lacks revision {0}: what changed upstream since the edit's base is unknown"
+    )]
+    Gap(u64),
+}
+
+/// Merges `patch`, made against `base_version`, with the entity as it is now (`current`, at
+/// `current_version`) and the `history` that led there (every revision after the base must be
+/// in it: a merge over a gap could overwrite a change it never saw).
+pub fn merge(
+    patch: &Map<String, Value>,
+    base_version: u64,
+    current_version: u64,
+    current: &Value,
+    history: &[Revision],
+) -> Result<Merge, MergeError> {
+    let mut later: Vec<&Revision> = history
+        .iter()
+        .filter(|r| r.version > base_version && r.version <= current_version)
+        .collect();
+    later.sort_by_key(|r| r.version);
+    later.dedup_by_key(|r| r.version);
+    for (i, v) in (base_version + 1..=current_version).enumerate() {
+        if later.get(i).map(|r| r.version) != Some(v) {
+            return Err(MergeError::Gap(v));
+        }
+    }
+    let mut merged = Map::new();
+    let mut conflicts = Vec::new();
+    for (field, mine) in patch {
+        let theirs = present(current.get(field));
+        let mine = present(Some(mine));
+        let Some(base) = base_of(field, &later) else {
+            // Untouched upstream since the base: the edit's value stands.
+            merged.insert(field.clone(), mine.cloned().unwrap_or(Value::Null));
+            continue;
+        };
+        let base = present(base);
+        if let Some(list) = ListField::of(field)
+            && let (Some(b), Some(m), Some(t)) = (array(base), array(mine), array(theirs))
+        {
+            let (items, found) = merge_list(list, b, m, t, &later);
+            merged.insert(field.clone(), Value::Array(items));
+            conflicts.extend(found);
+            continue;
+        }
+        if mine == theirs || mine == base {
+            // The same change made twice, or no change of this field on the editor's side.
+            merged.insert(field.clone(), theirs.cloned().unwrap_or(Value::Null));
+        } else {
+            conflicts.push(Conflict {
+                field: field.clone(),
+                item: None,
+                base: base.cloned(),
+                mine: mine.cloned(),
+                theirs: theirs.cloned(),
+                theirs_by: last_touching(field, &later),
+            });
+            merged.insert(field.clone(), theirs.cloned().unwrap_or(Value::Null));
+        }
+    }
+    if !conflicts.is_empty() {
+        return Ok(Merge::Conflict { conflicts, merged });
+    }
+    let already = merged
+        .iter()
+        .all(|(f, v)| present(Some(v)) == present(current.get(f)));
+    Ok(if already {
+        Merge::AlreadyThere
+    } else {
+        Merge::Rebase(merged)
+    })
+}
+
+/// A value, with JSON `null` (which a patch uses to remove a field) as absent.
+fn present(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !v.is_null())
+}
+
+/// A list value, with an absent list as empty.
+fn array(v: Option<&Value>) -> Option<&[Value]> {
+    match v {
+        None => Some(&[]),
+        Some(Value::Array(a)) => Some(a),
+        Some(_) => None,
+    }
+}
+
+/// The field's value at the base, if a later revision changed it: the first such revision's
+/// old value (`Some(None)` when it was absent then). `None` when nothing changed it.
+fn base_of<'a>(field: &str, later: &[&'a Revision]) -> Option<Option<&'a Value>> {
+    later
+        .iter()
+        .flat_map(|r| r.diff.iter())
+        .find(|c| c.field() == field)
+        .map(|c| c.old.as_ref())
+}
+
+fn last_touching(field: &str, later: &[&Revision]) -> Option<Author> {
+    later
+        .iter()
+        .rev()
+        .find(|r| r.diff.iter().any(|c| c.field() == field))
+        .map(|r| Author::of(r))
+}
+
+/// The newest revision whose change of `list` touched the item known as any of `keys`.
+fn item_author(list: ListField, keys: &[&ItemKey], later: &[&Revision]) -> Option<Author> {
+    let empty = Vec::new();
+    later
+        .iter()
+        .rev()
+        .find(|r| {
+            r.diff.iter().filter(|c| c.field() == list.name()).any(|c| {
+                let old = c.old.as_ref().and_then(Value::as_array).unwrap_or(&empty);
+                let new = c.new.as_ref().and_then(Value::as_array).unwrap_or(&empty);
+                ops(list, old, new)
+                    .iter()
+                    .any(|op| keys.iter().any(|k| op.concerns(k)))
+            })
+        })
+        .map(|r| Author::of(r))
+        .or_else(|| last_touching(list.name(), later))
+}
+
+fn merge_list(
+    list: ListField,
+    base: &[Value],
+    mine: &[Value],
+    theirs: &[Value],
+    later: &[&Revision],
+) -> (Vec<Value>, Vec<Conflict>) {
+    let base_items: HashMap<ItemKey, &Value> = keyed(list, base).into_iter().collect();
+    let ops_t = ops(list, base, theirs);
+    let by_from: HashMap<&ItemKey, &ItemOp> = ops_t
+        .iter()
+        .filter_map(|op| op.from().map(|k| (k, op)))
+        .collect();
+    let mut result: Vec<(ItemKey, Value)> = keyed(list, theirs)
+        .into_iter()
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
+    let mut conflicts = Vec::new();
+    let mut conflict = |item: &ItemKey, mine: Option<&Value>, theirs: Option<&Value>| {
+        let theirs_key = theirs.map(|t| list.key(t));
+        let mut keys = vec![item];
+        keys.extend(theirs_key.as_ref());
+        conflicts.push(Conflict {
+            field: list.name().to_owned(),
+            item: Some(item.clone()),
+            base: base_items.get(item).map(|v| (*v).clone()),
+            mine: mine.cloned(),
+            theirs: theirs.cloned(),
+            theirs_by: item_author(list, &keys, later),
+        });
+    };
+    let position =
+        |result: &[(ItemKey, Value)], k: &ItemKey| result.iter().position(|(r, _)| r == k);
+    for op in ops(list, base, mine) {
+        match op {
+            ItemOp::Add(k, item) => match position(&result, &k) {
+                Some(i) if result[i].1 == *item => {}
+                Some(i) => {
+                    let theirs = result[i].1.clone();
+                    conflict(&k, Some(item), Some(&theirs));
+                }
+                None => result.push((k, item.clone())),
+            },
+            ItemOp::Remove(k) => match by_from.get(&k) {
+                None => {
+                    if let Some(i) = position(&result, &k) {
+                        result.remove(i);
+                    }
+                }
+                Some(ItemOp::Remove(_)) => {}
+                Some(ItemOp::Change { to, .. }) => conflict(&k, None, Some(to)),
+                Some(ItemOp::Add(..)) => {}
+            },
+            ItemOp::Change { from, key, to } => match by_from.get(&from) {
+                None => {
+                    let at = position(&result, &from);
+                    match position(&result, &key).filter(|_| key != from) {
+                        // Theirs added the very item this change arrives at.
+                        Some(j) if result[j].1 == *to => {
+                            if let Some(i) = at {
+                                result.remove(i);
+                            }
+                        }
+                        Some(j) => {
+                            let theirs = result[j].1.clone();
+                            conflict(&from, Some(to), Some(&theirs));
+                        }
+                        None => match at {
+                            Some(i) => result[i] = (key, to.clone()),
+                            None => result.push((key, to.clone())),
+                        },
+                    }
+                }
+                Some(ItemOp::Remove(_)) => conflict(&from, Some(to), None),
+                Some(ItemOp::Change { to: theirs, .. }) => {
+                    if *theirs != to {
+                        conflict(&from, Some(to), Some(theirs));
+                    }
+                }
+                Some(ItemOp::Add(..)) => {}
+            },
+        }
+    }
+    let items: Vec<Value> = result.into_iter().map(|(_, v)| v).collect();
+    if conflicts.is_empty() && list == ListField::Writers && !split_adds_up(&items) {
+        // Each side's split added up; together they do not. A person decides.
+        conflicts.push(Conflict {
+            field: list.name().to_owned(),
+            item: None,
+            base: Some(Value::Array(base.to_vec())),
+            mine: Some(Value::Array(mine.to_vec())),
+            theirs: Some(Value::Array(theirs.to_vec())),
+            theirs_by: last_touching(list.name(), later),
+        });
+        return (theirs.to_vec(), conflicts);
+    }
+    (items, conflicts)
+}
+
+/// Whether writers' shares total exactly 100% (or are all hidden, or there are none).
+fn split_adds_up(writers: &[Value]) -> bool {
+    let shares: Vec<Option<u64>> = writers
+        .iter()
+        .map(|w| w.get("share").and_then(Value::as_u64))
+        .collect();
+    if shares.iter().all(Option::is_none) {
+        return true;
+    }
+    shares.iter().map(|s| s.unwrap_or(0)).sum::<u64>() == u64::from(crate::model::TOTAL_BP)
+}
+
+/// The patch a person's picks make of a conflicted merge: `merged` with each conflict set to
+/// the picked side.
+pub fn resolve(merged: &Map<String, Value>, picks: &[(&Conflict, Pick)]) -> Map<String, Value> {
+    let mut out = merged.clone();
+    for (c, pick) in picks {
+        let chosen = c.value(*pick).cloned();
+        match (&c.item, ListField::of(&c.field)) {
+            (Some(_), Some(list)) => {
+                let entry = out
+                    .entry(c.field.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if !entry.is_array() {
+                    *entry = Value::Array(Vec::new());
+                }
+                let Value::Array(items) = entry else { continue };
+                let at = c
+                    .theirs
+                    .as_ref()
+                    .and_then(|t| items.iter().position(|x| x == t));
+                match (at, chosen) {
+                    (Some(i), Some(v)) => items[i] = v,
+                    (Some(i), None) => {
+                        items.remove(i);
+                    }
+                    (None, Some(v)) => {
+                        let key = list.key(&v);
+                        if !items.iter().any(|x| list.key(x) == key) {
+                            items.push(v);
+                        }
+                    }
+                    (None, None) => {}
+                }
+            }
+            _ => {
+                out.insert(c.field.clone(), chosen.unwrap_or(Value::Null));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{FieldChange, SourceKind};
+
+    fn rev(version: u64, actor: &str, changes: &[(&str, Value, Value)]) -> Revision {
+        Revision {
+            version,
+            actor: actor.into(),
+            source: Source {
+                kind: SourceKind::Editor,
+                reference: None,
+            },
+            reason: format!("{actor}'s reason"),
+            at: jiff::Timestamp::UNIX_EPOCH,
+            diff: changes
+                .iter()
+                .map(|(f, old, new)| FieldChange {
+                    path: format!("/{f}"),
+                    old: Some(old.clone()),
+                    new: Some(new.clone()),
+                })
+                .collect(),
+            unknown: Default::default(),
+        }
+    }
+
+    fn patch(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn c(party: &str, role: &str) -> Value {
+        json!({"party": party, "role": role})
+    }
+
+    #[test]
+    fn two_editors_adding_different_credits_both_land() {
+        let base = json!([c("a", "producer")]);
+        let theirs = json!([c("a", "producer"), c("b", "vocalist")]);
+        let history = [rev(2, "bo", &[("credits", base.clone(), theirs.clone())])];
+        let mine = patch(json!({"credits": [c("a", "producer"), c("c", "performer")]}));
+        let m = merge(&mine, 1, 2, &json!({"credits": theirs}), &history).expect("merge");
+        assert_eq!(
+            m,
+            Merge::Rebase(patch(json!({"credits": [
+                c("a", "producer"), c("b", "vocalist"), c("c", "performer")
+            ]})))
+        );
+    }
+
+    #[test]
+    fn one_credit_changed_two_ways_is_one_conflict_naming_who_made_theirs() {
+        let base = json!([c("a", "producer"), c("b", "vocalist")]);
+        let theirs = json!([c("a", "mixing_engineer"), c("b", "vocalist")]);
+        let history = [rev(2, "bo", &[("credits", base.clone(), theirs.clone())])];
+        let mine = patch(json!({"credits": [c("a", "remixer"), c("b", "vocalist")]}));
+        let Merge::Conflict { conflicts, merged } =
+            merge(&mine, 1, 2, &json!({"credits": theirs}), &history).expect("merge")
+        else {
+            panic!("expected a conflict")
+        };
+        assert_eq!(conflicts.len(), 1);
+        let k = &conflicts[0];
+        assert_eq!(k.base, Some(c("a", "producer")));
+        assert_eq!(k.mine, Some(c("a", "remixer")));
+        assert_eq!(k.theirs, Some(c("a", "mixing_engineer")));
+        assert_eq!(k.theirs_by.as_ref().map(|a| a.actor.as_str()), Some("bo"));
+        let mine_picked = resolve(&merged, &[(k, Pick::Mine)]);
+        assert_eq!(
+            mine_picked["credits"],
+            json!([c("a", "remixer"), c("b", "vocalist")])
+        );
+        let base_picked = resolve(&merged, &[(k, Pick::Base)]);
+        assert_eq!(
+            base_picked["credits"],
+            json!([c("a", "producer"), c("b", "vocalist")])
+        );
+    }
+
+    #[test]
+    fn removing_a_credit_the_other_side_changed_is_a_conflict() {
+        let base = json!([c("a", "producer"), c("b", "vocalist")]);
+        let theirs = json!([c("a", "mixing_engineer"), c("b", "vocalist")]);
+        let history = [rev(2, "bo", &[("credits", base.clone(), theirs.clone())])];
+        let mine = patch(json!({"credits": [c("b", "vocalist")]}));
+        let Merge::Conflict { conflicts, merged } =
+            merge(&mine, 1, 2, &json!({"credits": theirs}), &history).expect("merge")
+        else {
+            panic!("expected a conflict")
+        };
+        assert_eq!(conflicts[0].mine, None);
+        let picked = resolve(&merged, &[(&conflicts[0], Pick::Mine)]);
+        assert_eq!(picked["credits"], json!([c("b", "vocalist")]));
+    }
+
+    #[test]
+    fn scalars_merge_by_field() {
+        let history = [rev(2, "bo", &[("genre", json!("pop"), json!("rock"))])];
+        let current = json!({"title": "Base", "genre": "rock"});
+        let m = merge(&patch(json!({"title": "Mine"})), 1, 2, &current, &history);
+        assert_eq!(m, Ok(Merge::Rebase(patch(json!({"title": "Mine"})))));
+        let m = merge(&patch(json!({"genre": "rock"})), 1, 2, &current, &history);
+        assert_eq!(m, Ok(Merge::AlreadyThere));
+        let m = merge(&patch(json!({"genre": "jazz"})), 1, 2, &current, &history);
+        assert!(matches!(m, Ok(Merge::Conflict { .. })), "{m:?}");
+    }
+
+    #[test]
+    fn a_gap_in_the_history_refuses_to_merge() {
+        let history = [rev(3, "bo", &[("genre", json!("pop"), json!("rock"))])];
+        let m = merge(&patch(json!({"genre": "x"})), 1, 3, &json!({}), &history);
+        assert_eq!(m, Err(MergeError::Gap(2)));
+    }
+
+    #[test]
+    fn shares_both_sides_changed_that_no_longer_total_100_percent_conflict() {
+        let w = |p: &str, s: u64| json!({"party": p, "role": "composer", "share": s});
+        let base = json!([w("a", 5000), w("b", 5000)]);
+        let theirs = json!([w("a", 5000), w("b", 4000), w("c", 1000)]);
+        let history = [rev(2, "bo", &[("writers", base.clone(), theirs.clone())])];
+        let mine = patch(json!({"writers": [w("a", 6000), w("b", 4000)]}));
+        let Ok(Merge::Conflict { conflicts, .. }) =
+            merge(&mine, 1, 2, &json!({"writers": theirs}), &history)
+        else {
+            panic!("expected a conflict");
+        };
+        assert_eq!(conflicts[0].item, None);
+    }
+}

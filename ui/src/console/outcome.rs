@@ -1,0 +1,212 @@
+//! How the upstream answered an edit, in words with party names: what the outbox, the
+//! recording's detail, the conflict resolver and `liner show` say. Never raw JSON, never a
+//! bare id where the mirror knows the name.
+
+use std::collections::HashMap;
+
+use liner::model::{Author, Conflict, ListField};
+use liner::protocol::EditOutcome;
+use serde_json::Value;
+
+use super::edit::percent;
+
+/// Party ids and the names the mirror has for them.
+pub type Names = HashMap<String, String>;
+
+fn name<'a>(names: &'a Names, id: &'a str) -> &'a str {
+    names.get(id).map_or(id, String::as_str)
+}
+
+/// One line about an answered edit.
+pub fn outcome_words(outcome: &EditOutcome, names: &Names) -> String {
+    match outcome {
+        EditOutcome::Accepted { version } => format!("accepted as version {version}"),
+        EditOutcome::AlreadyThere { version: 0 } => {
+            "already upstream: someone made the same change".into()
+        }
+        EditOutcome::AlreadyThere { version } => {
+            format!("already upstream at version {version}: someone made the same change")
+        }
+        EditOutcome::Rejected { detail, errors, .. } => {
+            let mut out = format!("refused by the upstream: {}", named(detail, names));
+            for e in errors {
+                let rule = named(&e.rule, names);
+                if !out.contains(&rule) {
+                    out.push_str(&format!("; {}: {rule}", e.field));
+                }
+            }
+            out
+        }
+        EditOutcome::Conflicted { conflicts, .. } => {
+            let mut who: Vec<&str> = conflicts
+                .iter()
+                .filter_map(|c| c.theirs_by.as_ref().map(|a| a.actor.as_str()))
+                .collect();
+            who.sort_unstable();
+            who.dedup();
+            let n = conflicts.len();
+            format!(
+                "{n} {} with {} upstream",
+                if n == 1 { "conflict" } else { "conflicts" },
+                if who.is_empty() {
+                    "a change".to_owned()
+                } else {
+                    format!("changes by {}", who.join(", "))
+                }
+            )
+        }
+        EditOutcome::Gone { detail, .. } => format!("gone upstream: {}", named(detail, names)),
+    }
+}
+
+/// Text with each party id the mirror can name replaced by the name.
+fn named(text: &str, names: &Names) -> String {
+    let mut out = text.to_owned();
+    for (id, n) in names {
+        if id != n && out.contains(id.as_str()) {
+            out = out.replace(id.as_str(), n);
+        }
+    }
+    out
+}
+
+/// One credit or writer in words: "Ann Lindqvist — producer (guitar) as “A. L.”", or a
+/// writer's "… — composer 33.33%".
+pub fn item_words(item: &Value, names: &Names) -> String {
+    let party = item.get("party").and_then(Value::as_str).unwrap_or("?");
+    let mut s = format!(
+        "{} — {}",
+        name(names, party),
+        item.get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .replace('_', " ")
+    );
+    if let Some(inst) = item.get("instrument").and_then(Value::as_str) {
+        s.push_str(&format!(" ({inst})"));
+    }
+    if let Some(share) = item.get("share").and_then(Value::as_u64) {
+        s.push_str(&format!(" {}", percent(share as u32)));
+    }
+    if let Some(a) = item.get("credited_as").and_then(Value::as_str) {
+        s.push_str(&format!(" as “{a}”"));
+    }
+    s
+}
+
+/// A field's value, or an item, in words; "(none)" for absent.
+pub fn value_words(v: Option<&Value>, names: &Names) -> String {
+    match v {
+        None | Some(Value::Null) => "(none)".into(),
+        Some(Value::String(s)) => name(names, s).to_owned(),
+        Some(item @ Value::Object(o)) if o.contains_key("party") => item_words(item, names),
+        Some(Value::Array(items)) if items.iter().all(|i| i.get("party").is_some()) => {
+            if items.is_empty() {
+                "(none)".into()
+            } else {
+                items
+                    .iter()
+                    .map(|i| item_words(i, names))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        }
+        Some(other) => other.to_string(),
+    }
+}
+
+/// What a conflict is about: a field, or one credit or writer of a list.
+pub fn conflict_title(c: &Conflict, names: &Names) -> String {
+    match (&c.item, ListField::of(&c.field)) {
+        (Some(item), Some(list)) => {
+            let what = match list {
+                ListField::Credits => "credit",
+                ListField::Writers => "writer",
+            };
+            let mut s = format!(
+                "{what} {} — {}",
+                name(names, &item.party),
+                item.role.replace('_', " ")
+            );
+            if let Some(i) = &item.instrument {
+                s.push_str(&format!(" ({i})"));
+            }
+            s
+        }
+        _ => c.field.replace('_', " "),
+    }
+}
+
+/// Who made a change, when, from where and why.
+pub fn author_words(a: &Author) -> String {
+    format!(
+        "version {} by {} ({}) on {}: “{}”",
+        a.version,
+        a.actor,
+        a.source.kind.as_str().replace('_', " "),
+        a.at.strftime("%Y-%m-%d %H:%M UTC"),
+        a.reason
+    )
+}
+
+/// Every party id an outcome mentions, for naming them.
+pub fn party_ids(outcome: &EditOutcome, out: &mut Names) {
+    if let Ok(v) = serde_json::to_value(outcome) {
+        collect(&v, out);
+    }
+}
+
+fn collect(v: &Value, out: &mut Names) {
+    match v {
+        Value::String(s) if s.starts_with("pty_") => {
+            out.entry(s.clone()).or_insert_with(|| s.clone());
+        }
+        Value::String(s) => {
+            // Ids inside prose (a refusal's words).
+            for word in s.split(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
+                if word.starts_with("pty_") {
+                    out.entry(word.to_owned())
+                        .or_insert_with(|| word.to_owned());
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect(x, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use liner::protocol::FieldError;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn outcomes_read_as_words_with_names() {
+        let mut names = Names::new();
+        names.insert("pty_1".into(), "Ann".into());
+        let rejected = EditOutcome::Rejected {
+            status: 422,
+            detail: "patch.credits[0].party: party pty_1 does not exist or is deleted".into(),
+            errors: vec![FieldError::new(
+                "patch.credits[0].party",
+                "party pty_1 does not exist or is deleted",
+            )],
+        };
+        let words = outcome_words(&rejected, &names);
+        assert_eq!(
+            words,
+            "refused by the upstream: patch.credits[0].party: party Ann does not exist or is deleted"
+        );
+        assert!(!words.contains('{'), "{words}");
+        assert_eq!(
+            item_words(
+                &json!({"party": "pty_1", "role": "mixing_engineer", "credited_as": "A."}),
+                &names
+            ),
+            "Ann — mixing engineer as “A.”"
+        );
+    }
+}
