@@ -157,11 +157,12 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
         mirrored_version(&mirror, EntityId::Recording(id)) == 3
     });
 
-    // Saving against version 2 now conflicts: the same field changed both ways.
+    // Saving against version 2 now conflicts: the same credit changed two ways, one conflict
+    // on that credit, naming who made theirs and why.
     c.key(KeyCode::Char('s'));
     c.typed("it was the producer after all");
     c.key(KeyCode::Enter);
-    c.wait_for("conflicts with a change upstream", WAIT);
+    c.wait_for("1 conflict with changes by", WAIT);
     c.key(KeyCode::Char('c'));
     let screen = c.screen();
     assert!(
@@ -169,11 +170,15 @@ fn an_editor_corrects_a_credit_then_resolves_a_conflict_with_another_desk() {
         "{screen}"
     );
     assert!(screen.contains("producer"), "{screen}");
+    assert!(
+        screen.contains("“other desk: the mix credit”") && screen.contains("version 3 by"),
+        "the resolver says who made theirs, when and why:\n{screen}"
+    );
     c.key(KeyCode::Char('m'));
     c.key(KeyCode::Char('s'));
     c.key(KeyCode::Enter); // the reason is prefilled with the edit's own
     let screen = c.wait_for("version 4 ·", WAIT);
-    assert!(!screen.contains("conflicts with"), "{screen}");
+    assert!(!screen.contains("conflict"), "{screen}");
 
     let revisions = history(&client, &demo, EntityId::Recording(id));
     let reasons: Vec<&str> = revisions

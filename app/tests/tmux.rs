@@ -72,6 +72,16 @@ fn isrc_on(pane: &str) -> String {
         .to_owned()
 }
 
+/// The version the detail's header shows ("version 4 · popularity …").
+fn version_on(pane: &str) -> u64 {
+    let at = pane.find("version ").expect("the detail shows its version") + 8;
+    pane[at..]
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("a version number")
+}
+
 #[test]
 fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     let version = Command::new("tmux").arg("-V").output();
@@ -114,28 +124,30 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
 
     tmux.keys(&["Enter"]);
     // Not " credits ": the footer's hints say "edit credits" while the detail is loading.
-    let pane = tmux.wait_for("version 1 ·", Duration::from_secs(10));
+    let pane = tmux.wait_for("popularity", Duration::from_secs(10));
     assert!(
         pane.contains(" credits ") && pane.contains("ISRC "),
         "{pane}"
     );
     let isrc = isrc_on(&pane);
+    let before = version_on(&pane);
 
     tmux.keys(&["E"]);
     tmux.wait_for("credits of", Duration::from_secs(10));
     tmux.keys(&["j", "r"]);
     tmux.wait_for("role · type to filter", Duration::from_secs(10));
-    tmux.text("arranger");
+    tmux.text("orchestrator");
     tmux.keys(&["Enter"]);
     let pane = tmux.wait_for("unsaved", Duration::from_secs(10));
-    assert!(pane.contains("Arranger"), "{pane}");
+    assert!(pane.contains("Orchestrator"), "{pane}");
     tmux.keys(&["s"]);
     tmux.wait_for("reason for this change", Duration::from_secs(10));
-    tmux.text("arranger per the session sheet");
+    tmux.text("orchestrator per the session sheet");
     tmux.keys(&["Enter"]);
-    let pane = tmux.wait_for("version 2 ·", Duration::from_secs(60));
+    let after = before + 1;
+    let pane = tmux.wait_for(&format!("version {after} ·"), Duration::from_secs(60));
     assert!(
-        pane.contains("Arranger") && pane.contains("v2 editor"),
+        pane.contains("Orchestrator") && pane.contains(&format!("v{after} editor")),
         "{pane}"
     );
 
@@ -161,10 +173,11 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
         EntityId::Recording(recording),
     );
     let last = revisions.last().expect("revisions");
-    assert_eq!(last.revision.reason, "arranger per the session sheet");
-    assert_eq!(last.revision.version, 2);
+    assert_eq!(last.revision.reason, "orchestrator per the session sheet");
+    assert_eq!(last.revision.version, after);
+    assert_eq!(revisions.len() as u64, after, "every revision is upstream");
     let diff = serde_json::to_string(&last.revision.diff).expect("json");
-    assert!(diff.contains("\"arranger\""), "{diff}");
+    assert!(diff.contains("\"orchestrator\""), "{diff}");
 }
 
 fn upstream_history(db: &Path, id: EntityId) -> Vec<liner_upstream::store::HistoryEntry> {

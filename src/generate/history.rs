@@ -155,7 +155,14 @@ fn edit(r: &mut SmallRng, rec: &mut Recording, party: &impl Fn(&mut SmallRng) ->
         4 if !crew.is_empty() => {
             // The name the booklet prints.
             let c = crew[r.random_range(0..crew.len())];
-            rec.credits[c].credited_as = Some(format!("{} (as printed)", r.random_range(1..99)));
+            const PRINTED: &[&str] = &[
+                "Kid Nova",
+                "DJ Saudade",
+                "The Professor",
+                "Mo B.",
+                "Lil' Faro",
+            ];
+            rec.credits[c].credited_as = Some(PRINTED[r.random_range(0..PRINTED.len())].into());
         }
         _ => {
             rec.genre =

@@ -222,6 +222,18 @@ fn every_screen(width: u16, height: u16) {
         "{screen}"
     );
     snap("conflict", width, &screen);
+    // The credit both sides changed: base, mine and theirs of that one credit, in words.
+    c.key(KeyCode::Char('j'));
+    let screen = c.screen();
+    assert!(
+        screen.contains("main artist")
+            && screen.contains("remixer")
+            && screen.contains("mixing engineer")
+            && screen.contains("bo.okafor"),
+        "{screen}"
+    );
+    assert!(!screen.contains("pty_"), "parties by name:\n{screen}");
+    snap("conflict_credit", width, &screen);
     c.key(KeyCode::Esc);
 
     c.key(KeyCode::Char(':'));

@@ -31,7 +31,8 @@ struct Args {
     #[arg(long, default_value = "both")]
     backend: String,
     /// Where SQLite catalogs are kept between runs.
-    #[arg(long, default_value = "target/upstream-bench")]
+    /// Where the generated catalogs are kept between runs (the workspace's target directory).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/upstream-bench"))]
     dir: PathBuf,
     /// A PostgreSQL server URL (any database); the bench uses its own database on it.
     #[arg(

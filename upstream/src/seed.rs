@@ -17,6 +17,8 @@ use crate::store::{CatalogStore, Expect, WriteOutcome};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedReport {
     pub entities: u64,
+    /// Revisions written: one per entity, and one more per edit of an edited recording.
+    pub revisions: u64,
     pub head: u64,
     pub elapsed: Duration,
 }
@@ -46,10 +48,12 @@ pub async fn seed(
 ) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
     let mut entities = 0;
+    let mut revisions = 0;
     let mut head = 0;
     let spec = CatalogSpec::new(recordings, seed).with_history();
     for batch in Generator::new(spec, 2_000) {
         let mut writes = Vec::with_capacity(batch.changes.len());
+        let mut batch_entities = 0;
         for change in &batch.changes {
             let ChangeOp::Upsert(entity) = &change.op else {
                 continue;
@@ -75,6 +79,7 @@ pub async fn seed(
                     unknown: Default::default(),
                 });
             }
+            batch_entities += 1;
             let states = states_before(entity, &revisions).map_err(invalid)?;
             for (k, (state, revision)) in states.iter().zip(revisions).enumerate() {
                 let mut write = catalog::import(state, revision).map_err(invalid)?;
@@ -85,6 +90,7 @@ pub async fn seed(
             }
         }
         let n = writes.len() as u64;
+        revisions += n;
         let ids: Vec<String> = writes.iter().map(|w| w.id.to_string()).collect();
         match store.write(writes, None).await? {
             WriteOutcome::Committed { head: h, .. } => head = h,
@@ -113,11 +119,12 @@ pub async fn seed(
             }
             WriteOutcome::Replay(_) => {}
         }
-        entities += n;
+        entities += batch_entities;
         progress(entities);
     }
     Ok(SeedReport {
         entities,
+        revisions,
         head,
         elapsed: started.elapsed(),
     })

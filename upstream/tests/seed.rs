@@ -1,6 +1,6 @@
-//! Seeding: the generated catalog loads as an import (every reference resolves, every entity
-//! at version 1 with an `import` revision), and a second seed into the same catalog is refused
-//! without writing anything.
+//! Seeding: the generated catalog loads (every reference resolves, every entity created at
+//! version 1 by an `import` revision, edited recordings then once per edit), and a second seed
+//! into the same catalog is refused without writing anything.
 
 mod common;
 
@@ -14,7 +14,11 @@ async fn a_generated_catalog_seeds_once_on_every_backend() {
     for backend in backends().await {
         let store = store::open(&backend.url()).await.expect("open");
         let report = seed(store.as_ref(), 3_000, 7, |_| {}).await.expect("seed");
-        assert_eq!(report.head, report.entities, "one change per entity");
+        assert_eq!(report.head, report.revisions, "one change per revision");
+        assert!(
+            report.revisions > report.entities + report.entities / 20,
+            "edited recordings bring their edits: {report:?}"
+        );
         let counts: std::collections::HashMap<_, _> =
             store.counts().await.expect("counts").into_iter().collect();
         assert_eq!(counts[&EntityKind::Recording], 3_000, "{}", backend.name());

@@ -301,9 +301,10 @@ async fn story(s: &Server) {
         .expect("send");
     assert_eq!(r.status(), 400);
 
-    // Delete with If-Match; then the entity is gone and cannot be patched.
-    let r = s
-        .send(
+    // A work a recording still links cannot be deleted: 409 naming the recording, and nothing
+    // changes.
+    let delete_work = || {
+        s.send(
             Method::DELETE,
             E,
             &format!("/v1/works/{work_id}"),
@@ -311,8 +312,38 @@ async fn story(s: &Server) {
         )
         .header("if-match", "\"1\"")
         .send()
+    };
+    let (status, problem) = json_of(delete_work().await.expect("send")).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["referenced_by"], json!([rec_id]), "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&rec_id)),
+        "{problem}"
+    );
+    let (status, work_now) = json_of(
+        s.get(Role::Reader, &format!("/v1/works/{work_id}"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((status, &work_now["version"]), (200, &json!(1)));
+
+    // Unlinked, it can: then it is gone and cannot be patched.
+    let (status, unlinked) = json_of(
+        send_patch(
+            "3",
+            "edit-3b",
+            &json!({"reason": "the work was a duplicate", "patch": {"works": null}}),
+        )
         .await
-        .expect("send");
+        .expect("send"),
+    )
+    .await;
+    assert_eq!(status, 200, "{unlinked}");
+    let r = delete_work().await.expect("send");
     assert_eq!(r.status(), 200);
     assert_eq!(
         s.get(Role::Reader, &format!("/v1/works/{work_id}"))
@@ -337,9 +368,9 @@ async fn story(s: &Server) {
     // A recording can no longer link the deleted work.
     let (status, problem) = json_of(
         send_patch(
-            "3",
+            "4",
             "edit-4",
-            &json!({"reason": "r", "patch": {"title": "Oceania (live)"}}),
+            &json!({"reason": "r", "patch": {"works": [work_id]}}),
         )
         .await
         .expect("send"),

@@ -287,7 +287,7 @@ const CONFLICT: &[Binding] = &[
     bind!(
         "m",
         PickMine,
-        "keep mine for the selected field",
+        "keep mine for the selected conflict",
         [ch('m')],
         edits,
         hint
@@ -295,7 +295,7 @@ const CONFLICT: &[Binding] = &[
     bind!(
         "t",
         PickTheirs,
-        "take theirs for the selected field",
+        "take theirs for the selected conflict",
         [ch('t')],
         edits,
         hint
@@ -303,7 +303,7 @@ const CONFLICT: &[Binding] = &[
     bind!(
         "b",
         PickBase,
-        "go back to the base value",
+        "go back to the base for it",
         [ch('b')],
         edits,
         hint
