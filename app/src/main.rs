@@ -52,6 +52,8 @@ fn main() -> ExitCode {
         Ok(Found::Yes) => ExitCode::SUCCESS,
         Ok(Found::No) => ExitCode::from(1),
         Ok(Found::Several) => ExitCode::from(3),
+        // The reader of stdout went away (`| head -1`): done, as `cat` would be.
+        Err(e) if lookup::closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("liner: {e:#}");
             ExitCode::from(2)

@@ -128,3 +128,89 @@ fn search_without_a_mirror_says_how_to_make_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("liner generate --data"));
 }
+
+/// Every command's output piped into a reader that stops after one line, and into one that
+/// closes before anything is written: each ends quietly with exit 0, never a panic (101) or a
+/// message.
+#[test]
+fn every_command_ends_quietly_on_a_closed_pipe() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("mirror");
+    let out = liner()
+        .args(["generate", "--recordings", "1500", "--data"])
+        .arg(&data)
+        .output()
+        .expect("generate");
+    assert!(out.status.success());
+    let out = liner()
+        .args([
+            "search",
+            "a",
+            "--json",
+            "--limit",
+            "1",
+            "--kind",
+            "recording",
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .expect("search");
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rec = hits[0]["id"].as_str().expect("a recording").to_owned();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["search", "a"],
+        vec!["search", "a", "--json"],
+        vec!["show", &rec],
+        vec!["show", &rec, "--json"],
+        vec!["party", "Björk"],
+        vec!["party", "Björk", "--json"],
+        vec!["history", &rec],
+        vec!["history", &rec, "--json"],
+        vec!["status"],
+        vec!["status", "--json"],
+    ];
+    for args in &commands {
+        // `| head -1`, with the exit status of liner itself.
+        let shell = format!(
+            "'{}' {} --data '{}' | head -1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+            env!("CARGO_BIN_EXE_liner"),
+            args.iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            data.display()
+        );
+        let out = Command::new("bash")
+            .args(["-c", &shell])
+            .output()
+            .expect("bash");
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            (Some(0), ""),
+            "liner {args:?} | head -1"
+        );
+        // A reader that closes at once: every write fails with a broken pipe.
+        let mut child = liner()
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            (Some(0), ""),
+            "liner {args:?} into a closed pipe"
+        );
+    }
+}

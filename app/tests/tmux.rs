@@ -94,8 +94,22 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     let tmux = Tmux {
         socket: dir.path().join("tmux.sock"),
     };
+    // A scripted $EDITOR: it writes a reason and adds a credit (the first party, as
+    // librettist) to the TOML it is handed, as a person in vi would, and leaves.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\n\
+         party=$(grep -m1 '^party' \"$1\" | cut -d'\"' -f2)\n\
+         sed -i 's/^reason = \"\"/reason = \"libretto per the booklet\"/' \"$1\"\n\
+         printf '\\n[[credit]]\\nparty = \"%s\"\\nrole = \"librettist\"\\n' \"$party\" >> \"$1\"\n",
+    )
+    .expect("editor script");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let command = format!(
-        "NO_COLOR=1 '{}' --data '{}' demo --recordings 2000; echo EXIT=$?; sleep 60",
+        "NO_COLOR=1 EDITOR='{}' '{}' --data '{}' demo --recordings 2000; echo EXIT=$?; sleep 60",
+        editor.display(),
         env!("CARGO_BIN_EXE_liner"),
         data.display()
     );
@@ -151,6 +165,27 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
         "{pane}"
     );
 
+    // `e`: the credits as TOML in $EDITOR; the terminal comes back to a live console.
+    tmux.keys(&["e"]);
+    let edited = after + 1;
+    let pane = tmux.wait_for(&format!("version {edited} ·"), Duration::from_secs(60));
+    assert!(
+        pane.contains("Librettist") && pane.contains(&format!("v{edited} editor")),
+        "{pane}"
+    );
+    assert!(
+        !pane.contains("EXIT="),
+        "the console is still running:\n{pane}"
+    );
+    tmux.keys(&["h"]);
+    let pane = tmux.wait_for("libretto per the booklet", Duration::from_secs(10));
+    assert!(
+        pane.contains("orchestrator per the session sheet"),
+        "{pane}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("popularity", Duration::from_secs(10));
+
     tmux.keys(&["q"]);
     let pane = tmux.wait_for("EXIT=", Duration::from_secs(30));
     assert!(pane.contains("EXIT=0"), "liner demo exits cleanly:\n{pane}");
@@ -172,12 +207,17 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
         &data.join("upstream.sqlite"),
         EntityId::Recording(recording),
     );
-    let last = revisions.last().expect("revisions");
-    assert_eq!(last.revision.reason, "orchestrator per the session sheet");
-    assert_eq!(last.revision.version, after);
-    assert_eq!(revisions.len() as u64, after, "every revision is upstream");
-    let diff = serde_json::to_string(&last.revision.diff).expect("json");
+    let form = &revisions[after as usize - 1];
+    assert_eq!(form.revision.reason, "orchestrator per the session sheet");
+    assert_eq!(form.revision.version, after);
+    let diff = serde_json::to_string(&form.revision.diff).expect("json");
     assert!(diff.contains("\"orchestrator\""), "{diff}");
+    let last = revisions.last().expect("revisions");
+    assert_eq!(
+        (last.revision.version, last.revision.reason.as_str()),
+        (edited, "libretto per the booklet")
+    );
+    assert_eq!(revisions.len() as u64, edited, "every revision is upstream");
 }
 
 fn upstream_history(db: &Path, id: EntityId) -> Vec<liner_upstream::store::HistoryEntry> {

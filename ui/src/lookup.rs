@@ -1,7 +1,16 @@
 //! `liner show`, `party`, `history` and `status`: what the console shows, for scripts. Text
 //! for people by default, `--json` for programs; the exit code says whether anything was found.
 
+use std::io::Write as _;
 use std::path::Path;
+
+/// Writes a line to stdout, returning the error (a closed pipe among them, see
+/// [`closed_pipe`]) instead of panicking as `println!` does.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
 
 use anyhow::{Context as _, Result, anyhow};
 use liner::ident::Isrc;
@@ -35,8 +44,17 @@ fn open(dir: &Path) -> Result<Store> {
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
+}
+
+/// Whether an error is stdout closed by its reader (`liner party X | head -1`): the command
+/// ends quietly, with success, as `cat` does, instead of panicking or complaining.
+pub fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
@@ -72,9 +90,9 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
     }
     for (d, edits) in &details {
         let r = &d.recording;
-        println!("{}  ({}, version {})", r.title, r.id, d.version);
-        println!("  by {}", r.display_artist());
-        println!(
+        outln!("{}  ({}, version {})", r.title, r.id, d.version);
+        outln!("  by {}", r.display_artist());
+        outln!(
             "  ISRC {}",
             r.isrc.as_ref().map_or("—".into(), |i| i.to_string())
         );
@@ -82,7 +100,7 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
         for c in &d.credits {
             if role != Some(c.credit.role) {
                 role = Some(c.credit.role);
-                println!("  {}", c.credit.role.label());
+                outln!("  {}", c.credit.role.label());
             }
             let mut line = format!("    {} ({})", c.party_name, c.credit.party);
             if let Some(i) = &c.credit.instrument {
@@ -91,10 +109,10 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
             if let Some(a) = &c.credit.credited_as {
                 line.push_str(&format!(", credited as {a:?}"));
             }
-            println!("{line}");
+            outln!("{line}");
         }
         for w in &d.works {
-            println!(
+            outln!(
                 "  work {} ({}) {}",
                 w.work.title,
                 w.work.id,
@@ -104,7 +122,7 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
                     .map_or("no ISWC".into(), |i| i.to_string())
             );
             for wr in &w.writers {
-                println!(
+                outln!(
                     "    {} {} {}",
                     wr.party_name,
                     wr.writer.role.as_str(),
@@ -113,13 +131,16 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
             }
         }
         for rel in &d.releases {
-            println!(
+            outln!(
                 "  release {} ({}) track {}-{}",
-                rel.title, rel.id, rel.disc, rel.position
+                rel.title,
+                rel.id,
+                rel.disc,
+                rel.position
             );
         }
         for e in edits {
-            println!(
+            outln!(
                 "  local edit {}: {} ({})",
                 e.seq,
                 e.state.as_str(),
@@ -166,20 +187,22 @@ pub fn party(dir: &Path, args: &LookupArgs) -> Result<Found> {
         print_json(&view)?;
         return Ok(Found::Yes);
     }
-    println!(
+    outln!(
         "{}  ({}, version {})",
-        view.party.name, view.party.id, view.version
+        view.party.name,
+        view.party.id,
+        view.version
     );
     for group in &view.by_role {
-        println!("  {} ({})", group.role.label(), group.credits.len());
+        outln!("  {} ({})", group.role.label(), group.credits.len());
         for c in &group.credits {
-            println!("    {} — {} ({})", c.title, c.artist, c.recording);
+            outln!("    {} — {} ({})", c.title, c.artist, c.recording);
         }
     }
     if !view.works.is_empty() {
-        println!("  Writer on works ({})", view.works.len());
+        outln!("  Writer on works ({})", view.works.len());
         for w in &view.works {
-            println!(
+            outln!(
                 "    {} {} {} ({})",
                 w.title,
                 w.role.as_str(),
@@ -210,7 +233,7 @@ pub fn history(dir: &Path, args: &LookupArgs) -> Result<Found> {
         return Ok(Found::Yes);
     }
     for r in &revisions {
-        println!(
+        outln!(
             "v{}  {}  {}  {}  {}",
             r.version,
             r.at,
@@ -222,7 +245,7 @@ pub fn history(dir: &Path, args: &LookupArgs) -> Result<Found> {
             let show = |v: &Option<serde_json::Value>| {
                 v.as_ref().map_or("(none)".into(), |v| v.to_string())
             };
-            println!(
+            outln!(
                 "    {}: {} -> {}",
                 change.path,
                 show(&change.old),
@@ -248,7 +271,7 @@ pub fn status(dir: &Path, args: &StatusArgs) -> Result<Found> {
     }
     match &s.daemon {
         Some(d) => {
-            println!(
+            outln!(
                 "daemon: {}{}",
                 d.state.words(),
                 if s.daemon_running {
@@ -257,15 +280,15 @@ pub fn status(dir: &Path, args: &StatusArgs) -> Result<Found> {
                     " (not running)"
                 }
             );
-            println!("upstream: {}", d.upstream);
+            outln!("upstream: {}", d.upstream);
             if let Some(b) = d.behind {
-                println!("behind: {b} changes");
+                outln!("behind: {b} changes");
             }
             if let Some(e) = &d.last_error {
-                println!("last error: {e}");
+                outln!("last error: {e}");
             }
             if let Some(w) = &d.who {
-                println!(
+                outln!(
                     "token: {} ({}{})",
                     w.name,
                     w.role,
@@ -273,19 +296,23 @@ pub fn status(dir: &Path, args: &StatusArgs) -> Result<Found> {
                 );
             }
         }
-        None => println!(
+        None => outln!(
             "daemon: {}",
             s.daemon_problem.as_deref().unwrap_or("no status")
         ),
     }
     let o = &s.outbox;
-    println!(
+    outln!(
         "edits: {} pending, {} sent, {} accepted, {} rejected, {} conflicted",
-        o.pending, o.sent, o.accepted, o.rejected, o.conflicted
+        o.pending,
+        o.sent,
+        o.accepted,
+        o.rejected,
+        o.conflicted
     );
-    println!("quarantined records: {}", s.quarantined);
+    outln!("quarantined records: {}", s.quarantined);
     if let Some(m) = &s.mirror_problem {
-        println!("mirror: {m}");
+        outln!("mirror: {m}");
     }
     Ok(Found::from(healthy))
 }

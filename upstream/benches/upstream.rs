@@ -30,8 +30,7 @@ struct Args {
     /// sqlite, postgres or both.
     #[arg(long, default_value = "both")]
     backend: String,
-    /// Where SQLite catalogs are kept between runs.
-    /// Where the generated catalogs are kept between runs (the workspace's target directory).
+    /// Where SQLite catalogs are kept between runs (under the workspace's target directory).
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/upstream-bench"))]
     dir: PathBuf,
     /// A PostgreSQL server URL (any database); the bench uses its own database on it.

@@ -19,6 +19,7 @@ pub mod worker;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -49,7 +50,8 @@ pub fn run(paths: Paths, session: Session, color: bool) -> anyhow::Result<()> {
     let (tx, rx) = std::sync::mpsc::channel();
     let requests = worker::spawn(paths, tx.clone()).context("starting the console's worker")?;
     spawn_ticker(tx.clone())?;
-    spawn_input(tx)?;
+    let input = InputGate::default();
+    spawn_input(tx, input.clone())?;
     let mut terminal = ratatui::init();
     // ratatui's hook restores the screen on a panic; mouse reporting has to go too, or the
     // shell is left printing escape codes on every move.
@@ -62,7 +64,7 @@ pub fn run(paths: Paths, session: Session, color: bool) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "the terminal refused mouse capture");
     }
     let mut app = App::new(session, requests, color);
-    let result = event_loop(&mut terminal, &mut app, &rx);
+    let result = event_loop(&mut terminal, &mut app, &rx, &input);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result
@@ -72,6 +74,7 @@ fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     rx: &Receiver<Msg>,
+    input: &InputGate,
 ) -> anyhow::Result<()> {
     terminal.draw(|f| draw::draw(f, app))?;
     while let Ok(msg) = rx.recv() {
@@ -84,9 +87,9 @@ fn event_loop(
             return Ok(());
         }
         if let Some(edit) = app.external.take() {
-            let outcome = edit_externally(terminal, &edit);
+            let outcome = edit_externally(terminal, &edit, input);
             app.external_done(&edit, outcome);
-            terminal.clear()?;
+            // A fresh terminal (see edit_externally) draws every cell on its first frame.
         }
         if app.take_dirty() {
             terminal.draw(|f| draw::draw(f, app))?;
@@ -107,25 +110,111 @@ fn spawn_ticker(tx: Sender<Msg>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spawn_input(tx: Sender<Msg>) -> anyhow::Result<()> {
+/// Whether the input reader may read the terminal. While `$EDITOR` has the terminal, the
+/// reader must neither take the editor's keystrokes nor hold crossterm's event reader: a cursor
+/// position query (which a terminal's setup makes) waits for that reader, and timed out with
+/// "the cursor position could not be read" when the console came back.
+#[derive(Debug, Clone, Default)]
+struct InputGate(Arc<(Mutex<Gate>, Condvar)>);
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    #[default]
+    Open,
+    /// The reader is asked to stop at its next poll.
+    Closing,
+    /// The reader has stopped and waits to be let go on.
+    Closed,
+    /// The reader stopped for good (the terminal failed, or the console is gone).
+    Gone,
+}
+
+impl InputGate {
+    /// Stops the reader and waits until it is out of crossterm's reader (a poll takes at most
+    /// [`INPUT_POLL`]).
+    fn close(&self) {
+        let (lock, cv) = &*self.0;
+        let Ok(mut g) = lock.lock() else { return };
+        if *g == Gate::Open {
+            *g = Gate::Closing;
+        }
+        while *g == Gate::Closing {
+            match cv.wait_timeout(g, Duration::from_secs(2)) {
+                Ok((_, timeout)) if timeout.timed_out() => {
+                    tracing::warn!("the input reader did not stop within 2 s");
+                    return;
+                }
+                Ok((next, _)) => g = next,
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn open(&self) {
+        let (lock, cv) = &*self.0;
+        if let Ok(mut g) = lock.lock()
+            && *g != Gate::Gone
+        {
+            *g = Gate::Open;
+            cv.notify_all();
+        }
+    }
+
+    /// For the reader: waits while the gate is closed; false once it should stop for good.
+    fn pass(&self) -> bool {
+        let (lock, cv) = &*self.0;
+        let Ok(mut g) = lock.lock() else { return false };
+        if *g == Gate::Closing {
+            *g = Gate::Closed;
+            cv.notify_all();
+        }
+        while *g == Gate::Closed {
+            match cv.wait(g) {
+                Ok(next) => g = next,
+                Err(_) => return false,
+            }
+        }
+        *g == Gate::Open
+    }
+
+    fn gone(&self) {
+        let (lock, cv) = &*self.0;
+        if let Ok(mut g) = lock.lock() {
+            *g = Gate::Gone;
+            cv.notify_all();
+        }
+    }
+}
+
+/// How long the reader waits for input before it looks at its gate again.
+const INPUT_POLL: Duration = Duration::from_millis(50);
+
+fn spawn_input(tx: Sender<Msg>, gate: InputGate) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("liner-console-input".into())
         .spawn(move || {
-            loop {
-                let msg = match event::read() {
-                    Ok(Event::Key(k)) => Msg::Key(k),
-                    Ok(Event::Mouse(m)) => Msg::Mouse(m),
-                    Ok(Event::Resize(..)) => Msg::Resize,
+            while gate.pass() {
+                let msg = match event::poll(INPUT_POLL).and_then(|ready| {
+                    if ready {
+                        event::read().map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                }) {
+                    Ok(Some(Event::Key(k))) => Msg::Key(k),
+                    Ok(Some(Event::Mouse(m))) => Msg::Mouse(m),
+                    Ok(Some(Event::Resize(..))) => Msg::Resize,
                     Ok(_) => continue,
                     Err(e) => {
                         tracing::error!(error = %e, "reading the terminal");
-                        return;
+                        break;
                     }
                 };
                 if tx.send(msg).is_err() {
-                    return;
+                    break;
                 }
             }
+            gate.gone();
         })
         .context("starting the input reader")?;
     Ok(())
@@ -136,12 +225,15 @@ fn spawn_input(tx: Sender<Msg>) -> anyhow::Result<()> {
 fn edit_externally(
     terminal: &mut ratatui::DefaultTerminal,
     edit: &app::ExternalEdit,
+    input: &InputGate,
 ) -> Result<toml_edit::Outcome, String> {
+    input.close();
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     let outcome = run_editor_until_valid(edit);
     *terminal = ratatui::init();
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    input.open();
     outcome
 }
 

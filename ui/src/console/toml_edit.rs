@@ -141,15 +141,56 @@ fn problems(base: &Recording, body: &str) -> Result<(Vec<Credit>, String), Vec<S
         errors.extend(check_credits(base, &credits, |p| p.to_string()));
     }
     if errors.is_empty() {
+        keep_unknown(base, &mut credits);
         Ok((credits, doc.reason.trim().to_owned()))
     } else {
         Err(errors)
     }
 }
 
+/// Members of a credit this build does not know (see [`liner::model::unknown`]) are not in
+/// the TOML; each edited credit takes back those of the credit it was: the same party, role
+/// and instrument, or else the one credit of that party.
+fn keep_unknown(base: &Recording, credits: &mut [Credit]) {
+    for c in credits.iter_mut() {
+        let same = base
+            .credits
+            .iter()
+            .find(|o| o.party == c.party && o.role == c.role && o.instrument == c.instrument);
+        let of_party: Vec<&Credit> = base.credits.iter().filter(|o| o.party == c.party).collect();
+        let was = same.or(match of_party.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        });
+        if let Some(was) = was {
+            c.unknown = was.unknown.clone();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn members_this_build_does_not_know_survive_the_round_trip() {
+        let mut r = recording();
+        r.credits[0]
+            .unknown
+            .insert("royalty_code", serde_json::json!("RC-7"));
+        let text = render(&r, 1, &[]);
+        let first = r.credits[0].role.as_str();
+        let edited = text
+            .replacen(&format!("role = \"{first}\""), "role = \"remixer\"", 1)
+            .replacen("reason = \"\"", "reason = \"sleeve\"", 1);
+        let Outcome::Edited { credits, .. } = read_back(&r, &text, &edited) else {
+            panic!("expected an edit");
+        };
+        assert_eq!(
+            credits[0].unknown.get("royalty_code"),
+            Some(&serde_json::json!("RC-7"))
+        );
+    }
 
     fn recording() -> Recording {
         let generator =
