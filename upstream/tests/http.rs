@@ -630,7 +630,7 @@ async fn a_lost_database_answers_503_not_500() {
     let Some(url) = common::pg_url() else {
         // SQLite cannot lose its file under open connections; the PostgreSQL run (CI sets
         // LINER_TEST_PG_URL) is where this is proven.
-        eprintln!("not run: needs LINER_TEST_PG_URL (CI sets it)");
+        common::not_run("a lost database answers 503");
         return;
     };
     let backend = common::pg_backend(&url).await;

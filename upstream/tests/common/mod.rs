@@ -88,10 +88,26 @@ pub async fn pg_backend(admin_url: &str) -> Backend {
 /// Every backend this run tests.
 pub async fn backends() -> Vec<Backend> {
     let mut out = vec![Backend::Sqlite(tempfile::tempdir().expect("tempdir"))];
-    if let Some(url) = pg_url() {
-        out.push(pg_backend(&url).await);
+    match pg_url() {
+        Some(url) => out.push(pg_backend(&url).await),
+        None => not_run("this test's PostgreSQL half"),
     }
     out
+}
+
+/// Says, past the test harness's capture (straight to the process's stderr, so a plain `cargo
+/// test` shows it), that a PostgreSQL part did not run here: nothing skips silently.
+pub fn not_run(what: &str) {
+    use std::io::Write as _;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_owned();
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** NOT RUN: {what} ({test}): PostgreSQL tests need LINER_TEST_PG_URL, e.g. \
+         LINER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test; CI sets it ***"
+    );
 }
 
 /// A running service with one token per role.
