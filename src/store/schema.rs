@@ -322,6 +322,111 @@ fn ids_as_bytes(tx: &Transaction<'_>) -> Result<()> {
 mod tests {
     use rusqlite::{Connection, params};
 
+    /// A mirror at schema 5, made before typed outcomes and full history: synced (it has a
+    /// cursor), with an outbox holding each way the old `detail` text said an outcome.
+    #[test]
+    fn an_older_mirror_gets_typed_outcomes_and_a_history_backfill_mark() {
+        use crate::model::EntityId;
+        use crate::protocol::EditOutcome;
+        use crate::store::{HISTORY_BACKFILL, OutboxState};
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("mirror.sqlite");
+        let mut conn = Connection::open(&path).expect("open");
+        for (i, step) in super::MIGRATIONS[..5].iter().enumerate() {
+            let tx = conn.transaction().expect("tx");
+            match step {
+                super::Migration::Sql(sql) => tx.execute_batch(sql).expect("sql"),
+                super::Migration::Code(code) => code(&tx).expect("code"),
+            }
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .expect("version");
+            tx.commit().expect("commit");
+        }
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('cursor', '{\"epoch\":\"E\",\"position\":9}')",
+            [],
+        )
+        .expect("cursor");
+        let rec = EntityId::Recording(crate::generate::recording_id(1, 1)).to_string();
+        let rows: [(&str, Option<&str>); 7] = [
+            ("accepted", Some("accepted as version 4")),
+            (
+                "accepted",
+                Some("upstream already had these values at version 5"),
+            ),
+            (
+                "rejected",
+                Some(r#"[{"field":"patch.isrc","rule":"bad check digit"}]"#),
+            ),
+            ("rejected", Some("<html>bad gateway</html>")),
+            (
+                "conflicted",
+                Some(r#"{"gone":"recording was deleted (version 3)"}"#),
+            ),
+            (
+                "conflicted",
+                Some(
+                    r#"{"base_version":2,"their_version":3,"fields":[{"field":"title","base":"A","mine":"B","theirs":"C"}]}"#,
+                ),
+            ),
+            ("pending", None),
+        ];
+        for (i, (state, detail)) in rows.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO outbox (idempotency_key, entity_id, base_version, patch, reason,
+                 actor, state, detail, created_at, updated_at)
+                 VALUES (?1, ?2, 2, '{\"title\":\"B\"}', 'why', 'ed', ?3, ?4, 't', 't')",
+                params![format!("k{i}"), rec, state, detail],
+            )
+            .expect("outbox row");
+        }
+        drop(conn);
+
+        let store = crate::store::Store::open(&path).expect("migrate");
+        assert_eq!(
+            store.note(HISTORY_BACKFILL).expect("note").as_deref(),
+            Some("{}"),
+            "a synced mirror from before full history is marked for a backfill"
+        );
+        let outcomes: Vec<(OutboxState, Option<EditOutcome>)> = store
+            .outbox(None)
+            .expect("outbox")
+            .into_iter()
+            .map(|e| (e.state, e.outcome))
+            .collect();
+        assert_eq!(outcomes[0].1, Some(EditOutcome::Accepted { version: 4 }));
+        assert_eq!(
+            outcomes[1].1,
+            Some(EditOutcome::AlreadyThere { version: 5 })
+        );
+        let Some(EditOutcome::Rejected { errors, .. }) = &outcomes[2].1 else {
+            panic!("{outcomes:?}")
+        };
+        assert_eq!(errors[0].field, "patch.isrc");
+        let Some(EditOutcome::Rejected { detail, .. }) = &outcomes[3].1 else {
+            panic!("{outcomes:?}")
+        };
+        assert_eq!(detail, "<html>bad gateway</html>");
+        assert!(matches!(
+            &outcomes[4].1,
+            Some(EditOutcome::Gone { detail, .. }) if detail.contains("deleted")
+        ));
+        let Some(EditOutcome::Conflicted {
+            their_version,
+            conflicts,
+            merged,
+            ..
+        }) = &outcomes[5].1
+        else {
+            panic!("{outcomes:?}")
+        };
+        assert_eq!(*their_version, 3);
+        assert_eq!(conflicts[0].mine, Some(serde_json::json!("B")));
+        assert_eq!(merged["title"], "C");
+        assert_eq!(outcomes[6], (OutboxState::Pending, None));
+    }
+
     use crate::generate::{CatalogSpec, Generator};
     use crate::model::{ChangeOp, Entity};
     use crate::store::{Store, body};

@@ -66,7 +66,9 @@ fn decode(kind: EntityKind, json: &str, prefix: &str) -> Result<Entity, FieldErr
     // Members the model keeps for readers, and members of nested values it ignores.
     let mut unknown: Vec<String> = liner::model::unknown::unknown_paths(&entity);
     let mut de = serde_json::Deserializer::from_str(json);
-    let _ = strict(kind, &mut de, &mut |path| unknown.push(path.to_string()));
+    let _ = strict(kind, &mut de, &mut |path| {
+        unknown.push(json_path(&path.to_string()))
+    });
     if let Some(path) = unknown.first() {
         return Err(FieldError::new(
             format!("{prefix}.{path}"),
@@ -78,6 +80,23 @@ fn decode(kind: EntityKind, json: &str, prefix: &str) -> Result<Entity, FieldErr
         ));
     }
     Ok(entity)
+}
+
+/// serde_ignored's `features.?.valence` (`?` for inside an `Option`, bare numbers for list
+/// items) as the request's own path: `features.valence`, `credits[2].x`.
+fn json_path(ignored: &str) -> String {
+    let mut out = String::new();
+    for seg in ignored.split('.').filter(|s| *s != "?") {
+        if seg.bytes().all(|b| b.is_ascii_digit()) && !out.is_empty() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
 }
 
 /// Decodes `kind` once more, reporting every member serde ignored.

@@ -58,6 +58,23 @@ fn an_operator_seeds_issues_a_token_serves_and_stops() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--party"));
 
+    // An artist token for a party the catalog does not have is refused, with the id.
+    let stranger = liner::ids::PartyId::new().to_string();
+    let out = bin()
+        .args([
+            "--db", &db, "token", "create", "--role", "artist", "--name", "Nobody", "--party",
+            &stranger,
+        ])
+        .output()
+        .expect("run token create");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&stranger) && err.contains("no such party"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "no token was made");
+
     let out = bin()
         .args(["--db", &db, "token", "list"])
         .output()

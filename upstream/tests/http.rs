@@ -664,3 +664,125 @@ async fn a_lost_database_answers_503_not_500() {
     }
     s.stop().await;
 }
+
+/// A party a recording still credits cannot be deleted: 409 naming the recording, nothing
+/// changes; once uncredited, it can be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_party_still_credited_is_refused_naming_who_credits_it() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    let me = artist_party().to_string();
+    let delete = |version: &str| {
+        s.send(
+            Method::DELETE,
+            Role::Editor,
+            &format!("/v1/parties/{me}"),
+            &json!({"reason": "duplicate party"}),
+        )
+        .header("if-match", format!("\"{version}\""))
+        .send()
+    };
+    let head = s.store.head().await.expect("head");
+    let (status, problem) = json_of(delete("1").await.expect("send")).await;
+    assert_eq!(status, 409, "{problem}");
+    let by: Vec<&str> = problem["referenced_by"]
+        .as_array()
+        .expect("referenced_by")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(by.contains(&f.recording.as_str()), "{problem}");
+    assert!(
+        by.contains(&f.own_work.as_str()),
+        "the work it writes on: {problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&f.recording)),
+        "{problem}"
+    );
+    assert_eq!(
+        s.store.head().await.expect("head"),
+        head,
+        "nothing was written"
+    );
+    let (status, party_now) = json_of(
+        s.get(Role::Reader, &format!("/v1/parties/{me}"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((status, &party_now["version"]), (200, &json!(1)));
+
+    // Uncredited everywhere, it goes.
+    for (coll, id, patch) in [
+        (
+            "recordings",
+            &f.recording,
+            json!({"credits": null, "display_artist": []}),
+        ),
+        ("works", &f.own_work, json!({"writers": null})),
+    ] {
+        let r = s
+            .send(
+                Method::PATCH,
+                Role::Editor,
+                &format!("/v1/{coll}/{id}"),
+                &json!({"reason": "the party was a duplicate", "patch": patch}),
+            )
+            .header("if-match", "\"1\"")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    }
+    let (status, gone) = json_of(delete("1").await.expect("send")).await;
+    assert_eq!(status, 200, "{gone}");
+    assert_eq!(gone["deleted"], true);
+    s.stop().await;
+}
+
+/// What a newer client might send, a member this service does not know, is refused with its
+/// path, at any depth: the service defines the protocol, readers keep what they do not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_the_service_does_not_know_are_refused_with_their_path() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    let me = artist_party().to_string();
+    for (patch, field) in [
+        (json!({"mood": "calm"}), "patch.mood"),
+        (
+            json!({"credits": [{"party": me, "role": "main_artist", "royalty_code": "X"}]}),
+            "patch.credits[0].royalty_code",
+        ),
+        (
+            json!({"features": {"tempo_deci_bpm": 1200, "key": 1, "minor": false, "energy": 1, "danceability": 1, "valence": 3}}),
+            "patch.features.valence",
+        ),
+    ] {
+        let (status, problem) = json_of(
+            s.send(
+                Method::PATCH,
+                Role::Editor,
+                &format!("/v1/recordings/{}", f.recording),
+                &json!({"reason": "newer client", "patch": patch}),
+            )
+            .header("if-match", "\"1\"")
+            .send()
+            .await
+            .expect("send"),
+        )
+        .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert!(
+            problem["errors"][0]["rule"]
+                .as_str()
+                .is_some_and(|r| r.contains("unknown field")),
+            "{problem}"
+        );
+    }
+    s.stop().await;
+}

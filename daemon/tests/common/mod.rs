@@ -61,6 +61,21 @@ impl Upstream {
         format!("http://{}", self.addr)
     }
 
+    /// A new token of `role` whose holder is `name` (the actor of what it changes).
+    pub async fn token_for(&self, name: &str, role: Role) -> String {
+        let token = generate_token();
+        self.store
+            .create_token(NewToken {
+                name: name.into(),
+                role,
+                parties: vec![],
+                hash: hash_token(&token),
+            })
+            .await
+            .expect("token");
+        token
+    }
+
     pub async fn stop(mut self) -> SocketAddr {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());

@@ -99,10 +99,7 @@ pub async fn backends() -> Vec<Backend> {
 /// test` shows it), that a PostgreSQL part did not run here: nothing skips silently.
 pub fn not_run(what: &str) {
     use std::io::Write as _;
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_owned();
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
     let _ = writeln!(
         std::io::stderr(),
         "\n*** NOT RUN: {what} ({test}): PostgreSQL tests need LINER_TEST_PG_URL, e.g. \
