@@ -8,8 +8,7 @@
 //! change of that item: an editor who corrects a credit's role changed that credit, rather
 //! than removing one credit and adding another.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -39,18 +38,9 @@ impl ListField {
         }
     }
 
-    /// The identity of `item` in this list; `nth` is filled in by [`keyed`].
+    /// The identity of `item` in this list (as its first occurrence).
     pub fn key(self, item: &Value) -> ItemKey {
-        let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
-        ItemKey {
-            party: text("party").unwrap_or_default(),
-            role: text("role").unwrap_or_default(),
-            instrument: match self {
-                ListField::Credits => text("instrument"),
-                ListField::Writers => None,
-            },
-            nth: 0,
-        }
+        self.key_ref(item).owned()
     }
 }
 
@@ -70,109 +60,157 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// An item's identity borrowed from its JSON: merging and provenance compare thousands of
+/// them, and owned, SipHashed keys were most of a merge's time (perf).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Key<'a> {
+    pub(crate) party: &'a str,
+    pub(crate) role: &'a str,
+    pub(crate) instrument: Option<&'a str>,
+    pub(crate) nth: u32,
+}
+
+impl Key<'_> {
+    pub(crate) fn owned(self) -> ItemKey {
+        ItemKey {
+            party: self.party.to_owned(),
+            role: self.role.to_owned(),
+            instrument: self.instrument.map(str::to_owned),
+            nth: self.nth,
+        }
+    }
+}
+
+impl ListField {
+    /// The borrowed identity of `item`; `nth` is filled in by [`keyed`].
+    pub(crate) fn key_ref(self, item: &Value) -> Key<'_> {
+        let text = |k: &str| item.get(k).and_then(Value::as_str);
+        Key {
+            party: text("party").unwrap_or_default(),
+            role: text("role").unwrap_or_default(),
+            instrument: match self {
+                ListField::Credits => text("instrument"),
+                ListField::Writers => None,
+            },
+            nth: 0,
+        }
+    }
+}
+
+type Map<'a, V> = FxHashMap<Key<'a>, V>;
+
+/// A list's items with their keys, in order and by key.
+#[derive(Debug)]
+pub(crate) struct Indexed<'a> {
+    pub(crate) items: Vec<(Key<'a>, &'a Value)>,
+    pub(crate) by_key: Map<'a, &'a Value>,
+}
+
+impl<'a> Indexed<'a> {
+    /// Each item of `list` with its key, duplicates numbered in order.
+    pub(crate) fn new(field: ListField, list: &'a [Value]) -> Indexed<'a> {
+        let mut by_key: Map<'a, &'a Value> =
+            FxHashMap::with_capacity_and_hasher(list.len(), Default::default());
+        let mut items = Vec::with_capacity(list.len());
+        for item in list {
+            let mut key = field.key_ref(item);
+            while by_key.contains_key(&key) {
+                key.nth += 1;
+            }
+            by_key.insert(key, item);
+            items.push((key, item));
+        }
+        Indexed { items, by_key }
+    }
+}
+
 /// Each item of `list` with its key, duplicates numbered in order.
-pub(crate) fn keyed(field: ListField, list: &[Value]) -> Vec<(ItemKey, &Value)> {
-    let mut seen: HashMap<ItemKey, u32> = HashMap::new();
-    list.iter()
-        .map(|item| {
-            let mut key = field.key(item);
-            let n = seen.entry(key.clone()).or_insert(0);
-            key.nth = *n;
-            *n += 1;
-            (key, item)
-        })
-        .collect()
+pub(crate) fn keyed(field: ListField, list: &[Value]) -> Vec<(Key<'_>, &Value)> {
+    Indexed::new(field, list).items
 }
 
 /// One thing an edit did to a list.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ItemOp<'a> {
     /// A new item (its key is not in the old list).
-    Add(ItemKey, &'a Value),
+    Add(Key<'a>, &'a Value),
     /// The old list's item of this key is gone.
-    Remove(ItemKey),
+    Remove(Key<'a>),
     /// The old list's item `from` became `to` (of key `key`, which may differ from `from`).
     Change {
-        from: ItemKey,
-        key: ItemKey,
+        from: Key<'a>,
+        key: Key<'a>,
         to: &'a Value,
     },
 }
 
-impl ItemOp<'_> {
+impl<'a> ItemOp<'a> {
     /// The old list's key this operation concerns, if any.
-    pub(crate) fn from(&self) -> Option<&ItemKey> {
+    pub(crate) fn from(&self) -> Option<Key<'a>> {
         match self {
             ItemOp::Add(..) => None,
-            ItemOp::Remove(k) => Some(k),
-            ItemOp::Change { from, .. } => Some(from),
+            ItemOp::Remove(k) => Some(*k),
+            ItemOp::Change { from, .. } => Some(*from),
         }
-    }
-
-    /// The new list's key this operation leaves, if any.
-    pub(crate) fn to_key(&self) -> Option<&ItemKey> {
-        match self {
-            ItemOp::Add(k, _) => Some(k),
-            ItemOp::Remove(_) => None,
-            ItemOp::Change { key, .. } => Some(key),
-        }
-    }
-
-    /// Whether the operation touches the item known as `k` before or after it.
-    pub(crate) fn concerns(&self, k: &ItemKey) -> bool {
-        self.from() == Some(k) || self.to_key() == Some(k)
     }
 }
 
 /// What an edit did to a list, from `old` to `new`: changes first in the old list's order,
 /// then removals, then additions in the new list's order.
-pub(crate) fn ops<'a>(field: ListField, old: &[Value], new: &'a [Value]) -> Vec<ItemOp<'a>> {
-    let old = keyed(field, old);
-    let new = keyed(field, new);
-    let old_map: HashMap<&ItemKey, &Value> = old.iter().map(|(k, v)| (k, *v)).collect();
-    let new_map: HashMap<&ItemKey, &Value> = new.iter().map(|(k, v)| (k, *v)).collect();
+pub(crate) fn ops<'a>(field: ListField, old: &'a [Value], new: &'a [Value]) -> Vec<ItemOp<'a>> {
+    ops_indexed(&Indexed::new(field, old), &Indexed::new(field, new))
+}
+
+/// [`ops`] over lists indexed once by the caller.
+pub(crate) fn ops_indexed<'a>(old: &Indexed<'a>, new: &Indexed<'a>) -> Vec<ItemOp<'a>> {
     let mut changes = Vec::new();
-    let mut removed: Vec<&ItemKey> = Vec::new();
-    for (k, v) in &old {
-        match new_map.get(k) {
+    let mut removed: Vec<Key<'a>> = Vec::new();
+    for (k, v) in &old.items {
+        match new.by_key.get(k) {
             Some(n) if *n != *v => changes.push(ItemOp::Change {
-                from: k.clone(),
-                key: k.clone(),
+                from: *k,
+                key: *k,
                 to: *n,
             }),
             Some(_) => {}
-            None => removed.push(k),
+            None => removed.push(*k),
         }
     }
-    let added: Vec<(&ItemKey, &'a Value)> = new
+    let added: Vec<(Key<'a>, &'a Value)> = new
+        .items
         .iter()
-        .filter(|(k, _)| !old_map.contains_key(k))
-        .map(|(k, v)| (k, *v))
+        .filter(|(k, _)| !old.by_key.contains_key(k))
+        .copied()
         .collect();
+    if removed.is_empty() || added.is_empty() {
+        changes.extend(removed.into_iter().map(ItemOp::Remove));
+        changes.extend(added.into_iter().map(|(k, v)| ItemOp::Add(k, v)));
+        return changes;
+    }
     // A party with exactly one item removed and one added had that item changed.
-    let mut per_party: HashMap<&str, (u32, u32)> = HashMap::new();
+    let mut per_party: FxHashMap<&str, (u32, u32)> = FxHashMap::default();
     for k in &removed {
-        per_party.entry(k.party.as_str()).or_default().0 += 1;
+        per_party.entry(k.party).or_default().0 += 1;
     }
     for (k, _) in &added {
-        per_party.entry(k.party.as_str()).or_default().1 += 1;
+        per_party.entry(k.party).or_default().1 += 1;
     }
-    let mut paired_adds: Vec<&ItemKey> = Vec::new();
+    let mut paired_adds: Vec<Key<'a>> = Vec::new();
     let mut rest_removed = Vec::new();
     for k in removed {
-        let partner = (per_party.get(k.party.as_str()) == Some(&(1, 1)))
+        let partner = (per_party.get(k.party) == Some(&(1, 1)))
             .then(|| added.iter().find(|(a, _)| a.party == k.party))
             .flatten();
         match partner {
             Some((a, v)) => {
-                paired_adds.push(a);
+                paired_adds.push(*a);
                 changes.push(ItemOp::Change {
-                    from: k.clone(),
-                    key: (*a).clone(),
+                    from: k,
+                    key: *a,
                     to: v,
                 });
             }
-            None => rest_removed.push(ItemOp::Remove(k.clone())),
+            None => rest_removed.push(ItemOp::Remove(k)),
         }
     }
     let mut out = changes;
@@ -181,9 +219,23 @@ pub(crate) fn ops<'a>(field: ListField, old: &[Value], new: &'a [Value]) -> Vec<
         added
             .into_iter()
             .filter(|(k, _)| !paired_adds.contains(k))
-            .map(|(k, v)| ItemOp::Add(k.clone(), v)),
+            .map(|(k, v)| ItemOp::Add(k, v)),
     );
     out
+}
+
+/// Whether going from `old` to `new` changed the item known as any of `keys` (added it,
+/// removed it or changed its value): what "who made theirs" looks for, revision by revision,
+/// without working out the whole edit.
+pub(crate) fn touches(field: ListField, old: &[Value], new: &[Value], keys: &[Key<'_>]) -> bool {
+    fn find<'v>(field: ListField, list: &'v [Value], k: &Key<'_>) -> Option<&'v Value> {
+        list.iter().find(|item| {
+            let i = field.key_ref(item);
+            i.party == k.party && i.role == k.role && i.instrument == k.instrument
+        })
+    }
+    keys.iter()
+        .any(|k| find(field, old, k) != find(field, new, k))
 }
 
 #[cfg(test)]

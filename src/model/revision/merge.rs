@@ -10,12 +10,11 @@
 //! The merged list keeps the current upstream order with additions appended. A writer's share
 //! is a value of the writer; a merged split that no longer totals 100% is a conflict too.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::items::{ItemKey, ItemOp, ListField, keyed, ops};
+use super::items::{Indexed, ItemKey, ItemOp, Key, ListField, ops_indexed, touches};
 use super::{Revision, Source};
 
 /// Who made a revision, when, from where and why.
@@ -200,7 +199,7 @@ fn last_touching(field: &str, later: &[&Revision]) -> Option<Author> {
 }
 
 /// The newest revision whose change of `list` touched the item known as any of `keys`.
-fn item_author(list: ListField, keys: &[&ItemKey], later: &[&Revision]) -> Option<Author> {
+fn item_author(list: ListField, keys: &[Key<'_>], later: &[&Revision]) -> Option<Author> {
     let empty = Vec::new();
     later
         .iter()
@@ -209,99 +208,89 @@ fn item_author(list: ListField, keys: &[&ItemKey], later: &[&Revision]) -> Optio
             r.diff.iter().filter(|c| c.field() == list.name()).any(|c| {
                 let old = c.old.as_ref().and_then(Value::as_array).unwrap_or(&empty);
                 let new = c.new.as_ref().and_then(Value::as_array).unwrap_or(&empty);
-                ops(list, old, new)
-                    .iter()
-                    .any(|op| keys.iter().any(|k| op.concerns(k)))
+                touches(list, old, new, keys)
             })
         })
         .map(|r| Author::of(r))
         .or_else(|| last_touching(list.name(), later))
 }
 
-fn merge_list(
+fn merge_list<'a>(
     list: ListField,
-    base: &[Value],
-    mine: &[Value],
-    theirs: &[Value],
+    base: &'a [Value],
+    mine: &'a [Value],
+    theirs: &'a [Value],
     later: &[&Revision],
 ) -> (Vec<Value>, Vec<Conflict>) {
-    let base_items: HashMap<ItemKey, &Value> = keyed(list, base).into_iter().collect();
-    let ops_t = ops(list, base, theirs);
-    let by_from: HashMap<&ItemKey, &ItemOp> = ops_t
+    let base_index = Indexed::new(list, base);
+    let theirs_index = Indexed::new(list, theirs);
+    let ops_t = ops_indexed(&base_index, &theirs_index);
+    let by_from: FxHashMap<Key<'a>, &ItemOp<'a>> = ops_t
         .iter()
         .filter_map(|op| op.from().map(|k| (k, op)))
         .collect();
-    let mut result: Vec<(ItemKey, Value)> = keyed(list, theirs)
-        .into_iter()
-        .map(|(k, v)| (k, v.clone()))
-        .collect();
+    let base_items = &base_index.by_key;
+    // Theirs as it is, by reference: values are cloned once, at the end.
+    let mut result: Vec<(Key<'a>, &'a Value)> = theirs_index.items.clone();
     let mut conflicts = Vec::new();
-    let mut conflict = |item: &ItemKey, mine: Option<&Value>, theirs: Option<&Value>| {
-        let theirs_key = theirs.map(|t| list.key(t));
+    let mut conflict = |item: Key<'a>, mine: Option<&Value>, theirs: Option<&Value>| {
         let mut keys = vec![item];
-        keys.extend(theirs_key.as_ref());
+        keys.extend(theirs.map(|t| list.key_ref(t)));
         conflicts.push(Conflict {
             field: list.name().to_owned(),
-            item: Some(item.clone()),
-            base: base_items.get(item).map(|v| (*v).clone()),
+            item: Some(item.owned()),
+            base: base_items.get(&item).map(|v| (*v).clone()),
             mine: mine.cloned(),
             theirs: theirs.cloned(),
             theirs_by: item_author(list, &keys, later),
         });
     };
     let position =
-        |result: &[(ItemKey, Value)], k: &ItemKey| result.iter().position(|(r, _)| r == k);
-    for op in ops(list, base, mine) {
+        |result: &[(Key<'a>, &'a Value)], k: Key<'a>| result.iter().position(|(r, _)| *r == k);
+    for op in ops_indexed(&base_index, &Indexed::new(list, mine)) {
         match op {
-            ItemOp::Add(k, item) => match position(&result, &k) {
-                Some(i) if result[i].1 == *item => {}
-                Some(i) => {
-                    let theirs = result[i].1.clone();
-                    conflict(&k, Some(item), Some(&theirs));
-                }
-                None => result.push((k, item.clone())),
+            ItemOp::Add(k, item) => match position(&result, k) {
+                Some(i) if result[i].1 == item => {}
+                Some(i) => conflict(k, Some(item), Some(result[i].1)),
+                None => result.push((k, item)),
             },
             ItemOp::Remove(k) => match by_from.get(&k) {
                 None => {
-                    if let Some(i) = position(&result, &k) {
+                    if let Some(i) = position(&result, k) {
                         result.remove(i);
                     }
                 }
-                Some(ItemOp::Remove(_)) => {}
-                Some(ItemOp::Change { to, .. }) => conflict(&k, None, Some(to)),
-                Some(ItemOp::Add(..)) => {}
+                Some(ItemOp::Remove(_)) | Some(ItemOp::Add(..)) => {}
+                Some(ItemOp::Change { to, .. }) => conflict(k, None, Some(to)),
             },
             ItemOp::Change { from, key, to } => match by_from.get(&from) {
                 None => {
-                    let at = position(&result, &from);
-                    match position(&result, &key).filter(|_| key != from) {
+                    let at = position(&result, from);
+                    match position(&result, key).filter(|_| key != from) {
                         // Theirs added the very item this change arrives at.
-                        Some(j) if result[j].1 == *to => {
+                        Some(j) if result[j].1 == to => {
                             if let Some(i) = at {
                                 result.remove(i);
                             }
                         }
-                        Some(j) => {
-                            let theirs = result[j].1.clone();
-                            conflict(&from, Some(to), Some(&theirs));
-                        }
+                        Some(j) => conflict(from, Some(to), Some(result[j].1)),
                         None => match at {
-                            Some(i) => result[i] = (key, to.clone()),
-                            None => result.push((key, to.clone())),
+                            Some(i) => result[i] = (key, to),
+                            None => result.push((key, to)),
                         },
                     }
                 }
-                Some(ItemOp::Remove(_)) => conflict(&from, Some(to), None),
+                Some(ItemOp::Remove(_)) => conflict(from, Some(to), None),
                 Some(ItemOp::Change { to: theirs, .. }) => {
                     if *theirs != to {
-                        conflict(&from, Some(to), Some(theirs));
+                        conflict(from, Some(to), Some(theirs));
                     }
                 }
                 Some(ItemOp::Add(..)) => {}
             },
         }
     }
-    let items: Vec<Value> = result.into_iter().map(|(_, v)| v).collect();
+    let items: Vec<Value> = result.into_iter().map(|(_, v)| v.clone()).collect();
     if conflicts.is_empty() && list == ListField::Writers && !split_adds_up(&items) {
         // Each side's split added up; together they do not. A person decides.
         conflicts.push(Conflict {
@@ -651,9 +640,9 @@ mod laws {
             })
         };
         match op {
-            ItemOp::Add(k, v) => has(v) || about(k),
-            ItemOp::Remove(k) => !has_key(k) || about(k),
-            ItemOp::Change { from, to, .. } => has(to) || about(from),
+            ItemOp::Add(k, v) => has(v) || about(&k.owned()),
+            ItemOp::Remove(k) => !has_key(&k.owned()) || about(&k.owned()),
+            ItemOp::Change { from, to, .. } => has(to) || about(&from.owned()),
         }
     }
 

@@ -3,12 +3,11 @@
 //! the same credit, changed), so a credit's provenance is the newest revision that added or
 //! changed it; a credit no revision's diff mentions came with the first revision.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::Revision;
-use super::items::{ItemKey, ItemOp, ListField, keyed, ops};
+use super::items::{ItemOp, Key, ListField, keyed, ops};
 use super::merge::Author;
 
 /// Who added or last changed a credit, when, from where and why.
@@ -23,7 +22,7 @@ pub fn provenance(
 ) -> Vec<Option<Provenance>> {
     let mut sorted: Vec<&Revision> = history.iter().collect();
     sorted.sort_by_key(|r| r.version);
-    let mut made: HashMap<ItemKey, &Revision> = HashMap::new();
+    let mut made: FxHashMap<Key<'_>, &Revision> = FxHashMap::default();
     let empty = Vec::new();
     for rev in &sorted {
         for change in rev.diff.iter().filter(|c| c.field() == list.name()) {
