@@ -9,6 +9,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+
+// linerd's allocator: the pusher merges in linerd.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use liner::model::{FieldChange, Merge, Revision, Source, SourceKind, merge};
 use serde_json::{Map, Value, json};
 
