@@ -82,15 +82,23 @@ fn main() -> Result<()> {
     let _ = std::fs::remove_dir_all(&index_root);
 
     let mut rows: Vec<(&str, String)> = Vec::new();
-    let spec = CatalogSpec::new(args.recordings, args.seed);
+    let spec = CatalogSpec::new(args.recordings, args.seed).with_history();
 
     // 1. Generate (in memory, so the apply timing is the store's and not the generator's).
     let t = Instant::now();
     let batches: Vec<_> = Generator::new(spec, 5_000).collect();
     let changes: usize = batches.iter().map(|b| b.changes.len()).sum();
+    let revisions: usize = batches
+        .iter()
+        .flat_map(|b| &b.changes)
+        .map(|c| 1 + c.history.len())
+        .sum();
     rows.push((
         "generate",
-        format!("{:.2} s ({changes} changes)", t.elapsed().as_secs_f64()),
+        format!(
+            "{:.2} s ({changes} changes, {revisions} revisions: every edit of a recording's history too)",
+            t.elapsed().as_secs_f64()
+        ),
     ));
 
     if args.apply_only {

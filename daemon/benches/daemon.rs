@@ -196,8 +196,11 @@ fn main() -> Result<()> {
     ));
 
     // The foundation's input, generated once, before anything is timed.
-    let batches: Vec<Batch> =
-        Generator::new(CatalogSpec::new(args.recordings, args.seed), 5_000).collect();
+    let batches: Vec<Batch> = Generator::new(
+        CatalogSpec::new(args.recordings, args.seed).with_history(),
+        5_000,
+    )
+    .collect();
 
     // Foundation, cold mirror, foundation, cold mirror, …, foundation.
     let mut foundations = vec![foundation(&batches, work.path(), 0)?];

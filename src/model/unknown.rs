@@ -18,67 +18,54 @@ use serde_json::Value;
 use super::{Entity, Recording, Release, Work};
 
 /// The members of a JSON object that its type does not know, in key order; empty (and no
-/// allocation) in the usual case.
+/// allocation: an empty `BTreeMap` holds none) in the usual case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Unknown(Option<Box<BTreeMap<String, Value>>>);
+pub struct Unknown(BTreeMap<String, Value>);
 
 impl Unknown {
     pub fn is_empty(&self) -> bool {
-        self.0.as_ref().is_none_or(|m| m.is_empty())
+        self.0.is_empty()
     }
 
     /// The member names, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().flat_map(|m| m.keys().map(String::as_str))
+        self.0.keys().map(String::as_str)
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.as_ref()?.get(name)
+        self.0.get(name)
     }
 
     pub fn insert(&mut self, name: impl Into<String>, value: Value) {
-        self.0
-            .get_or_insert_with(Default::default)
-            .insert(name.into(), value);
+        self.0.insert(name.into(), value);
     }
 
     /// As a JSON object (for storing beside a row), `None` when empty.
     pub fn to_value(&self) -> Option<Value> {
-        let m = self.0.as_ref().filter(|m| !m.is_empty())?;
-        Some(Value::Object(
-            m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        ))
+        (!self.0.is_empty())
+            .then(|| Value::Object(self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
     }
 
     /// From a JSON object stored with [`Unknown::to_value`]; anything else is empty.
     pub fn from_value(v: Option<&Value>) -> Unknown {
-        match v.and_then(Value::as_object) {
-            Some(m) if !m.is_empty() => Unknown(Some(Box::new(
-                m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            ))),
-            _ => Unknown(None),
-        }
+        Unknown(
+            v.and_then(Value::as_object)
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        )
     }
 }
 
 // Flattened into its owner: serde hands over the members the owner did not claim.
 impl<'de> Deserialize<'de> for Unknown {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<String, Value>::deserialize(d)?;
-        Ok(Unknown((!map.is_empty()).then(|| Box::new(map))))
+        BTreeMap::<String, Value>::deserialize(d).map(Unknown)
     }
 }
 
 impl Serialize for Unknown {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
-        if let Some(m) = &self.0 {
-            for (k, v) in m.iter() {
-                map.serialize_entry(k, v)?;
-            }
-        }
-        map.end()
+        self.0.serialize(s)
     }
 }
 

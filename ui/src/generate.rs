@@ -31,7 +31,7 @@ pub fn run(args: GenerateArgs, data: &Path) -> Result<()> {
     let started = Instant::now();
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     store.begin_bulk_load()?;
-    let spec = CatalogSpec::new(args.recordings, args.seed);
+    let spec = CatalogSpec::new(args.recordings, args.seed).with_history();
     let epoch = format!("generated-{}", args.seed);
     let mut position = 0u64;
     let mut last_report = Instant::now();

@@ -170,7 +170,7 @@ pub(crate) fn ops_indexed<'a>(old: &Indexed<'a>, new: &Indexed<'a>) -> Vec<ItemO
             Some(n) if *n != *v => changes.push(ItemOp::Change {
                 from: *k,
                 key: *k,
-                to: *n,
+                to: n,
             }),
             Some(_) => {}
             None => removed.push(*k),

@@ -149,33 +149,6 @@ pub fn author_words(a: &Author) -> String {
     )
 }
 
-/// Every party id an outcome mentions, for naming them.
-pub fn party_ids(outcome: &EditOutcome, out: &mut Names) {
-    if let Ok(v) = serde_json::to_value(outcome) {
-        collect(&v, out);
-    }
-}
-
-fn collect(v: &Value, out: &mut Names) {
-    match v {
-        Value::String(s) if s.starts_with("pty_") => {
-            out.entry(s.clone()).or_insert_with(|| s.clone());
-        }
-        Value::String(s) => {
-            // Ids inside prose (a refusal's words).
-            for word in s.split(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
-                if word.starts_with("pty_") {
-                    out.entry(word.to_owned())
-                        .or_insert_with(|| word.to_owned());
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
-        Value::Object(o) => o.values().for_each(|x| collect(x, out)),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use liner::protocol::FieldError;

@@ -170,7 +170,7 @@ pub fn router(app: State) -> Router {
         .route("/v1/me", get(entities::me))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
-        .route("/v1/openapi.json", get(ops::openapi))
+        .route("/v1/openapi.json", get(openapi::serve))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             limits.request_timeout,

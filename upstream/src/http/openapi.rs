@@ -58,3 +58,15 @@ pub fn document() -> String {
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".into())
 }
+
+/// `GET /v1/openapi.json`: the document, generated from the code.
+pub async fn serve() -> axum::response::Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse as _;
+    let mut response = (StatusCode::OK, document()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

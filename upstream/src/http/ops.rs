@@ -67,13 +67,3 @@ pub async fn track(AxState(app): AxState<State>, req: Request, next: Next) -> Re
         .observe(started.elapsed().as_secs_f64());
     response
 }
-
-/// The OpenAPI document, generated from the code.
-pub async fn openapi() -> Response {
-    let mut response = (StatusCode::OK, super::openapi::document()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}

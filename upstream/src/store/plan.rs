@@ -117,7 +117,7 @@ pub fn plan(writes: &[Write], found: &Found) -> Result<Vec<Planned>, Refusal> {
             let missing: Vec<EntityId> = w
                 .references
                 .iter()
-                .filter(|r| !rows.get(r).is_some_and(|c| !c.deleted))
+                .filter(|r| rows.get(r).is_none_or(|c| c.deleted))
                 .copied()
                 .collect();
             if !missing.is_empty() {

@@ -96,7 +96,7 @@ impl Worker {
 
     fn store(&mut self) -> Result<&mut Store> {
         if self.store.is_none() {
-            let store = Store::open_existing(&self.paths.mirror()).map_err(|e| e.to_string())?;
+            let store = Store::open_existing(self.paths.mirror()).map_err(|e| e.to_string())?;
             // The console's lookups touch little; the daemon's writer holds the big cache.
             store.set_cache_mib(16).map_err(|e| e.to_string())?;
             self.store = Some(store);
@@ -110,7 +110,7 @@ impl Worker {
                 index.refresh().map_err(|e| format!("search index: {e}"))?;
             }
             None => {
-                let index = SearchIndex::open_read_only(&self.paths.index())
+                let index = SearchIndex::open_read_only(self.paths.index())
                     .map_err(|e| format!("search index not ready ({e}); linerd builds it"))?;
                 self.index = Some(index);
             }
@@ -480,8 +480,12 @@ fn names_in<'a>(
     let mut names = HashMap::new();
     for entry in entries {
         collect_party_ids(&entry.patch, &mut names);
-        if let Some(outcome) = &entry.outcome {
-            crate::console::outcome::party_ids(outcome, &mut names);
+        if let Some(outcome) = entry
+            .outcome
+            .as_ref()
+            .and_then(|o| serde_json::to_value(o).ok())
+        {
+            collect_party_ids(&outcome, &mut names);
         }
     }
     name_parties(store, &mut names);
@@ -503,6 +507,15 @@ fn collect_party_ids(v: &Value, out: &mut HashMap<String, String>) {
     match v {
         Value::String(s) if s.starts_with("pty_") => {
             out.entry(s.clone()).or_insert_with(|| s.clone());
+        }
+        Value::String(s) => {
+            // Ids inside prose (a refusal's words).
+            for word in s.split(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
+                if word.starts_with("pty_") {
+                    out.entry(word.to_owned())
+                        .or_insert_with(|| word.to_owned());
+                }
+            }
         }
         Value::Array(a) => a.iter().for_each(|x| collect_party_ids(x, out)),
         Value::Object(o) => o.values().for_each(|x| collect_party_ids(x, out)),
