@@ -51,6 +51,10 @@ struct Args {
     /// Stop after applying into the store, without an index (to see the store alone).
     #[arg(long)]
     apply_only: bool,
+    /// Without the edit histories a fifth of recordings carry (every entity at version 1):
+    /// what full history costs is the difference.
+    #[arg(long)]
+    no_history: bool,
     /// cargo passes --bench; ignore it.
     #[arg(long, hide = true)]
     bench: bool,
@@ -82,7 +86,8 @@ fn main() -> Result<()> {
     let _ = std::fs::remove_dir_all(&index_root);
 
     let mut rows: Vec<(&str, String)> = Vec::new();
-    let spec = CatalogSpec::new(args.recordings, args.seed).with_history();
+    let mut spec = CatalogSpec::new(args.recordings, args.seed);
+    spec.history = !args.no_history;
 
     // 1. Generate (in memory, so the apply timing is the store's and not the generator's).
     let t = Instant::now();

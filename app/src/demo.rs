@@ -45,14 +45,18 @@ pub async fn start(
     let token_file = dir.join("token");
     if !dir.join(SEEDED_MARK).exists() {
         let mut last = 0;
-        liner_upstream::seed::seed(store.as_ref(), recordings, seed, |entities| {
-            if entities / 20_000 != last {
-                last = entities / 20_000;
-                progress(&format!(
-                    "seeding the demo catalog ({recordings} recordings): {entities} entities"
-                ));
-            }
-        })
+        liner_upstream::seed::seed(
+            store.as_ref(),
+            liner::generate::CatalogSpec::new(recordings, seed).with_history(),
+            |entities| {
+                if entities / 20_000 != last {
+                    last = entities / 20_000;
+                    progress(&format!(
+                        "seeding the demo catalog ({recordings} recordings): {entities} entities"
+                    ));
+                }
+            },
+        )
         .await
         .context("seeding the demo catalog")?;
         let token = generate_token();

@@ -195,13 +195,11 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
             .args(["-c", &shell])
             .output()
             .expect("bash");
-        assert_eq!(
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            (Some(0), ""),
-            "liner {args:?} | head -1"
+        assert!(
+            (out.status.code() == normal || out.status.code() == Some(0)) && out.stderr.is_empty(),
+            "liner {args:?} | head -1: {:?} {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
         );
         // A reader that closes at once: every write fails with a broken pipe.
         let mut child = liner()

@@ -50,8 +50,19 @@ struct Args {
     /// Cold mirrors, each between two foundation runs.
     #[arg(long, default_value_t = 1)]
     rounds: usize,
+    /// A catalog without edit histories (every entity at version 1), on both sides: what
+    /// full history costs is the difference.
+    #[arg(long)]
+    no_history: bool,
     #[arg(long, hide = true)]
     bench: bool,
+}
+
+/// The catalog both sides load.
+fn spec(args: &Args) -> CatalogSpec {
+    let mut spec = CatalogSpec::new(args.recordings, args.seed);
+    spec.history = !args.no_history;
+    spec
 }
 
 /// The daemon process, stopped however the bench ends.
@@ -130,8 +141,11 @@ fn main() -> Result<()> {
         Some(p) => p.clone(),
         None => {
             let default = PathBuf::from(format!(
-                "../upstream/target/upstream-bench/catalog-{}-{}.db",
-                args.recordings, args.seed
+                "{}/../target/upstream-bench/catalog-{}-{}{}.db",
+                env!("CARGO_MANIFEST_DIR"),
+                args.recordings,
+                args.seed,
+                if args.no_history { "-flat" } else { "" }
             ));
             if default.exists() {
                 default
@@ -145,7 +159,7 @@ fn main() -> Result<()> {
         let store = upstore::open(&url).await?;
         if store.head().await? == 0 {
             eprintln!("bench: seeding {} recordings…", args.recordings);
-            liner_upstream::seed::seed(store.as_ref(), args.recordings, args.seed, |_| {}).await?;
+            liner_upstream::seed::seed(store.as_ref(), spec(&args), |_| {}).await?;
         }
         let token = generate_token();
         store
@@ -196,11 +210,7 @@ fn main() -> Result<()> {
     ));
 
     // The foundation's input, generated once, before anything is timed.
-    let batches: Vec<Batch> = Generator::new(
-        CatalogSpec::new(args.recordings, args.seed).with_history(),
-        5_000,
-    )
-    .collect();
+    let batches: Vec<Batch> = Generator::new(spec(&args), 5_000).collect();
 
     // Foundation, cold mirror, foundation, cold mirror, …, foundation.
     let mut foundations = vec![foundation(&batches, work.path(), 0)?];

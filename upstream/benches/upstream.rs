@@ -149,8 +149,12 @@ async fn prepare(args: &Args, backend: &str) -> Result<String> {
             "bench: seeding {} recordings into {backend}…",
             args.recordings
         );
-        let report =
-            liner_upstream::seed::seed(store.as_ref(), args.recordings, args.seed, |_| {}).await?;
+        let report = liner_upstream::seed::seed(
+            store.as_ref(),
+            liner::generate::CatalogSpec::new(args.recordings, args.seed).with_history(),
+            |_| {},
+        )
+        .await?;
         eprintln!(
             "bench: seeded {} entities in {:.1} s",
             report.entities,

@@ -50,6 +50,9 @@ enum Command {
         generate: u64,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Every entity at version 1, without the edit histories a fifth of recordings get.
+        #[arg(long)]
+        no_history: bool,
     },
 }
 
@@ -188,10 +191,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Seed { generate, seed } => {
+        Command::Seed {
+            generate,
+            seed,
+            no_history,
+        } => {
             let store = store::open(&cli.db).await?;
             let mut last = std::time::Instant::now();
-            let report = liner_upstream::seed::seed(store.as_ref(), generate, seed, |n| {
+            let mut spec = liner::generate::CatalogSpec::new(generate, seed);
+            spec.history = !no_history;
+            let report = liner_upstream::seed::seed(store.as_ref(), spec, |n| {
                 if last.elapsed().as_secs() >= 2 {
                     eprintln!("liner-upstream: seeded {n} entities…");
                     last = std::time::Instant::now();
@@ -199,8 +208,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
             .await?;
             eprintln!(
-                "liner-upstream: seeded {} entities in {:.1} s (feed head {})",
+                "liner-upstream: seeded {} entities ({} revisions) in {:.1} s (feed head {})",
                 report.entities,
+                report.revisions,
                 report.elapsed.as_secs_f64(),
                 report.head
             );

@@ -39,18 +39,17 @@ pub enum SeedError {
     Missing { id: String, missing: String },
 }
 
-/// Seeds `recordings` generated recordings (with their parties, works and releases).
+/// Seeds the generated catalog `spec` describes (recordings with their parties, works and
+/// releases, and with [`CatalogSpec::with_history`] their edits).
 pub async fn seed(
     store: &dyn CatalogStore,
-    recordings: u64,
-    seed: u64,
+    spec: CatalogSpec,
     mut progress: impl FnMut(u64),
 ) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
     let mut entities = 0;
     let mut revisions = 0;
     let mut head = 0;
-    let spec = CatalogSpec::new(recordings, seed).with_history();
     for batch in Generator::new(spec, 2_000) {
         let mut writes = Vec::with_capacity(batch.changes.len());
         let mut batch_entities = 0;

@@ -5,6 +5,7 @@
 mod common;
 
 use common::backends;
+use liner::generate::CatalogSpec;
 use liner::model::EntityKind;
 use liner_upstream::seed::{SeedError, seed};
 use liner_upstream::store;
@@ -13,7 +14,13 @@ use liner_upstream::store;
 async fn a_generated_catalog_seeds_once_on_every_backend() {
     for backend in backends().await {
         let store = store::open(&backend.url()).await.expect("open");
-        let report = seed(store.as_ref(), 3_000, 7, |_| {}).await.expect("seed");
+        let report = seed(
+            store.as_ref(),
+            CatalogSpec::new(3_000, 7).with_history(),
+            |_| {},
+        )
+        .await
+        .expect("seed");
         assert_eq!(report.head, report.revisions, "one change per revision");
         assert!(
             report.revisions > report.entities + report.entities / 20,
@@ -30,7 +37,12 @@ async fn a_generated_catalog_seeds_once_on_every_backend() {
         assert_eq!(first["version"], 1);
         assert_eq!(first["revision"]["source"]["kind"], "import");
 
-        let again = seed(store.as_ref(), 3_000, 7, |_| {}).await;
+        let again = seed(
+            store.as_ref(),
+            CatalogSpec::new(3_000, 7).with_history(),
+            |_| {},
+        )
+        .await;
         assert!(
             matches!(again, Err(SeedError::NotEmpty { .. })),
             "{again:?}"

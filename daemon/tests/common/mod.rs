@@ -26,9 +26,13 @@ impl Upstream {
         let store = upstore::open(&format!("sqlite:{}", dir.path().join("c.db").display()))
             .await
             .expect("open");
-        liner_upstream::seed::seed(store.as_ref(), recordings, seed, |_| {})
-            .await
-            .expect("seed");
+        liner_upstream::seed::seed(
+            store.as_ref(),
+            liner::generate::CatalogSpec::new(recordings, seed).with_history(),
+            |_| {},
+        )
+        .await
+        .expect("seed");
         let token = generate_token();
         add_token(store.as_ref(), &token).await;
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
