@@ -21,7 +21,8 @@ use serde_json::json;
 
 use crate::cli::{LookupArgs, StatusArgs};
 use crate::console::edit::{percent, share_text};
-use crate::console::worker::{Paths, Reply, Request, Worker};
+use crate::console::outcome::{author_words, outcome_words};
+use crate::console::worker::{Paths, Reply, Request, Worker, names_in};
 
 /// Whether a lookup found what it was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +73,10 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
     let mut details = Vec::new();
     for id in ids {
         if let Some(d) = store.recording_detail(id)? {
+            let history = store.history(EntityId::Recording(id))?;
+            let provenance = crate::console::worker::provenance(&d, &history);
             let edits = store.outbox_for(EntityId::Recording(id))?;
-            details.push((d, edits));
+            details.push((d, provenance, edits));
         }
     }
     if details.is_empty() {
@@ -83,12 +86,24 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
     if args.json {
         let out: Vec<_> = details
             .iter()
-            .map(|(d, e)| json!({"recording": d, "local_edits": e}))
+            .map(|(d, provenance, edits)| {
+                let names = names_in(&store, edits.iter());
+                let edits: Vec<_> = edits
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "edit": e,
+                            "outcome_words": e.outcome.as_ref().map(|o| outcome_words(o, &names)),
+                        })
+                    })
+                    .collect();
+                json!({"recording": d, "provenance": provenance, "local_edits": edits})
+            })
             .collect();
         print_json(&out)?;
         return Ok(Found::Yes);
     }
-    for (d, edits) in &details {
+    for (d, provenance, edits) in &details {
         let r = &d.recording;
         outln!("{}  ({}, version {})", r.title, r.id, d.version);
         outln!("  by {}", r.display_artist());
@@ -97,7 +112,7 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
             r.isrc.as_ref().map_or("—".into(), |i| i.to_string())
         );
         let mut role = None;
-        for c in &d.credits {
+        for (c, by) in d.credits.iter().zip(provenance) {
             if role != Some(c.credit.role) {
                 role = Some(c.credit.role);
                 outln!("  {}", c.credit.role.label());
@@ -108,6 +123,9 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
             }
             if let Some(a) = &c.credit.credited_as {
                 line.push_str(&format!(", credited as {a:?}"));
+            }
+            if let Some(by) = by {
+                line.push_str(&format!(" — {}", author_words(by)));
             }
             outln!("{line}");
         }
@@ -139,12 +157,18 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
                 rel.position
             );
         }
+        let names = names_in(&store, edits.iter());
         for e in edits {
+            let answer = e
+                .outcome
+                .as_ref()
+                .map(|o| format!(": {}", outcome_words(o, &names)))
+                .unwrap_or_default();
             outln!(
-                "  local edit {}: {} ({})",
+                "  local edit {} ({}): {}{answer}",
                 e.seq,
+                e.reason,
                 e.state.as_str(),
-                e.reason
             );
         }
     }

@@ -473,7 +473,7 @@ pub fn provenance(detail: &RecordingDetail, history: &[Revision]) -> Vec<Option<
 }
 
 /// Names of every party an outbox entry's patch or conflict detail mentions.
-fn names_in<'a>(
+pub(crate) fn names_in<'a>(
     store: &Store,
     entries: impl Iterator<Item = &'a OutboxEntry>,
 ) -> HashMap<String, String> {
