@@ -58,17 +58,30 @@ async fn run_with(
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let mirror_path = config.data().mirror();
-    let mut store = Store::open(&mirror_path)
-        .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
-    status.update(|s| s.cursor = store.cursor().ok().flatten().map(|c| c.token()));
+    // Opening migrates and rebuilds what a cut-off bulk load left out (seconds on a large
+    // mirror): on a blocking thread, like every other use of SQLite here.
+    let (store, pusher_store, cursor) = tokio::task::spawn_blocking({
+        let path = mirror_path.clone();
+        move || -> anyhow::Result<(Store, Store, Option<String>)> {
+            let open = || {
+                Store::open(&path).with_context(|| format!("opening the mirror {}", path.display()))
+            };
+            let store = open()?;
+            let cursor = store.cursor().ok().flatten().map(|c| c.token());
+            // The writer gets a bigger page cache than the pusher, which only reads its outbox.
+            store.set_cache_mib(32)?;
+            let pusher_store = open()?;
+            pusher_store.set_cache_mib(4)?;
+            Ok((store, pusher_store, cursor))
+        }
+    })
+    .await
+    .context("opening the mirror")??;
+    let mut store = store;
+    status.update(|s| s.cursor = cursor);
     // A long-poll answers within its wait; ten seconds more and the connection is dead.
     let stall_after = config.sync.wait() + std::time::Duration::from_secs(10);
     let upstream = client::Upstream::new(&config.upstream.url, token, stall_after)?;
-    // The writer gets a bigger page cache than the pusher, which only reads its outbox.
-    store.set_cache_mib(32)?;
-    let pusher_store = Store::open(&mirror_path)
-        .with_context(|| format!("opening the mirror {}", mirror_path.display()))?;
-    pusher_store.set_cache_mib(4)?;
     let pusher = pusher::Pusher {
         store: Arc::new(Mutex::new(pusher_store)),
         upstream: upstream.clone(),

@@ -92,7 +92,8 @@ pub(super) fn edited(
                 } else {
                     SourceKind::Editor
                 },
-                reference: delivery.then(|| format!("dlv-{seed}-{i}-{k}")),
+                // A label's redelivery covers a whole batch of recordings at once.
+                reference: delivery.then(|| format!("dlv-{seed}-{:05}", i / 500 * 5 + k as u64)),
             },
             reason: if delivery {
                 "label redelivery".into()

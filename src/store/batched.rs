@@ -7,7 +7,7 @@ use rusqlite::{Transaction, params};
 
 use super::apply::insert_rows;
 use super::journal::{EntityDoc, JournalEntry};
-use super::{Keys, Result, StoreError, kind_code};
+use super::{Keys, Result, kind_code};
 use crate::model::{EntityKind, Revision};
 
 /// A revision row waiting for the end of its batch.
@@ -16,7 +16,8 @@ struct RevisionRow {
     version: u64,
     origin: i64,
     at_ms: i64,
-    diff: Option<String>,
+    /// Packed (see [`super::diffs`]).
+    diff: Option<Vec<u8>>,
     /// Members this build does not know (see [`crate::model::unknown`]).
     extra: Option<String>,
 }
@@ -63,16 +64,7 @@ impl Batched {
         rev: &Revision,
     ) -> Result<()> {
         let origin = origin_id(tx, keys, rev)?;
-        let diff = if rev.diff.is_empty() {
-            None
-        } else {
-            Some(
-                serde_json::to_string(&rev.diff).map_err(|source| StoreError::Corrupt {
-                    what: "revision diff".into(),
-                    source,
-                })?,
-            )
-        };
+        let diff = super::diffs::pack(tx, keys, &rev.diff)?;
         self.revisions[kind_code(kind) as usize - 1].push(RevisionRow {
             key,
             version,

@@ -11,6 +11,7 @@
 mod apply;
 mod batched;
 mod body;
+mod diffs;
 mod handoff;
 mod journal;
 mod links;

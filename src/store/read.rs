@@ -526,21 +526,15 @@ impl Store {
              JOIN revision_origin o ON o.id = v.origin
              WHERE e.id = ?1 ORDER BY v.version"
         ))?;
-        let rows = stmt.query_map(params![id], |r| {
-            Ok((
-                r.get::<_, u64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-            ))
-        })?;
+        let mut rows = stmt.query(params![id])?;
+        let mut parties = super::diffs::PartyIds::new(self.conn());
         let mut out = Vec::new();
-        for row in rows {
-            let (version, actor, source, reference, reason, at_ms, diff, extra) = row?;
+        while let Some(r) = rows.next()? {
+            let version: u64 = r.get(0)?;
+            let source: String = r.get(2)?;
+            let reference: String = r.get(3)?;
+            let at_ms: i64 = r.get(5)?;
+            let extra: Option<String> = r.get(7)?;
             let kind = SourceKind::from_wire(&source).ok_or_else(|| {
                 corrupt(
                     format!("revision source {source:?}"),
@@ -556,18 +550,15 @@ impl Store {
                         .as_ref(),
                 ),
                 version,
-                actor,
+                actor: r.get(1)?,
                 source: Source {
                     kind,
                     reference: (!reference.is_empty()).then_some(reference),
                 },
-                reason,
+                reason: r.get(4)?,
                 at: jiff::Timestamp::from_millisecond(at_ms)
                     .map_err(|e| corrupt("revision time", serde::de::Error::custom(e)))?,
-                diff: match diff {
-                    Some(d) => serde_json::from_str(&d).map_err(|e| corrupt("revision diff", e))?,
-                    None => Vec::new(),
-                },
+                diff: super::diffs::unpack(r.get_ref(6)?, &mut parties)?,
             });
         }
         Ok(out)
@@ -613,14 +604,6 @@ impl Store {
              FROM party_writer l JOIN party p ON p.key = l.party_key JOIN work w ON w.key = l.work_key",
             "SELECT 'track|' || id_text('rel_', rl.id) || '|' || t.disc || '|' || t.position || '|' || id_text('rec_', r.id)
              FROM track t JOIN release rl ON rl.key = t.release_key JOIN recording r ON r.key = t.recording_key",
-            "SELECT 'revision|' || id_text('pty_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '') || '|' || coalesce(v.extra, '')
-             FROM party_revision v JOIN party e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || id_text('rec_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '') || '|' || coalesce(v.extra, '')
-             FROM recording_revision v JOIN recording e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || id_text('wrk_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '') || '|' || coalesce(v.extra, '')
-             FROM work_revision v JOIN work e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
-            "SELECT 'revision|' || id_text('rel_', e.id) || '|' || v.version || '|' || o.actor || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms || '|' || coalesce(v.diff, '') || '|' || coalesce(v.extra, '')
-             FROM release_revision v JOIN release e ON e.key = v.entity_key JOIN revision_origin o ON o.id = v.origin",
         ];
         let mut out = Vec::new();
         for q in queries {
@@ -631,7 +614,42 @@ impl Store {
             }
         }
         out.extend(self.packed_dump()?);
+        out.extend(self.revision_dump()?);
         out.sort_unstable();
+        Ok(out)
+    }
+
+    /// The dump's revision lines, with diffs unpacked (packed ones name parties by key).
+    fn revision_dump(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut parties = super::diffs::PartyIds::new(conn);
+        let mut out = Vec::new();
+        for (t, prefix) in [
+            ("party", "pty_"),
+            ("recording", "rec_"),
+            ("work", "wrk_"),
+            ("release", "rel_"),
+        ] {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT 'revision|' || id_text('{prefix}', e.id) || '|' || v.version || '|' || o.actor
+                   || '|' || o.source || '|' || o.source_ref || '|' || o.reason || '|' || v.at_ms,
+                   v.diff, coalesce(v.extra, '')
+                 FROM {t}_revision v JOIN {t} e ON e.key = v.entity_key
+                 JOIN revision_origin o ON o.id = v.origin"
+            ))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let head: String = r.get(0)?;
+                let diff = super::diffs::unpack(r.get_ref(1)?, &mut parties)?;
+                let diff = if diff.is_empty() {
+                    String::new()
+                } else {
+                    serde_json::to_string(&diff).map_err(|e| corrupt("revision diff", e))?
+                };
+                let extra: String = r.get(2)?;
+                out.push(format!("{head}|{diff}|{extra}"));
+            }
+        }
         Ok(out)
     }
 

@@ -535,6 +535,87 @@ async fn artists_see_shares_only_on_their_own_works_everywhere() {
         !history.to_string().contains("10000"),
         "history leaks the share: {history}"
     );
+
+    // Per version: the other work gains the artist as a writer. Its current split is the
+    // artist's to see; the version it was not a writer of stays hidden, in the history, in
+    // the snapshot's earlier revisions and in the feed alike.
+    let me = artist_party().to_string();
+    let r = s
+        .send(
+            Method::PATCH,
+            Role::Editor,
+            &format!("/v1/works/{}", f.other_work),
+            &json!({"reason": "the artist co-wrote it", "patch": {"writers": [
+                {"party": me, "role": "lyricist", "share": 2500},
+                {"party": other_as_editor["data"]["writers"][0]["party"], "role": "composer", "share": 7500}
+            ]}}),
+        )
+        .header("if-match", "\"1\"")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let first_split = |revision: &Value| -> Option<Value> {
+        revision["diff"]
+            .as_array()?
+            .iter()
+            .find(|c| c["path"] == "/writers")?
+            .get("new")
+            .cloned()
+    };
+    let (_, history) = json_of(
+        s.get(Role::Artist, &format!("/v1/works/{}/history", f.other_work))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    let v1 = first_split(&history["revisions"][0]).expect("the creation's split");
+    let v2 = first_split(&history["revisions"][1]).expect("the co-writing split");
+    assert_eq!(shares(&json!({"writers": v1})), vec![None], "{history}");
+    assert_eq!(
+        shares(&json!({"writers": v2})),
+        vec![Some(2500), Some(7500)],
+        "{history}"
+    );
+    let text = s
+        .get(Role::Artist, "/v1/snapshot?history=all")
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("body");
+    let line: Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .find(|l| l["id"] == f.other_work.as_str())
+        .expect("in the snapshot");
+    assert_eq!(line["history"].as_array().map(Vec::len), Some(1), "{line}");
+    assert_eq!(
+        first_split(&line["history"][0]),
+        Some(v1),
+        "the snapshot's earlier revision is redacted as the history is: {line}"
+    );
+    assert_eq!(first_split(&line["revision"]), Some(v2), "{line}");
+    let feed = s
+        .get(Role::Artist, "/v1/changes?limit=10000")
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("body");
+    let creation: Value = feed
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .find(|l| l["id"] == f.other_work.as_str() && l["version"] == 1)
+        .expect("the creation in the feed");
+    assert_eq!(
+        first_split(&creation["revision"]),
+        first_split(&line["history"][0]),
+        "as the feed has it"
+    );
     s.stop().await;
 }
 
