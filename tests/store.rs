@@ -763,7 +763,10 @@ fn full_histories_come_back_as_they_were_given() {
     changes.retain(|c| c.id != odd.id);
     changes.push(odd);
 
-    let (a, b) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
+    let (a, b) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
     let mut first = open(&a);
     first.apply(&changes, None).expect("apply");
     let mut shuffled = changes.clone();

@@ -114,13 +114,7 @@ impl Upstream {
             return Ok(response);
         }
         let detail = problem_detail(response).await;
-        Err(match status.as_u16() {
-            409 => FetchError::Resync(detail),
-            s if s >= 500 || s == 429 || s == 408 => {
-                FetchError::Offline(format!("{status}: {detail}"))
-            }
-            s => FetchError::Refused { status: s, detail },
-        })
+        Err(failure(status.as_u16(), detail))
     }
 
     /// One page after `since` (from the start when `None`), long-polling up to `wait`.
@@ -150,12 +144,29 @@ impl Upstream {
         &self,
         after: Option<&str>,
     ) -> Result<Snapshot<impl Stream<Item = reqwest::Result<Bytes>> + use<>>, FetchError> {
-        let path = match after {
-            Some(id) => format!("/v1/snapshot?history=all&after={id}"),
+        // No overall timeout: a million records take a while. Stalls show up as read errors.
+        let forever = Duration::from_secs(24 * 3600);
+        let after_id = after.map(|id| format!("after={id}"));
+        let with_history = match &after_id {
+            Some(a) => format!("/v1/snapshot?history=all&{a}"),
             None => "/v1/snapshot?history=all".to_owned(),
         };
-        // No overall timeout: a million records take a while. Stalls show up as read errors.
-        let response = self.get(&path, Duration::from_secs(24 * 3600)).await?;
+        let response = match self.get(&with_history, forever).await {
+            // A service from before protocol 2 does not know the parameter: the latest
+            // revision of each entity is all it has to give.
+            Err(FetchError::Refused {
+                status: 400,
+                detail,
+            }) if detail.contains("history") => {
+                tracing::warn!(%detail, "the upstream gives no earlier revisions (protocol 1)");
+                let plain = match &after_id {
+                    Some(a) => format!("/v1/snapshot?{a}"),
+                    None => "/v1/snapshot".to_owned(),
+                };
+                self.get(&plain, forever).await?
+            }
+            other => other?,
+        };
         let header = |name: &str| {
             response
                 .headers()
@@ -272,14 +283,7 @@ impl Upstream {
                     version: problem.version,
                 })
             }
-            s if s >= 500 || s == 429 || s == 408 => Err(FetchError::Offline(format!(
-                "{s}: {}",
-                problem_words(&text)
-            ))),
-            s => Err(FetchError::Refused {
-                status: s,
-                detail: problem_words(&text),
-            }),
+            s => Err(failure(s, problem_words(&text))),
         }
     }
 
@@ -320,14 +324,7 @@ impl Upstream {
             .map_err(|e| FetchError::Offline(format!("{path}: {}", describe(&e))))?;
         match status.as_u16() {
             200..=299 => Ok(text),
-            s if s >= 500 || s == 429 || s == 408 => Err(FetchError::Offline(format!(
-                "{s}: {}",
-                problem_words(&text)
-            ))),
-            s => Err(FetchError::Refused {
-                status: s,
-                detail: problem_words(&text),
-            }),
+            s => Err(failure(s, problem_words(&text))),
         }
     }
 }
@@ -366,6 +363,16 @@ fn describe(e: &reqwest::Error) -> String {
         source = inner.source();
     }
     s
+}
+
+/// What an answer outside the ones a call expects means: a replaced history (409, resync),
+/// the upstream unable to answer now (5xx, 429, 408: retry), or a refusal for a person.
+fn failure(status: u16, detail: String) -> FetchError {
+    match status {
+        409 => FetchError::Resync(detail),
+        s if s >= 500 || s == 429 || s == 408 => FetchError::Offline(format!("{s}: {detail}")),
+        s => FetchError::Refused { status: s, detail },
+    }
 }
 
 async fn problem_detail(response: reqwest::Response) -> String {

@@ -178,7 +178,7 @@ impl Mirror {
             let backfill = self.with_store(|s| s.note(HISTORY_BACKFILL)).await?;
             let attempt = match (cursor, backfill) {
                 (None, _) => self.bootstrap(&cancel).await,
-                (Some(_), Some(mark)) => self.backfill(&mark, &cancel).await,
+                (Some(c), Some(mark)) => self.backfill(&c, &mark, &cancel).await,
                 (Some(c), None) => self.tail(c, &cancel, &mut backoff).await,
             };
             match attempt {
@@ -431,7 +431,12 @@ impl Mirror {
     /// snapshot with history, applied page by page without moving the cursor (stale entities
     /// only add their revisions), resumable after the last entity applied, and the note
     /// removed at the end.
-    async fn backfill(&self, mark: &str, cancel: &CancellationToken) -> Result<(), SyncError> {
+    async fn backfill(
+        &self,
+        cursor: &Cursor,
+        mark: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(), SyncError> {
         let mark: Mark = serde_json::from_str(mark).unwrap_or_default();
         self.status.update(|s| {
             s.state = State::Backfilling;
@@ -450,6 +455,13 @@ impl Mirror {
             }
             other => other?,
         };
+        // History of another epoch is not this mirror's: a resync replaces it whole.
+        let replaced = || {
+            FetchError::Resync("the upstream history changed during the history backfill".into())
+        };
+        if snapshot.cursor.epoch != cursor.epoch {
+            return Err(replaced().into());
+        }
         self.note_protocol(snapshot.protocol);
         let (total, mut stream) = (snapshot.count, snapshot.body);
         let started = Instant::now();
@@ -473,7 +485,10 @@ impl Mirror {
                 self.progress(done, total, started);
             }
         }
-        let (last, _) = batcher.finish()?;
+        let (last, trailer) = batcher.finish()?;
+        if trailer.cursor().map_err(FetchError::from)?.epoch != cursor.epoch {
+            return Err(replaced().into());
+        }
         done += last.lines as u64;
         self.backfill_page(last.records, last.lines, &Mark::default())
             .await?;

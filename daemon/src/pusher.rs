@@ -123,13 +123,17 @@ impl Pusher {
         }
     }
 
-    /// Pushes every sendable edit in queue order.
+    /// Pushes every sendable edit in queue order. An edit of an entity waits while an earlier
+    /// one of it is conflicted, rejected or not answered yet; an edit the upstream could not
+    /// answer properly holds back its entity only, and the first such error is returned (for a
+    /// retry with backoff) once every other entity's edits had their turn.
     async fn push_all(&self, cancel: &CancellationToken) -> Result<(), PushError> {
         let entries = self.with_store(|s| s.outbox(None)).await?;
         let mut blocked: HashSet<EntityId> = HashSet::new();
+        let mut failed: Option<FetchError> = None;
         for entry in entries {
             if cancel.is_cancelled() {
-                return Ok(());
+                break;
             }
             match entry.state {
                 OutboxState::Conflicted | OutboxState::Rejected => {
@@ -137,16 +141,26 @@ impl Pusher {
                 }
                 OutboxState::Pending | OutboxState::Sent if !blocked.contains(&entry.entity) => {
                     let entity = entry.entity;
-                    if let Some(state) = self.push_one(entry).await?
-                        && state != OutboxState::Accepted
-                    {
-                        blocked.insert(entity);
+                    match self.push_one(entry).await {
+                        Ok(Some(OutboxState::Accepted)) => {}
+                        Ok(_) => {
+                            blocked.insert(entity);
+                        }
+                        Err(PushError::Fetch(e)) => {
+                            tracing::warn!(%entity, error = %e, "an edit could not be sent; later ones of it wait");
+                            blocked.insert(entity);
+                            failed.get_or_insert(e);
+                        }
+                        Err(store) => return Err(store),
                     }
                 }
                 _ => {}
             }
         }
-        Ok(())
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     /// Sends one edit (rebasing it as often as the merge allows) and records the outcome.

@@ -292,6 +292,25 @@ async fn a_mirror_made_before_full_history_backfills_it_and_keeps_its_pending_ed
         .expect("enqueue")
         .seq;
 
+    // The upstream moves on meanwhile: the backfill brings that too, and the feed agrees.
+    let moved = EntityId::Recording(liner::generate::recording_id(11, 9));
+    let moved_from = up
+        .store
+        .get(moved)
+        .await
+        .expect("get")
+        .expect("exists")
+        .version;
+    let moved_to = edit(
+        &up,
+        &up.token,
+        moved,
+        moved_from,
+        "moved during the backfill",
+        json!({"title": "Moved On"}),
+    )
+    .await;
+
     let cancel = CancellationToken::new();
     let daemon = tokio::spawn(liner_daemon::run(
         config(dir.path(), &up.url()),
@@ -328,7 +347,11 @@ async fn a_mirror_made_before_full_history_backfills_it_and_keeps_its_pending_ed
         .expect("dump");
     let revisions = |d: &[String]| -> Vec<String> {
         d.iter()
-            .filter(|l| l.starts_with("revision|") && !l.contains("genre per the desk"))
+            .filter(|l| {
+                l.starts_with("revision|")
+                    && !l.contains("genre per the desk")
+                    && !l.contains("moved during the backfill")
+            })
             .cloned()
             .collect()
     };
@@ -336,6 +359,13 @@ async fn a_mirror_made_before_full_history_backfills_it_and_keeps_its_pending_ed
         revisions(&now),
         revisions(&full),
         "the history is whole again"
+    );
+    let store = Store::open_read_only(&path).expect("mirror");
+    assert_eq!(store.version_of(moved).expect("read"), Some(moved_to));
+    assert_eq!(
+        store.history(moved).expect("history").len() as u64,
+        moved_to,
+        "every revision of what moved meanwhile"
     );
     up.stop().await;
 }

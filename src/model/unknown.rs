@@ -6,8 +6,9 @@
 //! by an edit, so a credit's unknown field dropped on the way in would be deleted upstream by
 //! the next edit of an older console. Every entity and every item of a list an edit replaces
 //! whole (credits, writers, display artists, tracks) therefore carries an [`Unknown`]: the
-//! members it did not recognise, re-emitted as they came. Acoustic features are the one nested
-//! object without one: they are stored in the mirror's binary body and no desk edits them. The service, which knows every field
+//! members it did not recognise, re-emitted as they came. Acoustic features are the one
+//! nested object without one: they are stored in the mirror's binary body and no desk edits
+//! them. The service, which knows every field
 //! of its own version, refuses any ([`unknown_paths`]).
 
 use std::collections::BTreeMap;

@@ -148,14 +148,14 @@ impl<'c> PartyIds<'c> {
 pub(crate) fn unpack(raw: ValueRef<'_>, parties: &mut PartyIds<'_>) -> Result<Vec<FieldChange>> {
     match raw {
         ValueRef::Null => Ok(Vec::new()),
-        ValueRef::Text(t) => {
-            serde_json::from_slice(t).map_err(|e| StoreError::Corrupt {
-                what: "revision diff".into(),
-                source: e,
-            })
-        }
+        ValueRef::Text(t) => serde_json::from_slice(t).map_err(|e| StoreError::Corrupt {
+            what: "revision diff".into(),
+            source: e,
+        }),
         ValueRef::Blob(b) => {
-            let (format, rest) = b.split_first().ok_or_else(|| bad("revision diff", "empty"))?;
+            let (format, rest) = b
+                .split_first()
+                .ok_or_else(|| bad("revision diff", "empty"))?;
             if *format != PACKED_V1 {
                 return Err(bad("revision diff", format!("packed format {format}")));
             }

@@ -24,9 +24,9 @@ pub enum OutboxState {
     Sent,
     /// Upstream accepted it.
     Accepted,
-    /// Upstream refused it (validation); `detail` holds its reasons.
+    /// Upstream refused it (validation, permission); its outcome holds the reasons.
     Rejected,
-    /// Someone else changed the same field; a person has to choose.
+    /// Someone else changed the same thing (or the entity is gone); a person has to choose.
     Conflicted,
 }
 

@@ -42,8 +42,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(16))));",
     ),
     // 6: members this build does not know, kept beside each row; typed edit outcomes; and a
-    // mirror that was synced before bootstraps brought every revision marks its history for a
-    // backfill.
+    // mirror loaded (whole or in part) before bootstraps brought every revision marks its
+    // history for a backfill.
     Migration::Code(unknown_members_outcomes_and_history),
 ];
 

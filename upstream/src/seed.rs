@@ -111,6 +111,7 @@ pub async fn seed(
                         .join(", "),
                 });
             }
+            // A seed deletes nothing, so nothing it writes can be refused for being named.
             WriteOutcome::StillReferenced { index, .. } => {
                 return Err(SeedError::NotEmpty {
                     id: ids[index].clone(),

@@ -96,6 +96,10 @@ pub enum MergeError {
         "the history lacks revision {0}: what changed upstream since the edit's base is unknown"
     )]
     Gap(u64),
+    #[error(
+        "the entity is at version {current}, not past the edit's base {base}: nothing to merge"
+    )]
+    NotNewer { base: u64, current: u64 },
 }
 
 /// Merges `patch`, made against `base_version`, with the entity as it is now (`current`, at
@@ -108,6 +112,12 @@ pub fn merge(
     current: &Value,
     history: &[Revision],
 ) -> Result<Merge, MergeError> {
+    if current_version <= base_version {
+        return Err(MergeError::NotNewer {
+            base: base_version,
+            current: current_version,
+        });
+    }
     let mut later: Vec<&Revision> = history
         .iter()
         .filter(|r| r.version > base_version && r.version <= current_version)
@@ -267,26 +277,43 @@ fn merge_list<'a>(
                 None => {
                     let at = position(&result, from);
                     match position(&result, key).filter(|_| key != from) {
-                        // Theirs added the very item this change arrives at.
-                        Some(j) if result[j].1 == to => {
+                        // Theirs added the item this change arrives at. The old item is gone
+                        // either way (theirs left it alone); the arrival is the same addition
+                        // made twice, or two additions of one credit to choose between.
+                        Some(j) => {
+                            let theirs = result[j].1;
                             if let Some(i) = at {
                                 result.remove(i);
                             }
+                            if theirs != to {
+                                conflict(key, Some(to), Some(theirs));
+                            }
                         }
-                        Some(j) => conflict(from, Some(to), Some(result[j].1)),
                         None => match at {
                             Some(i) => result[i] = (key, to),
                             None => result.push((key, to)),
                         },
                     }
                 }
-                Some(ItemOp::Remove(_)) => conflict(from, Some(to), None),
-                Some(ItemOp::Change { to: theirs, .. }) => {
-                    if *theirs != to {
-                        conflict(from, Some(to), Some(theirs));
+                Some(their_op) => {
+                    // Theirs removed or changed the same credit: the same change made twice
+                    // lands once; anything else is a conflict on that credit.
+                    let (their_key, their_value) = match their_op {
+                        ItemOp::Change { key, to, .. } => (Some(*key), Some(*to)),
+                        _ => (None, None),
+                    };
+                    if their_value != Some(to) {
+                        conflict(from, Some(to), their_value);
+                    }
+                    // Theirs may also hold a credit where this change arrives: a second
+                    // choice, so that no pick can leave that credit twice.
+                    if their_key != Some(key)
+                        && let Some(j) = position(&result, key).filter(|_| key != from)
+                        && result[j].1 != to
+                    {
+                        conflict(key, Some(to), Some(result[j].1));
                     }
                 }
-                Some(ItemOp::Add(..)) => {}
             },
         }
     }
@@ -306,16 +333,11 @@ fn merge_list<'a>(
     (items, conflicts)
 }
 
-/// Whether writers' shares total exactly 100% (or are all hidden, or there are none).
+/// Whether a merged split is one the model takes (the shares total exactly 100%): the rule of
+/// [`crate::model::Writers::new`] itself.
 fn split_adds_up(writers: &[Value]) -> bool {
-    let shares: Vec<Option<u64>> = writers
-        .iter()
-        .map(|w| w.get("share").and_then(Value::as_u64))
-        .collect();
-    if shares.iter().all(Option::is_none) {
-        return true;
-    }
-    shares.iter().map(|s| s.unwrap_or(0)).sum::<u64>() == u64::from(crate::model::TOTAL_BP)
+    Vec::<crate::model::Writer>::deserialize(&Value::Array(writers.to_vec()))
+        .is_ok_and(|w| crate::model::Writers::new(w).is_ok())
 }
 
 /// The patch a person's picks make of a conflicted merge: `merged` with each conflict set to
@@ -338,15 +360,23 @@ pub fn resolve(merged: &Map<String, Value>, picks: &[(&Conflict, Pick)]) -> Map<
                     .as_ref()
                     .and_then(|t| items.iter().position(|x| x == t));
                 match (at, chosen) {
-                    (Some(i), Some(v)) => items[i] = v,
+                    (Some(i), Some(v)) => {
+                        // The picked credit is the only one of its identity.
+                        let key = list.key(&v);
+                        items[i] = v;
+                        let mut n = 0;
+                        items.retain(|x| {
+                            n += 1;
+                            n - 1 == i || list.key(x) != key
+                        });
+                    }
                     (Some(i), None) => {
                         items.remove(i);
                     }
                     (None, Some(v)) => {
                         let key = list.key(&v);
-                        if !items.iter().any(|x| list.key(x) == key) {
-                            items.push(v);
-                        }
+                        items.retain(|x| list.key(x) != key);
+                        items.push(v);
                     }
                     (None, None) => {}
                 }
@@ -510,7 +540,8 @@ mod laws {
     enum Touch {
         Keep,
         Remove,
-        Role(usize),
+        /// A new role, and perhaps a printed name with it.
+        Role(usize, Option<u8>),
         Printed(u8),
     }
 
@@ -518,7 +549,7 @@ mod laws {
         prop_oneof![
             3 => Just(Touch::Keep),
             1 => Just(Touch::Remove),
-            1 => (0..ROLES.len()).prop_map(Touch::Role),
+            1 => (0..ROLES.len(), prop::option::of(0u8..3)).prop_map(|(r, p)| Touch::Role(r, p)),
             1 => (0u8..3).prop_map(Touch::Printed),
         ]
     }
@@ -543,7 +574,7 @@ mod laws {
     }
 
     /// A side's list: its touches applied to the base, then its additions appended.
-    fn side(base: &[Value], touches: &[Touch], adds: &[(usize, usize)]) -> Vec<Value> {
+    fn side(base: &[Value], touches: &[Touch], adds: &[(usize, usize, Option<u8>)]) -> Vec<Value> {
         let mut out = Vec::new();
         for (c, t) in base
             .iter()
@@ -553,13 +584,18 @@ mod laws {
             match t {
                 Touch::Keep => {}
                 Touch::Remove => continue,
-                Touch::Role(r) => c["role"] = json!(ROLES[*r]),
+                Touch::Role(r, printed) => {
+                    c["role"] = json!(ROLES[*r]);
+                    if let Some(p) = printed {
+                        c["credited_as"] = json!(format!("as {p}"));
+                    }
+                }
                 Touch::Printed(p) => c["credited_as"] = json!(format!("as {p}")),
             }
             out.push(c);
         }
-        for (party, role) in adds {
-            let c = credit(*party, *role, None);
+        for (party, role, printed) in adds {
+            let c = credit(*party, *role, *printed);
             if !out
                 .iter()
                 .any(|o| ListField::Credits.key(o) == ListField::Credits.key(&c))
@@ -642,7 +678,9 @@ mod laws {
         match op {
             ItemOp::Add(k, v) => has(v) || about(&k.owned()),
             ItemOp::Remove(k) => !has_key(&k.owned()) || about(&k.owned()),
-            ItemOp::Change { from, to, .. } => has(to) || about(&from.owned()),
+            ItemOp::Change { from, key, to } => {
+                has(to) || about(&from.owned()) || about(&key.owned())
+            }
         }
     }
 
@@ -653,8 +691,8 @@ mod laws {
         fn disjoint_changes_both_survive(
             base in base(),
             touches in prop::collection::vec(touch(), 7),
-            mine_adds in prop::collection::vec((10usize..15, 0..ROLES.len()), 0..3),
-            their_adds in prop::collection::vec((20usize..25, 0..ROLES.len()), 0..3),
+            mine_adds in prop::collection::vec((10usize..15, 0..ROLES.len(), prop::option::of(0u8..3)), 0..3),
+            their_adds in prop::collection::vec((20usize..25, 0..ROLES.len(), prop::option::of(0u8..3)), 0..3),
         ) {
             // Mine touches the even credits, theirs the odd ones; additions are new parties.
             let only = |parity: usize| -> Vec<Touch> {
@@ -681,7 +719,7 @@ mod laws {
         fn identical_changes_are_accepted_once(
             base in base(),
             touches in prop::collection::vec(touch(), 7),
-            adds in prop::collection::vec((10usize..15, 0..ROLES.len()), 0..3),
+            adds in prop::collection::vec((10usize..15, 0..ROLES.len(), prop::option::of(0u8..3)), 0..3),
         ) {
             let edited = side(&base, &touches, &adds);
             let m = run(&base, &edited, &edited);
@@ -717,8 +755,8 @@ mod laws {
             base in base(),
             mine_touches in prop::collection::vec(touch(), 7),
             their_touches in prop::collection::vec(touch(), 7),
-            mine_adds in prop::collection::vec((0usize..12, 0..ROLES.len()), 0..3),
-            their_adds in prop::collection::vec((0usize..12, 0..ROLES.len()), 0..3),
+            mine_adds in prop::collection::vec((0usize..12, 0..ROLES.len(), prop::option::of(0u8..3)), 0..3),
+            their_adds in prop::collection::vec((0usize..12, 0..ROLES.len(), prop::option::of(0u8..3)), 0..3),
         ) {
             let mine = side(&base, &mine_touches, &mine_adds);
             let theirs = side(&base, &their_touches, &their_adds);
@@ -731,19 +769,39 @@ mod laws {
             for op in ops(ListField::Credits, &base, &theirs) {
                 prop_assert!(kept(&op, &merged, found, false), "theirs {op:?} dropped: {m:?}");
             }
-            // What a person picks is what they get: picking mine everywhere puts back every
-            // conflicted credit as mine had it.
+            // What a person picks is what they get, whichever side: each conflicted credit
+            // is as that side had it (or gone, where that side had none), nothing else of the
+            // merge moves, and no credit ends up in the list twice.
             if let Merge::Conflict { conflicts, merged } = &m {
-                let picks: Vec<(&Conflict, Pick)> = conflicts.iter().map(|c| (c, Pick::Mine)).collect();
-                let resolved = resolve(merged, &picks);
-                let list = resolved["credits"].as_array().cloned().unwrap_or_default();
-                for c in conflicts.iter().filter(|c| c.item.is_some()) {
-                    match &c.mine {
-                        Some(v) => prop_assert!(list.contains(v), "{c:?} → {list:?}"),
-                        None => prop_assert!(
-                            c.theirs.as_ref().is_none_or(|t| !list.contains(t)),
-                            "{c:?} → {list:?}"
-                        ),
+                for pick in [Pick::Mine, Pick::Theirs, Pick::Base] {
+                    let picks: Vec<(&Conflict, Pick)> = conflicts.iter().map(|c| (c, pick)).collect();
+                    let resolved = resolve(merged, &picks);
+                    let list = resolved["credits"].as_array().cloned().unwrap_or_default();
+                    let mut keys: Vec<ItemKey> = list.iter().map(|c| ListField::Credits.key(c)).collect();
+                    let n = keys.len();
+                    keys.sort();
+                    keys.dedup();
+                    prop_assert_eq!(keys.len(), n, "{:?} made a credit twice: {:?}", pick, list);
+                    for c in conflicts.iter().filter(|c| c.item.is_some()) {
+                        match c.value(pick) {
+                            Some(v) => prop_assert!(list.contains(v), "{pick:?} {c:?} → {list:?}"),
+                            None => prop_assert!(
+                                c.theirs.as_ref().is_none_or(|t| !list.contains(t)),
+                                "{pick:?} {c:?} → {list:?}"
+                            ),
+                        }
+                    }
+                    let untouched: Vec<&Value> = merged["credits"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|v| !conflicts.iter().any(|c| c.theirs.as_ref() == Some(*v)))
+                        .collect();
+                    for v in untouched {
+                        prop_assert!(list.contains(v), "{pick:?} dropped {v} (not in conflict)");
+                    }
+                    if pick == Pick::Theirs {
+                        prop_assert_eq!(&resolved, merged);
                     }
                 }
             }

@@ -28,12 +28,22 @@ pub fn outcome_words(outcome: &EditOutcome, names: &Names) -> String {
             format!("already upstream at version {version}: someone made the same change")
         }
         EditOutcome::Rejected { detail, errors, .. } => {
-            let mut out = format!("refused by the upstream: {}", named(detail, names));
-            for e in errors {
-                let rule = named(&e.rule, names);
-                if !out.contains(&rule) {
-                    out.push_str(&format!("; {}: {rule}", e.field));
+            let mut out = "refused by the upstream".to_owned();
+            if errors.is_empty() {
+                // Only words: an answer that was not a problem (an old outbox kept a proxy's
+                // page as its text) is not shown as it came.
+                if detail.trim_start().starts_with('<') {
+                    out.push_str(" with an answer that was not a problem report");
+                } else {
+                    out.push_str(&format!(": {}", named(detail, names)));
                 }
+            }
+            for e in errors {
+                out.push_str(&format!(
+                    "; {}: {}",
+                    field_words(&e.field),
+                    named(&e.rule, names)
+                ));
             }
             out
         }
@@ -71,17 +81,22 @@ fn named(text: &str, names: &Names) -> String {
 }
 
 /// One credit or writer in words: "Ann Lindqvist — producer (guitar) as “A. L.”", or a
-/// writer's "… — composer 33.33%".
+/// writer's "… — composer 33.33%"; a display artist's "Ann Lindqvist (as “Ann L.”) feat.".
 pub fn item_words(item: &Value, names: &Names) -> String {
     let party = item.get("party").and_then(Value::as_str).unwrap_or("?");
-    let mut s = format!(
-        "{} — {}",
-        name(names, party),
-        item.get("role")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .replace('_', " ")
-    );
+    let Some(role) = item.get("role").and_then(Value::as_str) else {
+        let mut s = name(names, party).to_owned();
+        if let Some(shown) = item.get("name").and_then(Value::as_str)
+            && shown != s
+        {
+            s.push_str(&format!(" (as “{shown}”)"));
+        }
+        if let Some(join) = item.get("join_phrase").and_then(Value::as_str) {
+            s.push_str(join.trim_end());
+        }
+        return s;
+    };
+    let mut s = format!("{} — {}", name(names, party), role.replace('_', " "));
     if let Some(inst) = item.get("instrument").and_then(Value::as_str) {
         s.push_str(&format!(" ({inst})"));
     }
@@ -94,25 +109,52 @@ pub fn item_words(item: &Value, names: &Names) -> String {
     s
 }
 
-/// A field's value, or an item, in words; "(none)" for absent.
+/// A field's value, or an item, in words; "(none)" for absent. Ids are named where the mirror
+/// knows them, and no value is shown as raw JSON.
 pub fn value_words(v: Option<&Value>, names: &Names) -> String {
     match v {
         None | Some(Value::Null) => "(none)".into(),
         Some(Value::String(s)) => name(names, s).to_owned(),
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(Value::Number(n)) => n.to_string(),
         Some(item @ Value::Object(o)) if o.contains_key("party") => item_words(item, names),
-        Some(Value::Array(items)) if items.iter().all(|i| i.get("party").is_some()) => {
-            if items.is_empty() {
-                "(none)".into()
-            } else {
-                items
-                    .iter()
-                    .map(|i| item_words(i, names))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            }
-        }
-        Some(other) => other.to_string(),
+        Some(Value::Object(o)) => o
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.replace('_', " "), value_words(Some(v), names)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Value::Array(items)) if items.is_empty() => "(none)".into(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| value_words(Some(i), names))
+            .collect::<Vec<_>>()
+            .join("; "),
     }
+}
+
+/// Where in an edit a refusal points, in words: `patch.credits[2].role` is "credit 3, role".
+pub fn field_words(path: &str) -> String {
+    let path = path
+        .strip_prefix("patch.")
+        .or_else(|| path.strip_prefix("data."))
+        .unwrap_or(path);
+    path.split('.')
+        .map(|seg| match seg.split_once('[') {
+            Some((list, rest)) => {
+                let n: usize = rest.trim_end_matches(']').parse().unwrap_or(0);
+                let one = match list {
+                    "credits" => "credit",
+                    "writers" => "writer",
+                    "display_artist" => "display artist",
+                    "tracks" => "track",
+                    other => other,
+                };
+                format!("{} {}", one.replace('_', " "), n + 1)
+            }
+            None => seg.replace('_', " "),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a conflict is about: a field, or one credit or writer of a list.
@@ -171,7 +213,7 @@ mod tests {
         let words = outcome_words(&rejected, &names);
         assert_eq!(
             words,
-            "refused by the upstream: patch.credits[0].party: party Ann does not exist or is deleted"
+            "refused by the upstream; credit 1, party: party Ann does not exist or is deleted"
         );
         assert!(!words.contains('{'), "{words}");
         assert_eq!(

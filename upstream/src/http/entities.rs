@@ -27,7 +27,7 @@ use super::redact;
 use super::{Auth, State};
 use crate::auth::{Principal, hex};
 use crate::catalog::{self, FieldError};
-use crate::store::{Idempotency, Replay, Stored, Write, WriteOutcome};
+use crate::store::{Expect, Idempotency, Replay, Stored, Write, WriteOutcome};
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -170,8 +170,7 @@ pub(crate) async fn history(
         })
         .collect();
     if redact::applies(&p, kind) {
-        let current = app.store.get(id).await?.and_then(|s| s.data);
-        redact::history(&p, current.as_deref(), &mut revisions);
+        redact::history(&p, &mut revisions);
     }
     Ok(json_response(
         StatusCode::OK,
@@ -525,11 +524,24 @@ async fn prepare<T: DeserializeOwned + Reasoned>(
         return replayed(r, hash).map(Prepared::Replayed);
     }
     let reason = catalog::check_reason(req.reason())?;
-    let current = live(app.store.get(id).await?, kind, id)?;
-    if current.version != expected {
-        return Err(stale(p, id, Some(current))?);
+    // A quick refusal before the write is built; the store's plan decides again, in its
+    // transaction, with the same rule.
+    let found = app.store.get(id).await?;
+    let refusal = match live(found, kind, id) {
+        Ok(current) if Expect::Version(expected).holds(Some(current.current())) => {
+            return Ok(Prepared::Ready(req, reason, current, idem));
+        }
+        Ok(current) => stale(p, id, Some(current))?,
+        Err(problem) => problem,
+    };
+    // The same request's first attempt may have landed since the replay was looked up: its
+    // answer stands, not a refusal caused by its own change.
+    if let Some((key, hash)) = &idem
+        && let Some(r) = app.store.replay(key).await?
+    {
+        return replayed(r, hash).map(Prepared::Replayed);
     }
-    Ok(Prepared::Ready(req, reason, current, idem))
+    Err(refusal)
 }
 
 #[utoipa::path(delete, path = "/v1/{collection}/{id}", tag = "entities",

@@ -83,7 +83,8 @@ pub(crate) async fn snapshot(
         count: snap.count,
         protocol: PROTOCOL_VERSION,
     });
-    let artist = p.role == crate::auth::Role::Artist;
+    // Only works carry what a token may not see.
+    let artist = redact::applies(&p, liner::model::EntityKind::Work);
     let body = snap
         .body
         .map(move |chunk| {
@@ -94,7 +95,7 @@ pub(crate) async fn snapshot(
             let text = std::str::from_utf8(&chunk).map_err(std::io::Error::other)?;
             let mut out = String::with_capacity(text.len());
             for line in text.split_inclusive('\n') {
-                out.push_str(&redact::line(&p, line));
+                out.extend(redact::line(&p, line));
             }
             Ok(Bytes::from(out))
         })
@@ -232,10 +233,10 @@ pub(crate) async fn changes(
         }
     };
     let up_to_date = page.last >= page.head;
-    let mut out = if p.role == crate::auth::Role::Artist {
+    let mut out = if redact::applies(&p, liner::model::EntityKind::Work) {
         let mut redacted = String::with_capacity(page.body.len() + 128);
         for line in page.body.split_inclusive('\n') {
-            redacted.push_str(&redact::line(&p, line));
+            redacted.extend(redact::line(&p, line));
         }
         redacted
     } else {

@@ -1,37 +1,32 @@
-//! Redaction at the service: a token never receives what it may not see. Artist tokens see
-//! writer shares only on works where one of their parties is a writer; everywhere else (entity
-//! reads, history diffs, the feed and the snapshot) the `share` of each writer is removed.
+//! Redaction at the service: a token never receives what it may not see. Artist tokens see a
+//! split of writer shares only where one of their parties is among that split's writers;
+//! everywhere else (entity reads, history diffs, the feed and the snapshot with its earlier
+//! revisions) each writer's `share` is removed.
 //!
-//! Whether a revision's shares are hidden depends on the writers at that revision's version,
-//! not on today's: an artist removed from a work's writers later still sees the split of the
-//! versions it wrote on, in the feed as in the history and a snapshot's earlier revisions.
-//! Writers at each earlier version are read back from the revisions' `/writers` diffs.
-
-use std::borrow::Cow;
+//! Every split is judged by its own writers: the work's current data by today's writers, and
+//! each side of a revision's `/writers` diff by the writers on that side. So the revision that
+//! made an artist a writer shows the artist the new split but not the one before it, and a
+//! revision that removed them hides the split after. The rule is applied to the JSON as it
+//! goes out, never to a typed copy that might not parse: what cannot be read is withheld, not
+//! passed on unredacted.
 
 use liner::ids::PartyId;
-use liner::model::{EntityKind, Revision};
+use liner::model::EntityKind;
 use liner::protocol::HistoryRevision;
 use serde_json::Value;
 
 use crate::auth::{Principal, Role};
 
-fn writers(data: &Value) -> Vec<PartyId> {
-    data.get("writers").map(writer_parties).unwrap_or_default()
-}
-
-fn writer_parties(list: &Value) -> Vec<PartyId> {
-    list.as_array()
-        .map(|ws| {
-            ws.iter()
-                .filter_map(|w| w.get("party")?.as_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn strip_shares(writers: Option<&mut Value>) {
-    if let Some(Value::Array(ws)) = writers {
+/// Removes the shares of a split `p` may not see.
+fn redact_split(p: &Principal, split: Option<&mut Value>) {
+    let Some(Value::Array(ws)) = split else {
+        return;
+    };
+    let parties: Vec<PartyId> = ws
+        .iter()
+        .filter_map(|w| w.get("party")?.as_str()?.parse().ok())
+        .collect();
+    if p.hides_shares(&parties) {
         for w in ws {
             if let Some(o) = w.as_object_mut() {
                 o.remove("share");
@@ -47,93 +42,112 @@ pub fn applies(p: &Principal, kind: EntityKind) -> bool {
 
 /// Redacts an entity's data in place.
 pub fn entity(p: &Principal, kind: EntityKind, data: &mut Value) {
-    if applies(p, kind) && p.hides_shares(&writers(data)) {
-        strip_shares(data.get_mut("writers"));
+    if applies(p, kind) {
+        redact_split(p, data.get_mut("writers"));
     }
 }
 
-/// Removes shares from a revision's diff of `/writers`.
-fn strip_revision(rev: &mut Revision) {
-    for change in &mut rev.diff {
-        if change.field() == "writers" {
-            strip_shares(change.old.as_mut());
-            strip_shares(change.new.as_mut());
-        }
-    }
-}
-
-/// Redacts revisions of one work, newest last, given the writers at the newest one's
-/// version (`None` for a deleted work, whose every split is hidden): each revision is judged
-/// by the writers its version had.
-fn revisions<'a>(
-    p: &Principal,
-    mut now: Option<Vec<PartyId>>,
-    newest_first: impl Iterator<Item = &'a mut Revision>,
-) {
-    for rev in newest_first {
-        let before = rev
-            .diff
-            .iter()
-            .find(|c| c.field() == "writers")
-            .map(|c| c.old.as_ref().map(writer_parties).unwrap_or_default());
-        if now.as_ref().is_none_or(|w| p.hides_shares(w)) {
-            strip_revision(rev);
-        }
-        if let Some(before) = before {
-            now = Some(before);
-        }
-    }
-}
-
-/// Redacts a work's history for `p`, from its current stored data.
-pub fn history(p: &Principal, current: Option<&str>, history: &mut [HistoryRevision]) {
-    let now = current
-        .and_then(|d| serde_json::from_str::<Value>(d).ok())
-        .map(|d| writers(&d));
-    revisions(p, now, history.iter_mut().rev().map(|h| &mut h.revision));
-}
-
-/// Redacts one feed or snapshot line (ending in `\n`) for `p`: its data, its revision and
-/// the earlier revisions a snapshot line may carry.
-pub fn line<'a>(p: &Principal, line: &'a str) -> Cow<'a, str> {
-    if p.role != Role::Artist || !line.starts_with("{\"entity\":\"work\"") {
-        return Cow::Borrowed(line);
-    }
-    let Ok(mut record) = serde_json::from_str::<Value>(line) else {
-        return Cow::Borrowed(line);
+/// Redacts a revision (as JSON): both sides of its `/writers` change, each by its own writers.
+fn revision(p: &Principal, rev: &mut Value) {
+    let Some(Value::Array(diff)) = rev.get_mut("diff") else {
+        return;
     };
-    let now = record.get("data").map(writers);
-    if now.as_ref().is_some_and(|w| !p.hides_shares(w)) && record.get("history").is_none() {
-        return Cow::Borrowed(line);
-    }
-    if now.as_ref().is_none_or(|w| p.hides_shares(w)) {
-        strip_shares(record.get_mut("data").and_then(|d| d.get_mut("writers")));
-    }
-    let mut revs: Vec<Revision> = Vec::new();
-    if let Some(r) = record.get("revision") {
-        revs.extend(serde_json::from_value::<Revision>(r.clone()).ok());
-    }
-    let earlier: Vec<Revision> = record
-        .get("history")
-        .and_then(|h| serde_json::from_value(h.clone()).ok())
-        .unwrap_or_default();
-    let has_revision = !revs.is_empty();
-    let mut all: Vec<Revision> = earlier;
-    all.extend(revs);
-    revisions(p, now, all.iter_mut().rev());
-    if let Some(o) = record.as_object_mut() {
-        if has_revision && let Some(last) = all.pop() {
-            o.insert(
-                "revision".into(),
-                serde_json::to_value(last).unwrap_or(Value::Null),
-            );
-        }
-        if o.contains_key("history") {
-            o.insert(
-                "history".into(),
-                serde_json::to_value(all).unwrap_or(Value::Null),
-            );
+    for change in diff {
+        if change.get("path").and_then(Value::as_str) == Some("/writers") {
+            redact_split(p, change.get_mut("old"));
+            redact_split(p, change.get_mut("new"));
         }
     }
-    Cow::Owned(format!("{record}\n"))
+}
+
+/// Redacts a work's history for `p`.
+pub fn history(p: &Principal, history: &mut [HistoryRevision]) {
+    for h in history {
+        for change in &mut h.revision.diff {
+            if change.field() == "writers" {
+                redact_split(p, change.old.as_mut());
+                redact_split(p, change.new.as_mut());
+            }
+        }
+    }
+}
+
+/// Redacts one feed or snapshot line (ending in `\n`) for `p`: its data, its revision and the
+/// earlier revisions a snapshot line may carry. A work line that does not parse is withheld
+/// (`None`), never sent unredacted; the service writes every line itself, so that is a store
+/// fault, and it is logged.
+pub fn line(p: &Principal, line: &str) -> Option<String> {
+    if !(applies(p, EntityKind::Work) && line.starts_with("{\"entity\":\"work\"")) {
+        return Some(line.to_owned());
+    }
+    let mut record: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "a work's feed line does not parse; withheld from an artist token");
+            return None;
+        }
+    };
+    if let Some(data) = record.get_mut("data") {
+        redact_split(p, data.get_mut("writers"));
+    }
+    if let Some(rev) = record.get_mut("revision") {
+        revision(p, rev);
+    }
+    if let Some(Value::Array(earlier)) = record.get_mut("history") {
+        for rev in earlier {
+            revision(p, rev);
+        }
+    }
+    Some(format!("{record}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn artist(party: PartyId) -> Principal {
+        Principal {
+            token_id: 1,
+            name: "artist".into(),
+            role: Role::Artist,
+            parties: vec![party],
+        }
+    }
+
+    #[test]
+    fn each_side_of_a_split_change_is_judged_by_its_own_writers() {
+        let me = liner::generate::party_id(1, 1);
+        let other = liner::generate::party_id(1, 2);
+        let p = artist(me);
+        let before = json!([{"party": other.to_string(), "role": "composer", "share": 10000}]);
+        let after = json!([
+            {"party": me.to_string(), "role": "lyricist", "share": 2500},
+            {"party": other.to_string(), "role": "composer", "share": 7500}
+        ]);
+        // As the service writes a line: the envelope's members first.
+        let text = format!(
+            r#"{{"entity":"work","id":"wrk_x","op":"upsert","version":2,"data":{},"revision":{}}}"#,
+            json!({"writers": after}),
+            json!({"diff": [{"path": "/writers", "old": before, "new": after}]}),
+        );
+        let out: Value = serde_json::from_str(&line(&p, &text).expect("kept")).expect("json");
+        let change = &out["revision"]["diff"][0];
+        assert_eq!(
+            change["old"][0].get("share"),
+            None,
+            "the split before hides"
+        );
+        assert_eq!(
+            change["new"][0]["share"], 2500,
+            "the artist's own split shows"
+        );
+        assert_eq!(out["data"]["writers"][1]["share"], 7500);
+        assert_eq!(
+            line(&p, "{\"entity\":\"work\",\"id\":"),
+            None,
+            "withheld, not leaked"
+        );
+    }
 }

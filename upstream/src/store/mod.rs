@@ -79,6 +79,16 @@ pub struct Stored {
     pub data: Option<String>,
 }
 
+impl Stored {
+    /// The row as a write plan reads it.
+    pub fn current(&self) -> plan::Current {
+        plan::Current {
+            version: self.version,
+            deleted: self.deleted,
+        }
+    }
+}
+
 /// What a write expects to find (see [`plan`] for the rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {

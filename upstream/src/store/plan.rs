@@ -146,7 +146,9 @@ pub fn plan(writes: &[Write], found: &Found) -> Result<Vec<Planned>, Refusal> {
             index,
             id: w.id,
             version,
-            insert: current.is_none() && !out.iter().any(|p: &Planned| p.id == w.id),
+            // `rows` already holds what earlier writes of the batch did: a second write of one
+            // id finds the first.
+            insert: current.is_none(),
             deleted,
             references: if deleted {
                 Vec::new()

@@ -357,6 +357,13 @@ impl CatalogStore for PgStore {
         let planned = match plan(&writes, &found) {
             Ok(p) => p,
             Err(Refusal::Stale { index }) => {
+                // The same request's first attempt may have committed while this one waited
+                // for its locks: its answer stands, not a 412 against its own change.
+                if let Some(idem) = &idempotency
+                    && let Some(replay) = read_replay(&tx, &idem.key).await?
+                {
+                    return Ok(WriteOutcome::Replay(replay));
+                }
                 drop(tx);
                 let current = self.get(writes[index].id).await?;
                 return Ok(WriteOutcome::Stale { index, current });

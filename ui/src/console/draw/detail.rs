@@ -1,5 +1,6 @@
 //! A recording's detail, a work, and the two edit forms.
 
+use liner::protocol::EditOutcome;
 use liner::store::{CreditView, OutboxState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -40,6 +41,15 @@ pub fn edit_state(e: &LocalEdit, names: &outcome::Names) -> (String, bool) {
                 .as_ref()
                 .map_or("accepted".into(), |o| outcome::outcome_words(o, names))
         ),
+        OutboxState::Conflicted if matches!(e.entry.outcome, Some(EditOutcome::Gone { .. })) => {
+            format!(
+                "⚠ edit {seq} of {what}: {}; press c, then x to discard it",
+                e.entry
+                    .outcome
+                    .as_ref()
+                    .map_or(String::new(), |o| outcome::outcome_words(o, names))
+            )
+        }
         OutboxState::Conflicted => format!(
             "⚠ edit {seq} of {what}: {}; press c to resolve",
             e.entry
