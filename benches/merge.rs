@@ -57,8 +57,8 @@ fn revision(version: u64, old: &Value, new: &Value) -> Revision {
         at: jiff::Timestamp::UNIX_EPOCH,
         diff: vec![FieldChange {
             path: "/credits".into(),
-            old: Some(old.clone()),
-            new: Some(new.clone()),
+            old: Some(old.into()),
+            new: Some(new.into()),
         }],
         unknown: Default::default(),
     }

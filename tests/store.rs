@@ -756,9 +756,11 @@ fn full_histories_come_back_as_they_were_given() {
     let mut odd = edited[0].clone();
     if let Some(rev) = odd.revision.as_mut()
         && let Some(c) = rev.diff.iter_mut().find(|c| c.field() == "credits")
-        && let Some(serde_json::Value::Array(list)) = c.new.as_mut()
+        && let Some(raw) = c.new.as_mut()
     {
+        let mut list = raw.value();
         list[0]["royalty_code"] = serde_json::json!("RC-9");
+        *raw = list.into();
     }
     changes.retain(|c| c.id != odd.id);
     changes.push(odd);

@@ -157,8 +157,8 @@ async fn history(State(f): State<Arc<Fake>>) -> axum::response::Response {
     let id = f.recording.id.to_string();
     let genre = FieldChange {
         path: "/genre".into(),
-        old: f.recording.genre.clone().map(Value::from),
-        new: Some(json!("upstream genre")),
+        old: f.recording.genre.clone().map(|g| Value::from(g).into()),
+        new: Some(json!("upstream genre").into()),
     };
     let all = [
         revision(1, "import", Vec::new()),

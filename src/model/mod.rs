@@ -31,7 +31,7 @@ pub use recording::{AcousticFeatures, Recording};
 pub use release::{Release, ReleaseType, Track};
 pub use revision::{
     Author, Conflict, FieldChange, ItemKey, ListField, Merge, MergeError, Pick, Provenance,
-    Revision, Source, SourceKind, diff, merge, provenance, resolve,
+    RawJson, Revision, Source, SourceKind, diff, merge, provenance, resolve,
 };
 pub use shares::{BasisPoints, ShareError, TOTAL_BP};
 pub use unknown::Unknown;

@@ -87,12 +87,45 @@ impl EntityAnswer {
     }
 }
 
-/// One revision as history shows it: the revision and whether it deleted the entity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// One revision as history shows it: the revision's members and whether it deleted the entity.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct HistoryRevision {
     #[serde(flatten)]
     pub revision: Revision,
     pub deleted: bool,
+}
+
+impl<'de> Deserialize<'de> for HistoryRevision {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Not `flatten` on the way in: serde buffers the members of a flattened struct, and a
+        // diff's values are raw JSON, which only the JSON reader itself can hand over.
+        #[derive(Deserialize)]
+        struct Flat {
+            version: u64,
+            actor: String,
+            source: crate::model::Source,
+            reason: String,
+            at: jiff::Timestamp,
+            #[serde(default)]
+            diff: Vec<crate::model::FieldChange>,
+            deleted: bool,
+            #[serde(flatten)]
+            unknown: crate::model::Unknown,
+        }
+        let f = Flat::deserialize(d)?;
+        Ok(HistoryRevision {
+            revision: Revision {
+                version: f.version,
+                actor: f.actor,
+                source: f.source,
+                reason: f.reason,
+                at: f.at,
+                diff: f.diff,
+                unknown: f.unknown,
+            },
+            deleted: f.deleted,
+        })
+    }
 }
 
 /// `GET /v1/{collection}/{id}/history`: every revision, oldest first.

@@ -13,13 +13,12 @@ use std::collections::HashMap;
 use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::apply::key_for;
 use super::body::{KeyedCredit, KeyedWriter};
 use super::{Keys, Result, StoreError};
 use crate::ids::PartyId;
-use crate::model::{Credit, EntityId, FieldChange, Writer};
+use crate::model::{Credit, EntityId, FieldChange, RawJson, Writer};
 
 /// The first byte of a packed diff: the format, so a later one can be told apart.
 const PACKED_V1: u8 = 1;
@@ -58,7 +57,7 @@ pub(crate) fn pack(
     let mut changes = Vec::with_capacity(diff.len());
     for c in diff {
         let field = c.field();
-        let mut value = |v: &Option<Value>| -> Result<Option<PackedValue>> {
+        let mut value = |v: &Option<RawJson>| -> Result<Option<PackedValue>> {
             v.as_ref()
                 .map(|v| pack_value(tx, keys, field, v))
                 .transpose()
@@ -78,11 +77,12 @@ fn pack_value(
     tx: &Transaction<'_>,
     keys: &mut Keys,
     field: &str,
-    v: &Value,
+    v: &RawJson,
 ) -> Result<PackedValue> {
-    let json = || PackedValue::Json(v.to_string());
+    let json = || PackedValue::Json(v.get().to_owned());
     Ok(match field {
-        "credits" => match Vec::<Credit>::deserialize(v) {
+        // Decoded straight from the text (ids without copies), never through a `Value`.
+        "credits" => match v.decode::<Vec<Credit>>() {
             Ok(list) if list.iter().all(|c| c.unknown.is_empty()) => {
                 let mut out = Vec::with_capacity(list.len());
                 for c in list {
@@ -97,7 +97,7 @@ fn pack_value(
             }
             _ => json(),
         },
-        "writers" => match Vec::<Writer>::deserialize(v) {
+        "writers" => match v.decode::<Vec<Writer>>() {
             Ok(list) if list.iter().all(|w| w.unknown.is_empty()) => {
                 let mut out = Vec::with_capacity(list.len());
                 for w in list {
@@ -178,9 +178,9 @@ pub(crate) fn unpack(raw: ValueRef<'_>, parties: &mut PartyIds<'_>) -> Result<Ve
     }
 }
 
-fn unpack_value(v: PackedValue, parties: &mut PartyIds<'_>) -> Result<Value> {
-    fn json<T: Serialize>(v: T) -> Result<Value> {
-        serde_json::to_value(v).map_err(|e| bad("revision diff", e))
+fn unpack_value(v: PackedValue, parties: &mut PartyIds<'_>) -> Result<RawJson> {
+    fn json<T: Serialize>(v: T) -> Result<RawJson> {
+        RawJson::of(&v).map_err(|e| bad("revision diff", e))
     }
     match v {
         PackedValue::Json(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {

@@ -256,6 +256,16 @@ pub fn history(dir: &Path, args: &LookupArgs) -> Result<Found> {
         print_json(&revisions)?;
         return Ok(Found::Yes);
     }
+    // Party ids in the diffs, named, so a support person reads names rather than ids.
+    let mut names = std::collections::HashMap::new();
+    for r in &revisions {
+        for change in &r.diff {
+            for v in [&change.old, &change.new].into_iter().flatten() {
+                crate::console::worker::collect_party_ids(&v.value(), &mut names);
+            }
+        }
+    }
+    crate::console::worker::name_parties(&store, &mut names);
     for r in &revisions {
         outln!(
             "v{}  {}  {}  {}  {}",
@@ -266,12 +276,12 @@ pub fn history(dir: &Path, args: &LookupArgs) -> Result<Found> {
             r.reason
         );
         for change in &r.diff {
-            let show = |v: &Option<serde_json::Value>| {
-                v.as_ref().map_or("(none)".into(), |v| v.to_string())
+            let show = |v: &Option<liner::model::RawJson>| {
+                crate::console::outcome::value_words(v.as_ref().map(|v| v.value()).as_ref(), &names)
             };
             outln!(
                 "    {}: {} -> {}",
-                change.path,
+                change.field().replace('_', " "),
                 show(&change.old),
                 show(&change.new)
             );

@@ -144,7 +144,7 @@ fn states_before(
             for change in &rev.diff {
                 match &change.old {
                     Some(old) => {
-                        fields.insert(change.field().to_owned(), old.clone());
+                        fields.insert(change.field().to_owned(), old.value());
                     }
                     None => {
                         fields.remove(change.field());

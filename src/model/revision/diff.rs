@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::FieldChange;
+use super::{FieldChange, RawJson};
 
 /// Top-level field differences between two entity JSON objects (`None` for before a create
 /// or after a delete), in field-name order.
@@ -17,8 +17,8 @@ pub fn diff(old: Option<&Value>, new: Option<&Value>) -> Vec<FieldChange> {
         .filter(|k| old.get(*k) != new.get(*k))
         .map(|k| FieldChange {
             path: format!("/{k}"),
-            old: old.get(k).cloned(),
-            new: new.get(k).cloned(),
+            old: old.get(k).map(RawJson::from),
+            new: new.get(k).map(RawJson::from),
         })
         .collect()
 }
@@ -46,7 +46,7 @@ mod tests {
         assert_eq!(fields, ["isrc", "language", "title"]);
         assert_eq!(d[0].new, None);
         assert_eq!(d[1].old, None);
-        assert_eq!(d[2].old, Some(json!("A")));
+        assert_eq!(d[2].old, Some(RawJson::from(json!("A"))));
         assert!(diff(Some(&json!({"a": 1})), Some(&json!({"a": 1}))).is_empty());
         assert_eq!(diff(None, Some(&json!({"a": 1}))).len(), 1);
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::items::{Indexed, ItemKey, ItemOp, Key, ListField, ops_indexed, touches};
-use super::{Revision, Source};
+use super::{RawJson, Revision, Source};
 
 /// Who made a revision, when, from where and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +139,7 @@ pub fn merge(
             merged.insert(field.clone(), mine.cloned().unwrap_or(Value::Null));
             continue;
         };
-        let base = present(base);
+        let base = present(base.as_ref());
         if let Some(list) = ListField::of(field)
             && let (Some(b), Some(m), Some(t)) = (array(base), array(mine), array(theirs))
         {
@@ -192,12 +192,12 @@ fn array(v: Option<&Value>) -> Option<&[Value]> {
 
 /// The field's value at the base, if a later revision changed it: the first such revision's
 /// old value (`Some(None)` when it was absent then). `None` when nothing changed it.
-fn base_of<'a>(field: &str, later: &[&'a Revision]) -> Option<Option<&'a Value>> {
+fn base_of(field: &str, later: &[&Revision]) -> Option<Option<Value>> {
     later
         .iter()
         .flat_map(|r| r.diff.iter())
         .find(|c| c.field() == field)
-        .map(|c| c.old.as_ref())
+        .map(|c| c.old.as_ref().map(RawJson::value))
 }
 
 fn last_touching(field: &str, later: &[&Revision]) -> Option<Author> {
@@ -210,16 +210,18 @@ fn last_touching(field: &str, later: &[&Revision]) -> Option<Author> {
 
 /// The newest revision whose change of `list` touched the item known as any of `keys`.
 fn item_author(list: ListField, keys: &[Key<'_>], later: &[&Revision]) -> Option<Author> {
-    let empty = Vec::new();
+    let list_of = |v: &Option<RawJson>| match v.as_ref().map(RawJson::value) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
     later
         .iter()
         .rev()
         .find(|r| {
-            r.diff.iter().filter(|c| c.field() == list.name()).any(|c| {
-                let old = c.old.as_ref().and_then(Value::as_array).unwrap_or(&empty);
-                let new = c.new.as_ref().and_then(Value::as_array).unwrap_or(&empty);
-                touches(list, old, new, keys)
-            })
+            r.diff
+                .iter()
+                .filter(|c| c.field() == list.name())
+                .any(|c| touches(list, &list_of(&c.old), &list_of(&c.new), keys))
         })
         .map(|r| Author::of(r))
         .or_else(|| last_touching(list.name(), later))
@@ -410,8 +412,8 @@ mod tests {
                 .iter()
                 .map(|(f, old, new)| FieldChange {
                     path: format!("/{f}"),
-                    old: Some(old.clone()),
-                    new: Some(new.clone()),
+                    old: Some(old.into()),
+                    new: Some(new.into()),
                 })
                 .collect(),
             unknown: Default::default(),
@@ -618,8 +620,8 @@ mod laws {
             at: jiff::Timestamp::UNIX_EPOCH,
             diff: vec![FieldChange {
                 path: "/credits".into(),
-                old: Some(Value::Array(base.to_vec())),
-                new: Some(Value::Array(theirs.to_vec())),
+                old: Some(Value::Array(base.to_vec()).into()),
+                new: Some(Value::Array(theirs.to_vec()).into()),
             }],
             unknown: Default::default(),
         }];

@@ -8,6 +8,7 @@ mod diff;
 mod items;
 mod merge;
 mod provenance;
+mod raw;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,7 @@ pub use diff::diff;
 pub use items::{ItemKey, ListField};
 pub use merge::{Author, Conflict, Merge, MergeError, Pick, merge, resolve};
 pub use provenance::{Provenance, provenance};
+pub use raw::RawJson;
 
 /// Where a change came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -73,11 +75,11 @@ pub struct FieldChange {
     /// The value before (absent when the field was not set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = serde_json::Value)]
-    pub old: Option<serde_json::Value>,
+    pub old: Option<RawJson>,
     /// The value after (absent when the field was removed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = serde_json::Value)]
-    pub new: Option<serde_json::Value>,
+    pub new: Option<RawJson>,
 }
 
 /// One immutable change: who, from where, why, when, and what changed.

@@ -6,9 +6,9 @@
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
-use super::Revision;
 use super::items::{ItemOp, Key, ListField, keyed, ops};
 use super::merge::Author;
+use super::{RawJson, Revision};
 
 /// Who added or last changed a credit, when, from where and why.
 pub type Provenance = Author;
@@ -22,32 +22,33 @@ pub fn provenance(
 ) -> Vec<Option<Provenance>> {
     let mut sorted: Vec<&Revision> = history.iter().collect();
     sorted.sort_by_key(|r| r.version);
+    // Each edit of the list, parsed once: the keys below borrow from these.
+    let list_of = |v: &Option<RawJson>| match v.as_ref().map(RawJson::value) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let edits: Vec<(&Revision, Vec<Value>, Vec<Value>)> = sorted
+        .iter()
+        .flat_map(|rev| {
+            rev.diff
+                .iter()
+                .filter(|c| c.field() == list.name())
+                .map(|c| (*rev, list_of(&c.old), list_of(&c.new)))
+        })
+        .collect();
     let mut made: FxHashMap<Key<'_>, &Revision> = FxHashMap::default();
-    let empty = Vec::new();
-    for rev in &sorted {
-        for change in rev.diff.iter().filter(|c| c.field() == list.name()) {
-            let old = change
-                .old
-                .as_ref()
-                .and_then(Value::as_array)
-                .unwrap_or(&empty);
-            let new = change
-                .new
-                .as_ref()
-                .and_then(Value::as_array)
-                .unwrap_or(&empty);
-            for op in ops(list, old, new) {
-                match op {
-                    ItemOp::Add(k, _) => {
-                        made.insert(k, rev);
-                    }
-                    ItemOp::Remove(k) => {
-                        made.remove(&k);
-                    }
-                    ItemOp::Change { from, key, .. } => {
-                        made.remove(&from);
-                        made.insert(key, rev);
-                    }
+    for (rev, old, new) in &edits {
+        for op in ops(list, old, new) {
+            match op {
+                ItemOp::Add(k, _) => {
+                    made.insert(k, rev);
+                }
+                ItemOp::Remove(k) => {
+                    made.remove(&k);
+                }
+                ItemOp::Change { from, key, .. } => {
+                    made.remove(&from);
+                    made.insert(key, rev);
                 }
             }
         }
@@ -81,8 +82,8 @@ mod tests {
             } else {
                 vec![FieldChange {
                     path: "/credits".into(),
-                    old: Some(old),
-                    new: Some(new),
+                    old: Some(old.into()),
+                    new: Some(new.into()),
                 }]
             },
             unknown: Default::default(),

@@ -65,8 +65,11 @@ pub fn history(p: &Principal, history: &mut [HistoryRevision]) {
     for h in history {
         for change in &mut h.revision.diff {
             if change.field() == "writers" {
-                redact_split(p, change.old.as_mut());
-                redact_split(p, change.new.as_mut());
+                for raw in [&mut change.old, &mut change.new].into_iter().flatten() {
+                    let mut split = raw.value();
+                    redact_split(p, Some(&mut split));
+                    *raw = split.into();
+                }
             }
         }
     }

@@ -163,8 +163,8 @@ pub fn draw_history(
         }
         for change in &r.diff {
             let field = change.path.trim_start_matches('/');
-            let old = change.old.clone().unwrap_or(Value::Null);
-            let new = change.new.clone().unwrap_or(Value::Null);
+            let old = change.old.as_ref().map_or(Value::Null, |v| v.value());
+            let new = change.new.as_ref().map_or(Value::Null, |v| v.value());
             match list_diff(&old, &new, &h.names) {
                 Some(items) => {
                     lines.push(Line::from(Span::styled(

@@ -316,7 +316,7 @@ impl Worker {
         for rev in &revisions {
             for change in &rev.diff {
                 for v in [&change.old, &change.new].into_iter().flatten() {
-                    collect_party_ids(v, &mut names);
+                    collect_party_ids(&v.value(), &mut names);
                 }
             }
         }
@@ -493,7 +493,7 @@ pub(crate) fn names_in<'a>(
 }
 
 /// Replaces each party id in `names` by the party's name, where the mirror knows it.
-fn name_parties(store: &Store, names: &mut HashMap<String, String>) {
+pub(crate) fn name_parties(store: &Store, names: &mut HashMap<String, String>) {
     for (id, name) in names.iter_mut() {
         if let Ok(pid) = id.parse::<PartyId>()
             && let Ok(Some((party, _))) = store.party(pid)
@@ -503,7 +503,7 @@ fn name_parties(store: &Store, names: &mut HashMap<String, String>) {
     }
 }
 
-fn collect_party_ids(v: &Value, out: &mut HashMap<String, String>) {
+pub(crate) fn collect_party_ids(v: &Value, out: &mut HashMap<String, String>) {
     match v {
         Value::String(s) if s.starts_with("pty_") => {
             out.entry(s.clone()).or_insert_with(|| s.clone());
