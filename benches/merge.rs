@@ -13,7 +13,7 @@ use clap::Parser;
 // linerd's allocator: the pusher merges in linerd.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use liner::model::{FieldChange, Merge, Revision, Source, SourceKind, merge};
+use liner::model::{Credit, FieldChange, Merge, RawJson, Revision, Source, SourceKind, merge};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Parser)]
@@ -45,6 +45,14 @@ fn credit(i: usize, role: &str) -> Value {
     c
 }
 
+/// A credit list as the service writes it into a revision: the model's own encoding.
+fn canonical(list: &Value) -> RawJson {
+    match serde_json::from_value::<Vec<Credit>>(list.clone()) {
+        Ok(credits) => RawJson::of(&credits).expect("json"),
+        Err(_) => RawJson::from(list),
+    }
+}
+
 fn revision(version: u64, old: &Value, new: &Value) -> Revision {
     Revision {
         version,
@@ -57,8 +65,8 @@ fn revision(version: u64, old: &Value, new: &Value) -> Revision {
         at: jiff::Timestamp::UNIX_EPOCH,
         diff: vec![FieldChange {
             path: "/credits".into(),
-            old: Some(old.into()),
-            new: Some(new.into()),
+            old: Some(canonical(old)),
+            new: Some(canonical(new)),
         }],
         unknown: Default::default(),
     }

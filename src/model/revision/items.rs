@@ -224,30 +224,6 @@ pub(crate) fn ops_indexed<'a>(old: &Indexed<'a>, new: &Indexed<'a>) -> Vec<ItemO
     out
 }
 
-/// Whether going from `old` to `new` changed the item known as any of `keys` (added it,
-/// removed it or changed its value): what "who made theirs" looks for, revision by revision,
-/// without working out the whole edit.
-pub(crate) fn touches(field: ListField, old: &[Value], new: &[Value], keys: &[Key<'_>]) -> bool {
-    // One pass per list, each item's identity read once (reading it is most of the cost).
-    fn find<'v>(field: ListField, list: &'v [Value], keys: &[Key<'_>]) -> Vec<Option<&'v Value>> {
-        let mut found: Vec<Option<&Value>> = vec![None; keys.len()];
-        for item in list {
-            let i = field.key_ref(item);
-            for (slot, k) in found.iter_mut().zip(keys) {
-                if slot.is_none()
-                    && i.party == k.party
-                    && i.role == k.role
-                    && i.instrument == k.instrument
-                {
-                    *slot = Some(item);
-                }
-            }
-        }
-        found
-    }
-    find(field, old, keys) != find(field, new, keys)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -10,11 +10,12 @@
 //! The merged list keeps the current upstream order with additions appended. A writer's share
 //! is a value of the writer; a merged split that no longer totals 100% is a conflict too.
 
+use memchr::memmem::Finder;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::items::{Indexed, ItemKey, ItemOp, Key, ListField, ops_indexed, touches};
+use super::items::{Indexed, ItemKey, ItemOp, Key, ListField, ops_indexed};
 use super::{RawJson, Revision, Source};
 
 /// Who made a revision, when, from where and why.
@@ -210,10 +211,7 @@ fn last_touching(field: &str, later: &[&Revision]) -> Option<Author> {
 
 /// The newest revision whose change of `list` touched the item known as any of `keys`.
 fn item_author(list: ListField, keys: &[Key<'_>], later: &[&Revision]) -> Option<Author> {
-    let list_of = |v: &Option<RawJson>| match v.as_ref().map(RawJson::value) {
-        Some(Value::Array(items)) => items,
-        _ => Vec::new(),
-    };
+    let keys: Vec<Needle> = keys.iter().map(|k| Needle::new(list, k)).collect();
     later
         .iter()
         .rev()
@@ -221,10 +219,109 @@ fn item_author(list: ListField, keys: &[Key<'_>], later: &[&Revision]) -> Option
             r.diff
                 .iter()
                 .filter(|c| c.field() == list.name())
-                .any(|c| touches(list, &list_of(&c.old), &list_of(&c.new), keys))
+                .any(|c| touches(c.old.as_ref(), c.new.as_ref(), &keys))
         })
         .map(|r| Author::of(r))
         .or_else(|| last_touching(list.name(), later))
+}
+
+/// Who made theirs, found by the items' own text: the newest revision whose list gained the
+/// item as theirs has it, or lost it as the base had it. Items are flat JSON objects in the
+/// service's canonical member order, so an item's text is found only where that very item
+/// stands; two searches of each revision's text, no parsing. `None` when it cannot tell
+/// (an item that does not re-encode canonically): the caller looks by identity instead.
+fn exact_author(
+    list: ListField,
+    base: Option<&Value>,
+    theirs: Option<&Value>,
+    later: &[&Revision],
+) -> Option<Option<Author>> {
+    let canonical = |v: Option<&Value>| -> Option<Option<Finder<'static>>> {
+        let Some(v) = v else {
+            return Some(None);
+        };
+        let text = match list {
+            ListField::Credits => crate::model::Credit::deserialize(v)
+                .ok()
+                .and_then(|c| serde_json::to_string(&c).ok()),
+            ListField::Writers => crate::model::Writer::deserialize(v)
+                .ok()
+                .and_then(|w| serde_json::to_string(&w).ok()),
+        }?;
+        Some(Some(Finder::new(text.as_bytes()).into_owned()))
+    };
+    let (base, theirs) = (canonical(base)?, canonical(theirs)?);
+    let has = |f: &Option<Finder<'_>>, raw: &Option<RawJson>| match (f, raw) {
+        (Some(f), Some(raw)) => f.find(raw.get().as_bytes()).is_some(),
+        _ => false,
+    };
+    for r in later.iter().rev() {
+        for c in r.diff.iter().filter(|c| c.field() == list.name()) {
+            let gained = theirs.is_some() && has(&theirs, &c.new) && !has(&theirs, &c.old);
+            let lost = base.is_some() && has(&base, &c.old) && !has(&base, &c.new);
+            if gained || lost {
+                return Some(Some(Author::of(r)));
+            }
+        }
+    }
+    None
+}
+
+/// An item's identity as the members its JSON text holds: `"party":"pty_…"`, `"role":"…"`
+/// and the instrument (or none). Who made theirs is asked of every revision since the base,
+/// and reading those revisions' whole lists into values was most of a merge's time.
+struct Needle {
+    party: Finder<'static>,
+    role: Finder<'static>,
+    /// The instrument member, or for an item without one, any instrument member.
+    instrument: Finder<'static>,
+    has_instrument: bool,
+}
+
+impl Needle {
+    fn new(list: ListField, k: &Key<'_>) -> Needle {
+        let member = |name: &str, v: &str| {
+            Finder::new(format!("\"{name}\":{}", Value::String(v.to_owned())).as_bytes())
+                .into_owned()
+        };
+        let instrument = match list {
+            ListField::Credits => k.instrument,
+            ListField::Writers => None,
+        };
+        Needle {
+            party: member("party", k.party),
+            role: member("role", k.role),
+            instrument: match instrument {
+                Some(i) => member("instrument", i),
+                None => Finder::new(b"\"instrument\":").into_owned(),
+            },
+            has_instrument: instrument.is_some(),
+        }
+    }
+
+    /// Whether an item's JSON is this one. Quotes inside strings are escaped, so a member's
+    /// text cannot be matched inside another member's value.
+    fn is(&self, item: &str) -> bool {
+        let item = item.as_bytes();
+        self.party.find(item).is_some()
+            && self.role.find(item).is_some()
+            && self.instrument.find(item).is_some() == self.has_instrument
+    }
+}
+
+/// Whether going from `old` to `new` (lists as JSON text) added, removed or changed the item
+/// any of `keys` names.
+fn touches(old: Option<&RawJson>, new: Option<&RawJson>, keys: &[Needle]) -> bool {
+    fn items(raw: Option<&RawJson>) -> Vec<&str> {
+        raw.and_then(|r| serde_json::from_str::<Vec<&serde_json::value::RawValue>>(r.get()).ok())
+            .map(|v| v.into_iter().map(|i| i.get()).collect())
+            .unwrap_or_default()
+    }
+    fn find<'t>(list: &[&'t str], k: &Needle) -> Option<&'t str> {
+        list.iter().find(|i| k.is(i)).copied()
+    }
+    let (old, new) = (items(old), items(new));
+    keys.iter().any(|k| find(&old, k) != find(&new, k))
 }
 
 fn merge_list<'a>(
@@ -246,15 +343,19 @@ fn merge_list<'a>(
     let mut result: Vec<(Key<'a>, &'a Value)> = theirs_index.items.clone();
     let mut conflicts = Vec::new();
     let mut conflict = |item: Key<'a>, mine: Option<&Value>, theirs: Option<&Value>| {
-        let mut keys = vec![item];
-        keys.extend(theirs.map(|t| list.key_ref(t)));
+        let base = base_items.get(&item).copied();
+        let theirs_by = exact_author(list, base, theirs, later).unwrap_or_else(|| {
+            let mut keys = vec![item];
+            keys.extend(theirs.map(|t| list.key_ref(t)));
+            item_author(list, &keys, later)
+        });
         conflicts.push(Conflict {
             field: list.name().to_owned(),
             item: Some(item.owned()),
-            base: base_items.get(&item).map(|v| (*v).clone()),
+            base: base.cloned(),
             mine: mine.cloned(),
             theirs: theirs.cloned(),
-            theirs_by: item_author(list, &keys, later),
+            theirs_by,
         });
     };
     let position =
