@@ -165,6 +165,19 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Makes `dir` (if need be) and closes it to everyone but its owner, also when an earlier
+/// build made it open.
+fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", dir.display()))
+}
+
 /// Runs the demo until the console is quit.
 pub fn run(
     args: DemoArgs,
@@ -172,6 +185,9 @@ pub fn run(
     color: bool,
     log: fn(&Path) -> Result<()>,
 ) -> Result<()> {
+    // The demo's catalog, mirror, token and logs are one person's: everything it creates is
+    // theirs alone (0600 files in 0700 directories), SQLite's WAL and the log included.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let temp;
     let dir = match data {
         Some(d) => d,
@@ -183,6 +199,7 @@ pub fn run(
             temp.path().to_path_buf()
         }
     };
+    private_dir(&dir)?;
     log(&dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -82,6 +82,27 @@ fn version_on(pane: &str) -> u64 {
         .expect("a version number")
 }
 
+/// Every directory under `root` is 0700 and every file 0600 or tighter.
+fn assert_private(root: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut files = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).expect("metadata");
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{} is {mode:o}", path.display());
+            for entry in std::fs::read_dir(&path).expect("read_dir") {
+                stack.push(entry.expect("entry").path());
+            }
+        } else {
+            files += 1;
+        }
+    }
+    assert!(files >= 4, "the demo wrote {files} files");
+}
+
 #[test]
 fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     let version = Command::new("tmux").arg("-V").output();
@@ -132,6 +153,8 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
 
     tmux.wait_for("search ›", Duration::from_secs(120));
     tmux.wait_for("✓ synced", Duration::from_secs(120));
+    // The demo's data (a catalog, its WAL, a token, logs) is its owner's alone.
+    assert_private(&data);
     tmux.text("midnigt");
     let pane = tmux.wait_for("Midnight", Duration::from_secs(10));
     assert!(pane.contains("result"), "{pane}");

@@ -1,5 +1,7 @@
 //! Prometheus metrics, one registry per service instance (so tests can run several in one
-//! process): requests by route and status, latency by route, and the feed head.
+//! process): requests by route and status, latency by route, and the feed head. Every label
+//! comes from a closed set (route templates, the methods HTTP defines, status classes), so no
+//! client can grow the exposition.
 
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
@@ -18,7 +20,7 @@ impl Metrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "liner_http_requests_total",
-                "HTTP requests by route, method and status",
+                "HTTP requests by route template, method and status class",
             ),
             &["route", "method", "status"],
         )?;

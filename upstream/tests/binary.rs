@@ -95,7 +95,7 @@ fn an_operator_seeds_issues_a_token_serves_and_stops() {
 
     let mut server = bin()
         .args(["--db", &db, "serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "info,tower_http=debug")
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
         .spawn()
@@ -176,4 +176,14 @@ fn an_operator_seeds_issues_a_token_serves_and_stops() {
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut log, &mut rest);
     assert!(rest.contains("stopped"), "{rest}");
+    // One line per request: method, route template, status, latency, the token's id and
+    // never the token.
+    let me = rest
+        .lines()
+        .find(|l| l.contains("route=/v1/me"))
+        .unwrap_or_else(|| panic!("no request line for /v1/me in {rest}"));
+    for part in ["method=GET", "token_id=", "status=200", "latency="] {
+        assert!(me.contains(part), "{part} missing from {me}");
+    }
+    assert!(!rest.contains(&token), "the token was logged: {rest}");
 }

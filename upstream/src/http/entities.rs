@@ -206,6 +206,16 @@ fn body<T: DeserializeOwned>(
             format!("the request body must be application/json, not {:?}", ctype),
         ));
     }
+    if let Some(d) = super::strict_json::first_duplicate(&bytes) {
+        return Err(Problem::invalid(vec![FieldError::new(
+            d.path(),
+            format!(
+                "{:?} appears more than once in this object: say each member once (one of the \
+                 values would otherwise be dropped without a word)",
+                d.key
+            ),
+        )]));
+    }
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -227,11 +237,31 @@ fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
             "changes need If-Match: \"<version>\" naming the version they were made against",
         ));
     };
-    v.to_str()
+    strict_version(v.as_bytes()).ok_or_else(|| {
+        Problem::bad_request(format!(
+            "If-Match must be one strong entity tag naming a version, e.g. \"3\" with its \
+             quotes; got {:?} (weak tags, lists, bare numbers and leading zeros are refused: \
+             a version is compared exactly)",
+            String::from_utf8_lossy(v.as_bytes())
+        ))
+    })
+}
+
+/// The version in a strong entity tag `"N"`: digits only, no leading zero, within i64 (the
+/// stores' integer).
+fn strict_version(tag: &[u8]) -> Option<u64> {
+    let digits = tag.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if digits.is_empty() || digits.len() > 19 || digits[0] == b'0' {
+        return None;
+    }
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits)
+        .ok()?
+        .parse::<u64>()
         .ok()
-        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Problem::bad_request("If-Match must be a version in quotes, e.g. \"3\""))
+        .filter(|&v| i64::try_from(v).is_ok())
 }
 
 /// The Idempotency-Key header, if sent, and the hash of the request it is bound to.
@@ -268,7 +298,9 @@ fn idempotency_key(
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
-    Ok(Some((key.to_owned(), hex(&h.finalize()))))
+    // Keys are the token's own: another client sending the same key neither sees this answer
+    // nor blocks the key.
+    Ok(Some((format!("{}:{key}", p.token_id), hex(&h.finalize()))))
 }
 
 fn replayed(replay: Replay, request_hash: &str) -> Result<Response, Problem> {
@@ -279,12 +311,23 @@ fn replayed(replay: Replay, request_hash: &str) -> Result<Response, Problem> {
         )]));
     }
     let status = StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK);
+    // The stored answer names the entity and its version: the first answer's ETag and
+    // Location come back with it.
+    let answered = serde_json::from_str::<EntityAnswer>(&replay.body).ok();
     let mut response = (status, replay.body).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if let Some(a) = answered {
+        h.insert(header::ETAG, etag(a.version));
+        if status == StatusCode::CREATED
+            && let Ok(loc) = HeaderValue::from_str(&Collection::path(a.id))
+        {
+            h.insert(header::LOCATION, loc);
+        }
+    }
     h.insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(response)
 }
@@ -562,4 +605,41 @@ pub(crate) async fn delete(
         };
     let write = catalog::delete(&p, &current, reason);
     commit(&app, &p, write, None, "-", StatusCode::OK, idem).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strict_version;
+
+    #[test]
+    fn if_match_takes_one_strong_tag_and_nothing_near_it() {
+        assert_eq!(strict_version(br#""4""#), Some(4));
+        assert_eq!(strict_version(br#""10""#), Some(10));
+        for refused in [
+            &br#"W/"4""#[..],
+            b"5",
+            br#""07""#,
+            br#""0""#,
+            br#""10"#,
+            br#"10""#,
+            br#""""#,
+            br#""4", "5""#,
+            br#"" 4""#,
+            br#""+4""#,
+            br#""9223372036854775808""#,
+            br#""99999999999999999999""#,
+            b"*",
+        ] {
+            assert_eq!(
+                strict_version(refused),
+                None,
+                "{}",
+                String::from_utf8_lossy(refused)
+            );
+        }
+        assert_eq!(
+            strict_version(br#""9223372036854775807""#),
+            Some(i64::MAX as u64)
+        );
+    }
 }

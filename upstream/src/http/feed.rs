@@ -166,6 +166,13 @@ pub(crate) async fn changes(
                     "since={token:?} is not a cursor from this service; start from /v1/snapshot"
                 ))
             })?;
+            // Positions are the stores' 64-bit signed integers: anything past them was never
+            // a position of this service.
+            if i64::try_from(cursor.position).is_err() {
+                return Err(Problem::bad_request(format!(
+                    "since={token:?}: the position is out of range; start from /v1/snapshot"
+                )));
+            }
             if cursor.epoch != app.epoch {
                 return Err(Problem::new(
                     StatusCode::CONFLICT,

@@ -10,6 +10,7 @@ mod openapi;
 mod ops;
 pub mod problem;
 mod redact;
+mod strict_json;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +19,10 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::routing::get;
+use tower_http::LatencyUnit;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
 use crate::auth::{Principal, hash_token};
 use crate::metrics::Metrics;
@@ -143,6 +146,14 @@ impl FromRequestParts<State> for Auth {
                 Problem::unauthorized("the Authorization header must be `Bearer <token>`")
             })?;
         let hash = hash_token(token);
+        let principal = Self::resolve(app, hash).await?;
+        tracing::Span::current().record("token_id", principal.0.token_id);
+        Ok(principal)
+    }
+}
+
+impl Auth {
+    async fn resolve(app: &State, hash: String) -> Result<Self, Problem> {
         let ttl = app.limits.token_cache_ttl;
         if let Some(p) = app.tokens.get(&hash, ttl) {
             return Ok(Auth(p));
@@ -184,6 +195,39 @@ pub fn router(app: State) -> Router {
             app.clone(),
             ops::track,
         ))
+        // One line per request at debug level (`RUST_LOG=info,tower_http=debug`): method,
+        // route template, status, latency and the token's id, which the bearer extractor
+        // records in this span once it knows it (never the token).
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("unmatched", |m| m.as_str());
+                    // tower-http's own target, so `tower_http=debug` turns span and line on
+                    // together.
+                    tracing::debug_span!(
+                        target: "tower_http::trace::make_span",
+                        "request",
+                        method = %ops::method_label(req.method()),
+                        route = %route,
+                        token_id = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_eos(())
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::DEBUG)
+                        .latency_unit(LatencyUnit::Micros),
+                )
+                .on_failure(
+                    DefaultOnFailure::new()
+                        .level(tracing::Level::DEBUG)
+                        .latency_unit(LatencyUnit::Micros),
+                ),
+        )
         // The fastest level: catalog JSON compresses well at any level, and zstd at the
         // default level was most of the upstream's CPU while serving a 1M snapshot (perf).
         .layer(
