@@ -11,6 +11,7 @@
 //! - [`store`]: the SQLite mirror that applies change records idempotently.
 //! - [`search`]: the tantivy projection of the store for search as you type.
 //! - [`generate`]: a deterministic, realistic catalog generator for demos and benchmarks.
+//! - [`text`]: what text people read may hold, its normal form, and printing it safely.
 //! - [`alloc`]: allocator settings for the binaries.
 
 pub mod alloc;
@@ -23,3 +24,4 @@ pub mod protocol;
 pub mod roles;
 pub mod search;
 pub mod store;
+pub mod text;

@@ -6,9 +6,11 @@ use std::path::Path;
 
 /// Writes a line to stdout, returning the error (a closed pipe among them, see
 /// [`closed_pipe`]) instead of panicking as `println!` does.
+/// Text from the mirror may predate the service's text rules: each line goes out with every
+/// control, bidirectional or invisible format character shown as its code point instead.
 macro_rules! outln {
     ($($arg:tt)*) => {
-        writeln!(std::io::stdout().lock(), $($arg)*)?
+        writeln!(std::io::stdout().lock(), "{}", liner::text::printable_lines(&format!($($arg)*)))?
     };
 }
 

@@ -150,8 +150,8 @@ fn print_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<(
             out,
             "{:<9} {:<w_title$} {:<w_detail$} {:<15} {:>10.1}  {}",
             h.kind.as_str(),
-            cut(&h.title, w_title),
-            cut(&h.detail, w_detail),
+            cut(&liner::text::printable(&h.title), w_title),
+            cut(&liner::text::printable(&h.detail), w_detail),
             h.isrc.as_deref().unwrap_or("-"),
             h.popularity,
             h.id

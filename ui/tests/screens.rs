@@ -397,3 +397,35 @@ fn commands_open_what_they_name_and_a_late_answer_never_pushes_a_screen() {
     c.settle();
     assert_eq!(c.app.screens.len(), 1, "{}", c.screen());
 }
+
+/// Text a mirror holds from before the service refused control, bidirectional and invisible
+/// format characters (or from an import) is shown without them: nothing in any cell can act on
+/// the terminal or hide from the reader. (ratatui drops controls and lone format characters
+/// itself; a tag character extends the grapheme before it, and only the console's own pass
+/// takes it out.)
+#[test]
+fn text_stored_before_the_rules_reaches_the_terminal_without_its_controls() {
+    let dir = mirror();
+    let db = rusqlite::Connection::open(dir.path().join("mirror.sqlite")).expect("mirror");
+    let hostile =
+        "Midnight \u{202E}\u{1b}]52;c;aGk=\u{7}\u{200B}Saudade\r\n\u{0}\u{2066}X\u{E0041}";
+    let changed = db
+        .execute(
+            "UPDATE recording SET title = ?1 WHERE title LIKE 'Midnight Saudade%'",
+            [hostile],
+        )
+        .expect("update");
+    assert!(changed > 0, "the generated mirror has a Midnight Saudade");
+    drop(db);
+    let mut c = Console::editor(dir.path(), 100, 30);
+    c.typed("midnigt saudade");
+    c.key(KeyCode::Enter);
+    let screen = c.screen();
+    assert!(screen.contains("Midnight"), "{screen}");
+    assert!(screen.contains("Saudade"), "{screen}");
+    let bad: Vec<char> = screen
+        .chars()
+        .filter(|&ch| ch != '\n' && (ch.is_control() || liner::text::forbidden(ch).is_some()))
+        .collect();
+    assert!(bad.is_empty(), "{bad:?} reached the screen:\n{screen}");
+}

@@ -16,20 +16,40 @@ use serde_json::{Map, Value};
 use crate::auth::Principal;
 use crate::store::{Expect, Stored, Write, WriteOp};
 
-/// Checks a reason (mandatory on every write).
+/// Checks a reason (mandatory on every write, with something to read in it).
 pub fn check_reason(reason: Option<&str>) -> Result<String, FieldError> {
     match reason.map(str::trim) {
         Some(r) if !r.is_empty() => {
-            if r.len() > 2_000 {
-                Err(FieldError::new("reason", "a reason is at most 2,000 bytes"))
-            } else {
-                Ok(r.to_owned())
-            }
+            liner::text::clean_reason(r).map_err(|e| FieldError::new("reason", e.to_string()))
         }
         _ => Err(FieldError::new(
             "reason",
             "every change needs a reason saying why it is made",
         )),
+    }
+}
+
+/// Every string in `value` as it is stored ([`liner::text::clean`]: no control, bidi or
+/// invisible format characters, NFC, at most [`liner::text::MAX_TEXT_CHARS`]), or the path of
+/// the first that cannot be.
+fn clean_text(value: &mut Value, path: &str) -> Result<(), FieldError> {
+    match value {
+        Value::String(s) => {
+            let cleaned = liner::text::clean(s, liner::text::MAX_TEXT_CHARS)
+                .map_err(|e| FieldError::new(path, e.to_string()))?;
+            if let std::borrow::Cow::Owned(c) = cleaned {
+                *s = c;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .enumerate()
+            .try_for_each(|(i, v)| clean_text(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => map
+            .iter_mut()
+            .try_for_each(|(k, v)| clean_text(v, &format!("{path}.{k}"))),
+        _ => Ok(()),
     }
 }
 
@@ -169,6 +189,7 @@ pub fn create(
         };
         obj.insert("id".into(), Value::String(id));
     }
+    clean_text(&mut data, "data")?;
     let entity = validate(kind, &data, "data")?;
     let (value, text) = canonical(&entity)?;
     let diff = diff(None, Some(&value));
@@ -215,7 +236,15 @@ pub fn patch(
         if value.is_null() {
             merged.remove(field);
         } else {
-            merged.insert(field.clone(), value.clone());
+            // Only what the patch brings is checked: text stored before these rules stays
+            // readable and editable around it.
+            let mut value = value.clone();
+            match clean_text(&mut value, &format!("patch.{field}")) {
+                Ok(()) => {
+                    merged.insert(field.clone(), value);
+                }
+                Err(e) => errors.push(e),
+            }
         }
     }
     if patch.is_empty() {

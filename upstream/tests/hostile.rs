@@ -390,3 +390,58 @@ async fn idempotency_keys_belong_to_their_token() {
     assert_eq!(again.headers()["etag"], "\"2\"");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_that_would_hide_or_act_on_a_terminal_is_refused_and_names_are_stored_in_nfc() {
+    let s = server().await;
+    let id = a_party(&s).await;
+    let (_, stored) = version_of(&s, &id).await;
+    let rename = |patch: Value, reason: &str| {
+        s.send(
+            Method::PATCH,
+            Role::Editor,
+            &format!("/v1/parties/{id}"),
+            &json!({"reason": reason, "patch": patch}),
+        )
+        .header("if-match", "\"1\"")
+        .send()
+    };
+    for (patch, reason, field) in [
+        (json!({"name": "Nina\u{0}"}), "nul", "patch.name"),
+        (
+            json!({"name": "Nina\u{1b}]52;c;cm0gLXJmIH4=\u{7}"}),
+            "osc 52",
+            "patch.name",
+        ),
+        (json!({"name": "\u{202E}anin"}), "bidi", "patch.name"),
+        (
+            json!({"aliases": ["ok", "two\r\nlines"]}),
+            "crlf",
+            "patch.aliases[1]",
+        ),
+        (json!({"name": "N".repeat(1_001)}), "long", "patch.name"),
+        (json!({"name": "Nina S."}), "\u{200B}", "reason"),
+        (json!({"name": "Nina S."}), "why\u{1b}[2J", "reason"),
+    ] {
+        let (status, problem) = json_of(rename(patch, reason).await.expect("send")).await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    assert_eq!(version_of(&s, &id).await.1, stored, "nothing changed");
+
+    // Decomposed "José" is stored composed; a ZWNJ in a Persian name stays.
+    let (status, body) = json_of(
+        rename(
+            json!({"name": "Jose\u{301}", "aliases": ["می\u{200C}خواهم"]}),
+            "spelling",
+        )
+        .await
+        .expect("send"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, now) = version_of(&s, &id).await;
+    assert_eq!(now["data"]["name"], "Jos\u{e9}");
+    assert_eq!(now["data"]["aliases"][0], "می\u{200C}خواهم");
+    s.stop().await;
+}

@@ -107,6 +107,25 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     if let Some(overlay) = &app.overlay {
         popup::draw(frame, overlay, app.context(), read_only, theme);
     }
+    keep_to_visible_text(frame.buffer_mut());
+}
+
+/// Whatever the mirror holds (text stored before the service refused such characters, an
+/// import), nothing reaches the terminal that could act on it or hide from its reader:
+/// ratatui drops control characters itself; bidirectional controls and other invisible format
+/// characters ([`liner::text::forbidden`]) are dropped here, cell by cell, once per frame.
+fn keep_to_visible_text(buffer: &mut ratatui::buffer::Buffer) {
+    use liner::text::forbidden;
+    for cell in &mut buffer.content {
+        if cell.symbol().chars().any(|c| forbidden(c).is_some()) {
+            let kept: String = cell
+                .symbol()
+                .chars()
+                .filter(|c| forbidden(*c).is_none())
+                .collect();
+            cell.set_symbol(if kept.is_empty() { " " } else { &kept });
+        }
+    }
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
