@@ -70,6 +70,59 @@ pub fn validate(kind: EntityKind, data: &Value, prefix: &str) -> Result<Entity, 
     Ok(entity)
 }
 
+/// A credit is one party's role (on one instrument) and a writer one party's role: the merge
+/// tells them apart by exactly that, so a list holding one twice is refused where the second
+/// is. A performer on guitar and on vocals, or a writer as composer and as lyricist, are two.
+fn twice(entity: &Entity, prefix: &str) -> Result<(), FieldError> {
+    let same_instrument = |a: &Option<String>, b: &Option<String>| match (a, b) {
+        (Some(a), Some(b)) => a.trim().to_lowercase() == b.trim().to_lowercase(),
+        (a, b) => a.is_none() && b.is_none(),
+    };
+    match entity {
+        Entity::Recording(r) => {
+            for (i, c) in r.credits.iter().enumerate() {
+                if let Some(first) = r.credits[..i].iter().position(|o| {
+                    o.party == c.party
+                        && o.role == c.role
+                        && same_instrument(&o.instrument, &c.instrument)
+                }) {
+                    return Err(FieldError::new(
+                        format!("{prefix}.credits[{i}]"),
+                        format!(
+                            "credits[{first}] already credits this party in this role{}: \
+                             say each credit once",
+                            if c.instrument.is_some() {
+                                " on this instrument"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+        Entity::Work(w) => {
+            let writers = w.writers.as_slice();
+            for (i, wr) in writers.iter().enumerate() {
+                if let Some(first) = writers[..i]
+                    .iter()
+                    .position(|o| o.party == wr.party && o.role == wr.role)
+                {
+                    return Err(FieldError::new(
+                        format!("{prefix}.writers[{i}]"),
+                        format!(
+                            "writers[{first}] already names this party in this role: give \
+                             them one entry with their whole share"
+                        ),
+                    ));
+                }
+            }
+        }
+        Entity::Party(_) | Entity::Release(_) => {}
+    }
+    Ok(())
+}
+
 fn decode(kind: EntityKind, json: &str, prefix: &str) -> Result<Entity, FieldError> {
     let entity = Entity::from_json(kind, json).map_err(|(path, mut rule)| {
         // serde_json points into our re-encoding of the body, which the client never saw.
@@ -191,6 +244,7 @@ pub fn create(
     }
     clean_text(&mut data, "data")?;
     let entity = validate(kind, &data, "data")?;
+    twice(&entity, "data")?;
     let (value, text) = canonical(&entity)?;
     let diff = diff(None, Some(&value));
     Ok((
@@ -257,6 +311,11 @@ pub fn patch(
         return Err(errors);
     }
     let entity = validate(kind, &Value::Object(merged), "patch").map_err(|e| vec![e])?;
+    // Only a patch that brings a list answers for it: one stored before this rule stays
+    // editable in its other fields.
+    if patch.contains_key("credits") || patch.contains_key("writers") {
+        twice(&entity, "patch").map_err(|e| vec![e])?;
+    }
     let (value, text) = canonical(&entity).map_err(|e| vec![e])?;
     let diff = diff(Some(&old), Some(&value));
     if diff.is_empty() {

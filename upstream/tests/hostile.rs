@@ -445,3 +445,75 @@ async fn text_that_would_hide_or_act_on_a_terminal_is_refused_and_names_are_stor
     assert_eq!(now["data"]["aliases"][0], "می\u{200C}خواهم");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credit_or_writer_named_twice_is_refused_where_the_second_is() {
+    let s = server().await;
+    let p = a_party(&s).await;
+    let create = |coll: &'static str, data: Value| {
+        s.send(
+            Method::POST,
+            Role::Editor,
+            &format!("/v1/{coll}"),
+            &json!({"reason": "delivery", "data": data}),
+        )
+        .send()
+    };
+    let recording = |credits: Value| {
+        json!({"title": "Sinnerman", "display_artist": [{"party": p, "name": "Nina Simone"}],
+               "credits": credits})
+    };
+    for (coll, data, field) in [
+        (
+            "recordings",
+            recording(json!([
+                {"party": p, "role": "main_artist"},
+                {"party": p, "role": "producer"},
+                {"party": p, "role": "main_artist"},
+            ])),
+            "data.credits[2]",
+        ),
+        (
+            "recordings",
+            recording(json!([
+                {"party": p, "role": "instrumentalist", "instrument": "piano"},
+                {"party": p, "role": "instrumentalist", "instrument": "Piano "},
+            ])),
+            "data.credits[1]",
+        ),
+        (
+            "works",
+            json!({"title": "Sinnerman", "writers": [
+                {"party": p, "role": "composer", "share": 5000},
+                {"party": p, "role": "composer", "share": 5000},
+            ]}),
+            "data.writers[1]",
+        ),
+    ] {
+        let (status, problem) = json_of(create(coll, data).await.expect("send")).await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    // One party on piano and on vocals, or as composer and as lyricist, is two credits.
+    for (coll, data) in [
+        (
+            "recordings",
+            recording(json!([
+                {"party": p, "role": "instrumentalist", "instrument": "piano"},
+                {"party": p, "role": "instrumentalist", "instrument": "vocals"},
+                {"party": p, "role": "vocalist"},
+            ])),
+        ),
+        (
+            "works",
+            json!({"title": "Sinnerman", "writers": [
+                {"party": p, "role": "composer", "share": 6000},
+                {"party": p, "role": "lyricist", "share": 4000},
+            ]}),
+        ),
+    ] {
+        let (status, body) = json_of(create(coll, data).await.expect("send")).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    s.stop().await;
+}
