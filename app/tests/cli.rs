@@ -222,3 +222,68 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
         );
     }
 }
+
+/// Text in a mirror from before the service's text rules (or from an import) is printed with
+/// its control, bidirectional and invisible format characters as code points: nothing the
+/// CLI prints can act on the terminal or hide from its reader.
+#[test]
+fn show_prints_hidden_characters_as_code_points() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("mirror");
+    let out = liner()
+        .args(["generate", "--recordings", "500", "--data"])
+        .arg(&data)
+        .output()
+        .expect("generate");
+    assert!(out.status.success());
+    let out = liner()
+        .args([
+            "search",
+            "a",
+            "--json",
+            "--limit",
+            "1",
+            "--kind",
+            "recording",
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .expect("search");
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rec = hits[0]["id"].as_str().expect("a recording").to_owned();
+    let title = hits[0]["title"].as_str().expect("a title").to_owned();
+    let db = rusqlite::Connection::open(data.join("mirror.sqlite")).expect("mirror");
+    let changed = db
+        .execute(
+            "UPDATE recording SET title = ?1 WHERE title = ?2",
+            [
+                "Clipboard\u{1b}]52;c;aGk=\u{7} \u{202E}gnos",
+                title.as_str(),
+            ],
+        )
+        .expect("update");
+    assert!(changed >= 1, "{title}");
+    drop(db);
+    let out = liner()
+        .args(["show", &rec, "--data"])
+        .arg(&data)
+        .output()
+        .expect("show");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        shown.contains("Clipboard⟨U+001B⟩]52;c;aGk=⟨U+0007⟩ ⟨U+202E⟩gnos"),
+        "{shown}"
+    );
+    assert!(
+        !shown
+            .chars()
+            .any(|c| c != '\n' && (c.is_control() || liner::text::forbidden(c).is_some())),
+        "{shown:?}"
+    );
+}
