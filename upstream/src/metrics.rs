@@ -20,7 +20,7 @@ impl Metrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "liner_http_requests_total",
-                "HTTP requests by route template, method and status class",
+                "HTTP requests by route template, method and status (documented codes; any other by class)",
             ),
             &["route", "method", "status"],
         )?;
