@@ -6,6 +6,42 @@ fn liner() -> Command {
     Command::new(env!("CARGO_BIN_EXE_liner"))
 }
 
+/// A generated mirror of `recordings` recordings in a new directory, and the first recording
+/// a search for "a" finds there (its JSON hit).
+fn mirror_with_a_recording(
+    recordings: u32,
+) -> (tempfile::TempDir, std::path::PathBuf, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("mirror");
+    let out = liner()
+        .args([
+            "generate",
+            "--recordings",
+            &recordings.to_string(),
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .expect("generate");
+    assert!(out.status.success());
+    let out = liner()
+        .args([
+            "search",
+            "a",
+            "--json",
+            "--limit",
+            "1",
+            "--kind",
+            "recording",
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .expect("search");
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    (dir, data, hits[0].clone())
+}
+
 #[test]
 fn generate_then_search_as_a_user_would() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -134,30 +170,8 @@ fn search_without_a_mirror_says_how_to_make_one() {
 /// once its output is refused, with exit 0.
 #[test]
 fn every_command_ends_quietly_on_a_closed_pipe() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let data = dir.path().join("mirror");
-    let out = liner()
-        .args(["generate", "--recordings", "1500", "--data"])
-        .arg(&data)
-        .output()
-        .expect("generate");
-    assert!(out.status.success());
-    let out = liner()
-        .args([
-            "search",
-            "a",
-            "--json",
-            "--limit",
-            "1",
-            "--kind",
-            "recording",
-            "--data",
-        ])
-        .arg(&data)
-        .output()
-        .expect("search");
-    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let rec = hits[0]["id"].as_str().expect("a recording").to_owned();
+    let (_dir, data, hit) = mirror_with_a_recording(1500);
+    let rec = hit["id"].as_str().expect("a recording").to_owned();
     let commands: Vec<Vec<&str>> = vec![
         vec!["search", "a"],
         vec!["search", "a", "--json"],
@@ -228,31 +242,9 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
 /// CLI prints can act on the terminal or hide from its reader.
 #[test]
 fn show_prints_hidden_characters_as_code_points() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let data = dir.path().join("mirror");
-    let out = liner()
-        .args(["generate", "--recordings", "500", "--data"])
-        .arg(&data)
-        .output()
-        .expect("generate");
-    assert!(out.status.success());
-    let out = liner()
-        .args([
-            "search",
-            "a",
-            "--json",
-            "--limit",
-            "1",
-            "--kind",
-            "recording",
-            "--data",
-        ])
-        .arg(&data)
-        .output()
-        .expect("search");
-    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let rec = hits[0]["id"].as_str().expect("a recording").to_owned();
-    let title = hits[0]["title"].as_str().expect("a title").to_owned();
+    let (_dir, data, hit) = mirror_with_a_recording(500);
+    let rec = hit["id"].as_str().expect("a recording").to_owned();
+    let title = hit["title"].as_str().expect("a title").to_owned();
     let db = rusqlite::Connection::open(data.join("mirror.sqlite")).expect("mirror");
     let changed = db
         .execute(

@@ -19,16 +19,9 @@ async fn server() -> Server {
 
 /// The request series `/metrics` holds now, one line each.
 async fn request_series(s: &Server) -> Vec<String> {
-    let text = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
+    s.metrics()
         .await
-        .expect("send")
-        .text()
-        .await
-        .expect("body");
-    text.lines()
+        .lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| {
             l.rsplit_once(' ')
@@ -54,6 +47,23 @@ async fn a_party(s: &Server) -> String {
     .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().expect("id").to_owned()
+}
+
+/// An editor's PATCH of a party with `if_match` as sent.
+async fn patch_party(s: &Server, id: &str, if_match: &str, body: &Value) -> (u16, Value) {
+    json_of(
+        s.send(
+            Method::PATCH,
+            Role::Editor,
+            &format!("/v1/parties/{id}"),
+            body,
+        )
+        .header("if-match", if_match)
+        .send()
+        .await
+        .expect("send"),
+    )
+    .await
 }
 
 async fn version_of(s: &Server, id: &str) -> (u64, Value) {
@@ -144,19 +154,7 @@ async fn if_match_takes_exactly_one_strong_version() {
         "*",
         "\"+1\"",
     ] {
-        let (status, problem) = json_of(
-            s.send(
-                Method::PATCH,
-                Role::Editor,
-                &format!("/v1/parties/{id}"),
-                &patch,
-            )
-            .header("if-match", tag)
-            .send()
-            .await
-            .expect("send"),
-        )
-        .await;
+        let (status, problem) = patch_party(&s, &id, tag, &patch).await;
         assert_eq!(status, 400, "If-Match {tag}: {problem}");
         assert!(
             problem["detail"]
@@ -166,19 +164,7 @@ async fn if_match_takes_exactly_one_strong_version() {
         );
         assert_eq!(version_of(&s, &id).await.0, 1, "If-Match {tag} changed it");
     }
-    let (status, body) = json_of(
-        s.send(
-            Method::PATCH,
-            Role::Editor,
-            &format!("/v1/parties/{id}"),
-            &patch,
-        )
-        .header("if-match", "\"1\"")
-        .send()
-        .await
-        .expect("send"),
-    )
-    .await;
+    let (status, body) = patch_party(&s, &id, "\"1\"", &patch).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(version_of(&s, &id).await.0, 2);
     s.stop().await;
@@ -397,14 +383,10 @@ async fn text_that_would_hide_or_act_on_a_terminal_is_refused_and_names_are_stor
     let id = a_party(&s).await;
     let (_, stored) = version_of(&s, &id).await;
     let rename = |patch: Value, reason: &str| {
-        s.send(
-            Method::PATCH,
-            Role::Editor,
-            &format!("/v1/parties/{id}"),
-            &json!({"reason": reason, "patch": patch}),
-        )
-        .header("if-match", "\"1\"")
-        .send()
+        let body = json!({"reason": reason, "patch": patch});
+        let id = id.clone();
+        let s = &s;
+        async move { patch_party(s, &id, "\"1\"", &body).await }
     };
     for (patch, reason, field) in [
         (json!({"name": "Nina\u{0}"}), "nul", "patch.name"),
@@ -423,20 +405,16 @@ async fn text_that_would_hide_or_act_on_a_terminal_is_refused_and_names_are_stor
         (json!({"name": "Nina S."}), "\u{200B}", "reason"),
         (json!({"name": "Nina S."}), "why\u{1b}[2J", "reason"),
     ] {
-        let (status, problem) = json_of(rename(patch, reason).await.expect("send")).await;
+        let (status, problem) = rename(patch, reason).await;
         assert_eq!(status, 422, "{problem}");
         assert_eq!(problem["errors"][0]["field"], field, "{problem}");
     }
     assert_eq!(version_of(&s, &id).await.1, stored, "nothing changed");
 
     // Decomposed "José" is stored composed; a ZWNJ in a Persian name stays.
-    let (status, body) = json_of(
-        rename(
-            json!({"name": "Jose\u{301}", "aliases": ["می\u{200C}خواهم"]}),
-            "spelling",
-        )
-        .await
-        .expect("send"),
+    let (status, body) = rename(
+        json!({"name": "Jose\u{301}", "aliases": ["می\u{200C}خواهم"]}),
+        "spelling",
     )
     .await;
     assert_eq!(status, 200, "{body}");

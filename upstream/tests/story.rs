@@ -380,15 +380,7 @@ async fn story(s: &Server) {
     assert_eq!(problem["errors"][0]["field"], "patch.works[0]", "{problem}");
 
     // Metrics count what happened.
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("body");
+    let metrics = s.metrics().await;
     assert!(metrics.contains("liner_http_requests_total{method=\"PATCH\",route=\"/v1/{collection}/{id}\",status=\"412\"}"), "{metrics}");
     assert!(metrics.contains("liner_feed_head_position"));
 }

@@ -176,6 +176,18 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The Prometheus exposition `/metrics` answers now.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("send")
+            .text()
+            .await
+            .expect("body")
+    }
+
     pub fn get(&self, role: Role, path: &str) -> reqwest::RequestBuilder {
         self.http.get(self.url(path)).bearer_auth(self.token(role))
     }
