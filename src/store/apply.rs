@@ -13,12 +13,11 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::batched::Batched;
+use super::decoded::DecodedPage;
 use super::journal::{CreditKey, EntityDoc, RecordingSource};
 use super::{Keys, Result, Store, StoreError, body, kind_code, links, quarantine, table};
 use crate::ids::RecordingId;
-use crate::model::{
-    Change, ChangeOp, ChangeRecord, Cursor, DecodeError, Entity, EntityId, EntityKind,
-};
+use crate::model::{Change, ChangeOp, Cursor, DecodeError, Entity, EntityId, EntityKind};
 
 /// What one apply did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,41 +35,6 @@ impl std::ops::AddAssign for ApplyReport {
         self.applied += o.applied;
         self.stale += o.stale;
         self.quarantined += o.quarantined;
-    }
-}
-
-/// A page of NDJSON change records, parsed and validated: decoding needs no store, so a
-/// caller can decode the next page on another thread while this one is applied.
-#[derive(Debug, Default)]
-pub struct DecodedPage {
-    changes: Vec<Change>,
-    /// Lines that did not parse or validate, with why.
-    refused: Vec<(DecodeError, String)>,
-}
-
-impl DecodedPage {
-    pub fn parse(ndjson: &str) -> Self {
-        Self::parse_lines(ndjson, ndjson.bytes().filter(|&b| b == b'\n').count() + 1)
-    }
-
-    /// [`DecodedPage::parse`] for a caller that has counted the `lines` already.
-    pub fn parse_lines(ndjson: &str, lines: usize) -> Self {
-        // Sized once: a snapshot page is thousands of changes, and growing the vector copied
-        // them again at each doubling.
-        let mut page = DecodedPage {
-            changes: Vec::with_capacity(lines),
-            refused: Vec::new(),
-        };
-        for (i, line) in ndjson.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match ChangeRecord::decode_line(line, i + 1) {
-                Ok(change) => page.changes.push(change),
-                Err(e) => page.refused.push((e, line.to_owned())),
-            }
-        }
-        page
     }
 }
 

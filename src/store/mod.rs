@@ -11,6 +11,7 @@
 mod apply;
 mod batched;
 mod body;
+mod decoded;
 mod diffs;
 mod handoff;
 mod journal;
@@ -21,6 +22,7 @@ mod quarantine;
 mod read;
 mod schema;
 mod sql_ids;
+mod views;
 
 use std::collections::HashMap;
 
@@ -32,16 +34,18 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::model::{Cursor, EntityId, EntityKind};
 
-pub use apply::{ApplyReport, DecodedPage};
+pub use apply::ApplyReport;
+pub use decoded::DecodedPage;
 pub use handoff::Handoff;
 pub use journal::{CreditKey, EntityDoc, JournalEntry, ReadSnapshot, RecordingSource};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use quarantine::QuarantineEntry;
-pub use read::{
-    BrowseRow, CreditView, HistoryEntry, PartyCreditRow, PartyCredits, PartyView, PartyWork,
-    RecordingDetail, ReleaseAppearance, WorkView, WriterView,
-};
+pub use read::HistoryEntry;
 pub use schema::HISTORY_BACKFILL;
+pub use views::{
+    BrowseRow, CreditView, PartyCreditRow, PartyCredits, PartyView, PartyWork, RecordingDetail,
+    ReleaseAppearance, WorkView, WriterView,
+};
 
 /// What can go wrong in the store. Invalid records are not errors: they are quarantined.
 #[derive(Debug, thiserror::Error)]
