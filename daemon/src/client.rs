@@ -28,6 +28,38 @@ pub enum FetchError {
     /// Refused for a reason a person must fix (401, 403, other 4xx).
     #[error("upstream refused ({status}): {detail}")]
     Refused { status: u16, detail: String },
+    /// Asked to come back later (429, or 503 with `Retry-After`): not offline, and the
+    /// wait is the upstream's to say.
+    #[error("upstream asked to wait {}s: {detail}", retry_after.as_secs())]
+    Throttled {
+        retry_after: Duration,
+        detail: String,
+    },
+}
+
+impl FetchError {
+    /// How long the upstream asked to be left alone, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// The longest wait a `Retry-After` is taken at: past it the upstream is asked again anyway.
+const LONGEST_WAIT: Duration = Duration::from_secs(600);
+
+/// A `Retry-After` in seconds (the form liner's upstream sends; a date is not read).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs).min(LONGEST_WAIT))
 }
 
 /// A snapshot as it starts to arrive.
@@ -113,8 +145,9 @@ impl Upstream {
             }
             return Ok(response);
         }
+        let wait = retry_after(response.headers());
         let detail = problem_detail(response).await;
-        Err(failure(status.as_u16(), detail))
+        Err(failure(status.as_u16(), wait, detail))
     }
 
     /// One page after `since` (from the start when `None`), long-polling up to `wait`.
@@ -236,6 +269,7 @@ impl Upstream {
             .await
             .map_err(|e| FetchError::Offline(describe(&e)))?;
         let status = response.status().as_u16();
+        let wait = retry_after(response.headers());
         let text = response
             .text()
             .await
@@ -283,7 +317,7 @@ impl Upstream {
                     version: problem.version,
                 })
             }
-            s => Err(failure(s, problem_words(&text))),
+            s => Err(failure(s, wait, problem_words(&text))),
         }
     }
 
@@ -318,13 +352,14 @@ impl Upstream {
             .await
             .map_err(|e| FetchError::Offline(describe(&e)))?;
         let status = response.status();
+        let wait = retry_after(response.headers());
         let text = response
             .text()
             .await
             .map_err(|e| FetchError::Offline(format!("{path}: {}", describe(&e))))?;
         match status.as_u16() {
             200..=299 => Ok(text),
-            s => Err(failure(s, problem_words(&text))),
+            s => Err(failure(s, wait, problem_words(&text))),
         }
     }
 }
@@ -366,8 +401,19 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// What an answer outside the ones a call expects means: a replaced history (409, resync),
-/// the upstream unable to answer now (5xx, 429, 408: retry), or a refusal for a person.
-fn failure(status: u16, detail: String) -> FetchError {
+/// a request to wait (429, or a 503 saying how long), the upstream unable to answer now
+/// (5xx, 408, a 429 without a wait: retry), or a refusal for a person.
+fn failure(status: u16, wait: Option<Duration>, detail: String) -> FetchError {
+    match (status, wait) {
+        (429 | 503, Some(retry_after)) => FetchError::Throttled {
+            retry_after,
+            detail,
+        },
+        _ => failure_without_wait(status, detail),
+    }
+}
+
+fn failure_without_wait(status: u16, detail: String) -> FetchError {
     match status {
         409 => FetchError::Resync(detail),
         s if s >= 500 || s == 429 || s == 408 => FetchError::Offline(format!("{s}: {detail}")),

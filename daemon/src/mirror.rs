@@ -198,7 +198,9 @@ impl Mirror {
                     let _ = self.events.send(Event::Reset);
                 }
                 Err(SyncError::Fetch(e)) => {
-                    let delay = backoff.next_delay(&mut rng);
+                    let delay = e
+                        .retry_after()
+                        .unwrap_or_else(|| backoff.next_delay(&mut rng));
                     tracing::warn!(error = %e, retry_in = ?delay, "sync failed");
                     let retries = backoff.attempts();
                     self.status.update(|s| {

@@ -109,7 +109,11 @@ impl Pusher {
                 }
                 Err(PushError::Store(e)) => return Err(e.into()),
                 Err(PushError::Fetch(e)) => {
-                    let delay = backoff.next_delay(&mut rng);
+                    // A wait the upstream asked for is kept as asked, not guessed at: it is
+                    // a budget, not an outage.
+                    let delay = e
+                        .retry_after()
+                        .unwrap_or_else(|| backoff.next_delay(&mut rng));
                     tracing::warn!(error = %e, retry_in = ?delay, "pushing edits failed");
                     self.status
                         .update(|s| s.last_error = Some(format!("pushing edits: {e}")));
@@ -145,6 +149,12 @@ impl Pusher {
                         Ok(Some(OutboxState::Accepted)) => {}
                         Ok(_) => {
                             blocked.insert(entity);
+                        }
+                        Err(PushError::Fetch(e)) if e.retry_after().is_some() => {
+                            // The token's budget is spent: every further edit would be
+                            // refused alike. All of them wait the time asked.
+                            tracing::info!(error = %e, "the upstream asked to slow down");
+                            return Err(e.into());
                         }
                         Err(PushError::Fetch(e)) => {
                             tracing::warn!(%entity, error = %e, "an edit could not be sent; later ones of it wait");

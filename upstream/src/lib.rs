@@ -13,10 +13,12 @@
 //! in-process on port 0.
 
 pub mod auth;
+pub mod budget;
 pub mod catalog;
 pub mod http;
 pub mod metrics;
 pub mod seed;
+pub mod serve;
 pub mod store;
 
 use std::future::Future;
@@ -46,8 +48,9 @@ pub async fn run(
     serve(store, settings.limits, listener, shutdown).await
 }
 
-/// Serves `store` until `shutdown` resolves; in-flight requests finish first, and waiting
-/// long-polls are answered at once with what they have.
+/// Serves `store` until `shutdown` resolves; in-flight requests get
+/// [`Limits::shutdown_grace`] to finish, waiting long-polls are answered at once with what
+/// they have, and snapshots in progress are cut off (see [`serve`] for every bound).
 pub async fn serve(
     store: Arc<dyn CatalogStore>,
     limits: Limits,
@@ -62,26 +65,22 @@ pub async fn serve(
     let app = Arc::new(http::App {
         store,
         epoch,
-        limits,
+        limits: limits.clone(),
         metrics,
         head: tokio::sync::watch::channel(head).0,
         stopping: stopping.clone(),
         tokens: http::TokenCache::default(),
+        snapshots: Arc::new(tokio::sync::Semaphore::new(limits.snapshot_streams)),
     });
     let addr = listener.local_addr()?;
     tracing::info!(%addr, epoch = %app.epoch, head, "liner-upstream serving");
-    let mut stopped = stopping.subscribe();
+    let stopped = stopping.subscribe();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stopping.send(true);
     });
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await
-        .context("serving HTTP")?;
+    serve::serve(listener, http::router(app.clone()), app, stopped).await;
     tracing::info!("stopped");
     Ok(())
 }

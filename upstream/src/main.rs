@@ -37,6 +37,19 @@ enum Command {
         /// Largest request body, in bytes.
         #[arg(long, default_value_t = 1 << 20)]
         max_body_bytes: usize,
+        /// Client connections open at once (capped by the open-file limit); one more gets 503.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
+        /// Snapshots served at once; one more gets 503 with Retry-After.
+        #[arg(long, default_value_t = 8)]
+        snapshot_streams: usize,
+        /// Each token's sustained edits (creates, patches, deletes) per second; past it and
+        /// the burst, 429 with Retry-After. Kept in the database, shared by every instance.
+        #[arg(long, default_value_t = 50.0)]
+        edits_per_second: f64,
+        /// Edits a token may make at once after a quiet spell.
+        #[arg(long, default_value_t = 500)]
+        edit_burst: u32,
     },
     /// Manage API tokens.
     Token {
@@ -113,7 +126,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve {
             listen,
             max_body_bytes,
+            max_connections,
+            snapshot_streams,
+            edits_per_second,
+            edit_burst,
         } => {
+            if !(edits_per_second.is_finite() && edits_per_second > 0.0) || edit_burst == 0 {
+                anyhow::bail!("--edits-per-second and --edit-burst must be above zero");
+            }
+            let room = liner_upstream::serve::raise_descriptor_limit().unwrap_or(max_connections);
+            if room < max_connections {
+                tracing::warn!(
+                    max_connections,
+                    room,
+                    "the open-file limit leaves room for fewer connections; capping them"
+                );
+            }
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
@@ -121,6 +149,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 db: cli.db,
                 limits: Limits {
                     max_body_bytes,
+                    max_connections: max_connections.min(room).max(1),
+                    snapshot_streams: snapshot_streams.max(1),
+                    edit_budget: liner_upstream::budget::Budget {
+                        per_second: edits_per_second,
+                        burst: edit_burst,
+                    },
                     ..Limits::default()
                 },
             };

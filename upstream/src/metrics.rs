@@ -12,7 +12,21 @@ pub struct Metrics {
     pub latency: HistogramVec,
     pub feed_head: IntGauge,
     pub in_flight: IntGauge,
+    /// Requests and connections turned away or cut off to protect everyone else, by reason
+    /// (a closed set: [`REFUSALS`]).
+    pub refused: IntCounterVec,
+    pub connections: IntGauge,
 }
+
+/// Why the service turned a client away or cut it off: the `reason` label of
+/// `liner_refused_total`.
+pub const REFUSALS: &[&str] = &[
+    "snapshot_busy",
+    "snapshot_slow",
+    "connections_full",
+    "idle",
+    "rate_limited",
+];
 
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
@@ -43,6 +57,21 @@ impl Metrics {
             "liner_http_requests_in_flight",
             "Requests being served now, long-polls included",
         )?;
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "liner_refused_total",
+                "Requests or connections turned away or cut off to protect other clients, by reason",
+            ),
+            &["reason"],
+        )?;
+        // Every reason from the start, so a dashboard sees zeros rather than no series.
+        for reason in REFUSALS {
+            refused.with_label_values(&[reason]);
+        }
+        let connections =
+            IntGauge::new("liner_http_connections_open", "Client connections open now")?;
+        registry.register(Box::new(refused.clone()))?;
+        registry.register(Box::new(connections.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -53,6 +82,8 @@ impl Metrics {
             latency,
             feed_head,
             in_flight,
+            refused,
+            connections,
         })
     }
 

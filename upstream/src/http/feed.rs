@@ -1,9 +1,6 @@
-//! The snapshot and the change feed, both NDJSON.
+//! The change feed, NDJSON (the snapshot is in [`super::snapshot`]).
 //!
-//! `GET /v1/snapshot` streams every entity (tombstones included) from one consistent read and
-//! ends with a [`SnapshotTrailer`]; a stream that stops without its trailer was cut short and
-//! must not be trusted. With `history=all` each record also carries the entity's earlier
-//! revisions, so a new mirror holds the whole history. `GET /v1/changes` pages change records
+//! `GET /v1/changes` pages change records
 //! after `since` in commit order, long-polls up to `wait` when there are none, and ends every
 //! page with a [`FeedTrailer`] (with the changes past this page at the time it was read).
 //! Both say their protocol version in a header and in the trailer. Cursors are opaque; one
@@ -12,18 +9,14 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State as AxState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bytes::Bytes;
-use futures_util::StreamExt;
 use liner::model::Cursor;
 use liner::protocol::{
-    CURSOR_HEADER, FeedTrailer, NDJSON, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem as ProblemDoc,
-    SNAPSHOT_COUNT_HEADER, SnapshotTrailer,
+    FeedTrailer, NDJSON, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem as ProblemDoc,
 };
 use serde::Deserialize;
 
@@ -33,7 +26,7 @@ use super::{Auth, State};
 
 pub fn routes() -> Router<State> {
     Router::new()
-        .route("/v1/snapshot", get(snapshot))
+        .route("/v1/snapshot", get(super::snapshot::snapshot))
         .route("/v1/changes", get(changes))
 }
 
@@ -42,84 +35,6 @@ fn trailer_line(trailer: &impl serde::Serialize) -> String {
     let mut line = serde_json::to_string(trailer).unwrap_or_default();
     line.push('\n');
     line
-}
-
-#[utoipa::path(get, path = "/v1/snapshot", tag = "feed",
-    params(("after" = Option<String>, Query, description = "resume after this entity id (the last one a cut-off client applied)"),
-           ("history" = Option<String>, Query, description = "`all`: each record also carries the entity's earlier revisions (protocol 2); `latest` (the default): only the revision that made its version")),
-    responses((status = 200, description = "every entity as NDJSON change records, then a trailer line with the cursor; X-Liner-Snapshot-Count says how many", content_type = "application/x-ndjson", body = String), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
-pub(crate) async fn snapshot(
-    AxState(app): AxState<State>,
-    Auth(p): Auth,
-    query: Result<Query<SnapshotQuery>, QueryRejection>,
-) -> Result<Response, Problem> {
-    let Query(q) =
-        query.map_err(|e| Problem::bad_request(format!("bad query: {}", e.body_text())))?;
-    let after =
-        match q.after.as_deref() {
-            None | Some("") => None,
-            Some(id) => Some(id.parse::<liner::model::EntityId>().map_err(|e| {
-                Problem::bad_request(format!("after={id:?} is not an entity id: {e}"))
-            })?),
-        };
-    let history = match q.history.as_deref() {
-        None | Some("latest") => false,
-        Some("all") => true,
-        Some(other) => {
-            return Err(Problem::bad_request(format!(
-                "history={other:?}: must be `all` or `latest`"
-            )));
-        }
-    };
-    let snap = app.store.snapshot(after, history).await?.ok_or_else(|| {
-        Problem::bad_request(
-            "after= names no entity of this catalog; start the snapshot again without it",
-        )
-    })?;
-    let cursor = Cursor::new(app.epoch.clone(), snap.head);
-    let tail = trailer_line(&SnapshotTrailer {
-        next: cursor.token(),
-        up_to_date: true,
-        count: snap.count,
-        protocol: PROTOCOL_VERSION,
-    });
-    // Only works carry what a token may not see.
-    let artist = redact::applies(&p, liner::model::EntityKind::Work);
-    let body = snap
-        .body
-        .map(move |chunk| {
-            let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()))?;
-            if !artist {
-                return Ok::<Bytes, std::io::Error>(chunk);
-            }
-            let text = std::str::from_utf8(&chunk).map_err(std::io::Error::other)?;
-            let mut out = String::with_capacity(text.len());
-            for line in text.split_inclusive('\n') {
-                out.extend(redact::line(&p, line));
-            }
-            Ok(Bytes::from(out))
-        })
-        .chain(futures_util::stream::once(
-            async move { Ok(Bytes::from(tail)) },
-        ));
-    let mut response = Response::new(Body::from_stream(body));
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON));
-    if let Ok(v) = HeaderValue::from_str(&snap.count.to_string()) {
-        h.insert(SNAPSHOT_COUNT_HEADER, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&cursor.token()) {
-        h.insert(CURSOR_HEADER, v);
-    }
-    h.insert(PROTOCOL_HEADER, HeaderValue::from(PROTOCOL_VERSION));
-    Ok(response)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SnapshotQuery {
-    after: Option<String>,
-    history: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,7 @@ mod openapi;
 mod ops;
 pub mod problem;
 mod redact;
+mod snapshot;
 mod strict_json;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
 use crate::auth::{Principal, hash_token};
+use crate::budget::{Class, Decision};
 use crate::metrics::Metrics;
 use crate::store::CatalogStore;
 use problem::Problem;
@@ -43,6 +45,27 @@ pub struct Limits {
     /// How long a checked token is trusted without asking the store again: a token revoked
     /// from the command line stops working within this time. Zero checks every request.
     pub token_cache_ttl: Duration,
+    /// Snapshots served at once; one more gets 503 with `Retry-After`.
+    pub snapshot_streams: usize,
+    /// About how much of a snapshot is read in one read transaction and sent as one chunk.
+    pub snapshot_chunk_bytes: usize,
+    /// The slowest a snapshot client may take its chunks, in bytes per second: a chunk not
+    /// taken within its size at this rate (and [`Limits::snapshot_chunk_floor`]) closes
+    /// the connection.
+    pub snapshot_min_rate: usize,
+    /// The least time any chunk gets, however small.
+    pub snapshot_chunk_floor: Duration,
+    /// Client connections open at once; one more gets a 503 and is closed.
+    pub max_connections: usize,
+    /// How long a client has to send a request's headers, from its first byte.
+    pub header_read_timeout: Duration,
+    /// How long a connection may sit with no request in progress and nothing sent either way.
+    pub idle_timeout: Duration,
+    /// How long a stopping service lets requests in flight finish before closing them.
+    pub shutdown_grace: Duration,
+    /// Each token's budget for edits (creates, patches, deletes): a sustained rate per
+    /// second and a burst. Kept in the store, so it holds across instances.
+    pub edit_budget: crate::budget::Budget,
 }
 
 impl Default for Limits {
@@ -53,6 +76,15 @@ impl Default for Limits {
             max_wait: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
             token_cache_ttl: Duration::from_secs(10),
+            snapshot_streams: 8,
+            snapshot_chunk_bytes: 256 * 1024,
+            snapshot_min_rate: 32 * 1024,
+            snapshot_chunk_floor: Duration::from_secs(10),
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(3),
+            edit_budget: crate::budget::Budget::default(),
         }
     }
 }
@@ -69,6 +101,8 @@ pub struct App {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Recently checked tokens by hash: saves a store round trip on every request.
     pub tokens: TokenCache,
+    /// Places for snapshots being served ([`Limits::snapshot_streams`]).
+    pub snapshots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Tokens checked within the TTL, by hash. Bounded: when full it is emptied, which only costs
@@ -167,6 +201,37 @@ impl Auth {
                 Ok(Auth(principal))
             }
             None => Err(Problem::unauthorized("the token is unknown or was revoked")),
+        }
+    }
+}
+
+/// Spends one request of `p`'s budget for `class`, or refuses with 429 and when to retry.
+pub(crate) async fn spend(app: &State, p: &Principal, class: Class) -> Result<(), Problem> {
+    let budget = match class {
+        Class::Edits => app.limits.edit_budget,
+    };
+    let key = crate::budget::key(p.token_id, class);
+    match app
+        .store
+        .spend(&key, budget, crate::budget::now_micros())
+        .await?
+    {
+        Decision::Allow { .. } => Ok(()),
+        Decision::Refuse { retry_after } => {
+            app.metrics
+                .refused
+                .with_label_values(&["rate_limited"])
+                .inc();
+            Err(Problem::too_many(
+                format!(
+                    "this token has made more {} than its budget ({} a second, bursts of {}); \
+                     try again after Retry-After",
+                    class.as_str(),
+                    budget.per_second,
+                    budget.burst
+                ),
+                retry_after,
+            ))
         }
     }
 }

@@ -37,7 +37,7 @@ impl Modify for BearerAuth {
         super::entities::delete,
         super::entities::history,
         super::entities::me,
-        super::feed::snapshot,
+        super::snapshot::snapshot,
         super::feed::changes,
         super::ops::healthz,
         super::ops::metrics,

@@ -66,6 +66,24 @@ impl Problem {
         p
     }
 
+    /// 503 for a client to retry after `after`: a place it needs is taken for now.
+    pub fn busy(detail: impl Into<String>, after: std::time::Duration) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, detail).with_retry_after(after)
+    }
+
+    /// 429: the token spent its budget for this kind of request; it may go on after `after`.
+    pub fn too_many(detail: impl Into<String>, after: std::time::Duration) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, detail).with_retry_after(after)
+    }
+
+    /// With `Retry-After` in whole seconds (rounded up, at least one).
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        self.headers
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        self
+    }
+
     /// 422 with one entry per failing field.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {

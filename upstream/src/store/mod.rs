@@ -18,11 +18,8 @@ pub mod plan;
 pub mod postgres;
 pub mod sqlite;
 
-use std::pin::Pin;
-
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::Stream;
 use liner::model::{EntityId, EntityKind, Revision};
 
 use crate::auth::{Role, TokenInfo};
@@ -176,21 +173,30 @@ pub struct FeedPage {
     pub head: u64,
 }
 
-/// A consistent snapshot: how many records, the head it is consistent at, and the records.
-pub struct Snapshot {
+/// Where a snapshot starts (see [`CatalogStore::snapshot_start`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotStart {
+    /// The creation key to read after.
+    pub from: i64,
+    /// How many records the catalog held past `from` at `head`.
     pub count: u64,
+    /// The feed head when the snapshot started: every chunk is consistent at this head or a
+    /// later one, so a client tails the feed from here.
     pub head: u64,
-    /// NDJSON chunks, each a whole number of lines.
-    pub body: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
 }
 
-impl std::fmt::Debug for Snapshot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Snapshot")
-            .field("count", &self.count)
-            .field("head", &self.head)
-            .finish_non_exhaustive()
-    }
+/// Part of a snapshot, read in one short read transaction.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotChunk {
+    /// NDJSON record lines.
+    pub body: Bytes,
+    pub lines: u64,
+    /// The creation key of the last record in `body` (the `from` asked for when empty).
+    pub last: i64,
+    /// The feed head this chunk is consistent at.
+    pub head: u64,
+    /// No records past this chunk.
+    pub end: bool,
 }
 
 /// A token as stored: never the token itself, only its hash.
@@ -221,12 +227,26 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn replay(&self, key: &str) -> Result<Option<Replay>>;
     /// Change records after `since`, at most `limit`, in position order.
     async fn changes(&self, since: u64, limit: usize) -> Result<FeedPage>;
-    /// Every entity (tombstones included) as change records, consistent at one head, in a
-    /// stable order (creation order); with `after`, only the entities after that one, so a
-    /// client cut off half-way resumes instead of starting again; with `history`, each record
-    /// carries the entity's earlier revisions. `None` when `after` names no entity.
-    async fn snapshot(&self, after: Option<EntityId>, history: bool) -> Result<Option<Snapshot>>;
+    /// Where a snapshot of every entity (tombstones included, in creation order) starts: after
+    /// `after` when given, so a client cut off half-way resumes instead of starting again.
+    /// `None` when `after` names no entity.
+    async fn snapshot_start(&self, after: Option<EntityId>) -> Result<Option<SnapshotStart>>;
+    /// The records after creation key `from` until about `bytes` of lines, as change records
+    /// consistent at one head, read in one short read transaction on connections of the
+    /// snapshot readers' own (so slow clients never hold a read transaction or an ordinary
+    /// request's connection); with `history`, each record carries the entity's earlier
+    /// revisions.
+    async fn snapshot_chunk(&self, from: i64, history: bool, bytes: usize)
+    -> Result<SnapshotChunk>;
     async fn counts(&self) -> Result<Vec<(EntityKind, u64)>>;
+    /// Spends one request of the budget kept under `key` at `now` (microseconds), deciding by
+    /// [`crate::budget::decide`] in one transaction, so instances sharing the store share it.
+    async fn spend(
+        &self,
+        key: &str,
+        budget: crate::budget::Budget,
+        now: i64,
+    ) -> Result<crate::budget::Decision>;
 
     async fn create_token(&self, token: NewToken) -> Result<i64>;
     /// The live (not revoked) token with this hash.
@@ -234,34 +254,6 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn list_tokens(&self) -> Result<Vec<TokenInfo>>;
     /// Revokes a token by id; false when there is no such live token.
     async fn revoke_token(&self, id: i64) -> Result<bool>;
-}
-
-/// Channels from a backend's snapshot reader: first `(count, head)` (or `None` when `after`
-/// names no entity), then the body chunks.
-pub(crate) type SnapshotMeta = tokio::sync::oneshot::Receiver<Result<Option<(u64, u64)>>>;
-
-/// Assembles a [`Snapshot`] from a reader task's channels: waits for the header values, and
-/// if the reader failed before sending them, returns its error.
-pub(crate) async fn snapshot_from(
-    meta: SnapshotMeta,
-    mut body: tokio::sync::mpsc::Receiver<Result<Bytes>>,
-) -> Result<Option<Snapshot>> {
-    let (count, head) = match meta.await {
-        Ok(Ok(Some(meta))) => meta,
-        Ok(Ok(None)) => return Ok(None),
-        Ok(Err(e)) => return Err(e),
-        Err(_) => {
-            return Err(match body.recv().await {
-                Some(Err(e)) => e,
-                _ => StoreError::Database("snapshot reader stopped".into()),
-            });
-        }
-    };
-    Ok(Some(Snapshot {
-        count,
-        head,
-        body: Box::pin(tokio_stream::wrappers::ReceiverStream::new(body)),
-    }))
 }
 
 /// The feed record line for one write, as both backends store it.

@@ -25,11 +25,12 @@ use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::plan::{Current, Found, Lookup, Refusal, plan};
 use super::{
-    CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
-    StoreError, Stored, Write, WriteOp, WriteOutcome, parse_id, parse_revision, record_line,
-    revision_json, snapshot_line,
+    CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, SnapshotChunk,
+    SnapshotStart, StoreError, Stored, Write, WriteOp, WriteOutcome, parse_id, parse_revision,
+    record_line, revision_json, snapshot_line,
 };
 use crate::auth::{Role, TokenInfo};
+use crate::budget::{Budget, Decision};
 use schema::{MIGRATIONS, Migration, backfill_references};
 
 mod schema;
@@ -38,8 +39,13 @@ mod schema;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// The snapshot readers' own connections, so snapshots never take an ordinary request's.
+    readers: Pool,
     epoch: String,
 }
+
+/// Snapshot chunks read at once; each holds its connection for one short read transaction.
+const SNAPSHOT_READERS: usize = 2;
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,20 +69,24 @@ impl PgStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Unavailable(e.to_string()))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(16)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .create_timeout(Some(std::time::Duration::from_secs(5)))
-            .wait_timeout(Some(std::time::Duration::from_secs(10)))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let pool = |size: usize| {
+            let manager = Manager::from_config(
+                config.clone(),
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .create_timeout(Some(std::time::Duration::from_secs(5)))
+                .wait_timeout(Some(std::time::Duration::from_secs(10)))
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        };
+        let readers = pool(SNAPSHOT_READERS)?;
+        let pool = pool(16)?;
         let mut client = pool.get().await?;
         client
             .batch_execute(
@@ -116,7 +126,11 @@ impl PgStore {
             .get(0);
         tx.commit().await?;
         drop(client);
-        Ok(PgStore { pool, epoch })
+        Ok(PgStore {
+            pool,
+            readers,
+            epoch,
+        })
     }
 }
 
@@ -442,6 +456,29 @@ impl CatalogStore for PgStore {
         })
     }
 
+    async fn spend(&self, key: &str, budget: Budget, now: i64) -> Result<Decision> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The row exists before it is locked, so two first requests of a pair cannot both
+        // read nothing.
+        tx.execute(
+            "INSERT INTO budget (key, tat) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING",
+            &[&key],
+        )
+        .await?;
+        let stored: i64 = tx
+            .query_one("SELECT tat FROM budget WHERE key = $1 FOR UPDATE", &[&key])
+            .await?
+            .get(0);
+        let decision = crate::budget::decide(budget, (stored > 0).then_some(stored), now);
+        if let Decision::Allow { tat } = decision {
+            tx.execute("UPDATE budget SET tat = $2 WHERE key = $1", &[&key, &tat])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(decision)
+    }
+
     async fn replay(&self, key: &str) -> Result<Option<Replay>> {
         let client = self.pool.get().await?;
         read_replay(&client, key).await
@@ -475,112 +512,129 @@ impl CatalogStore for PgStore {
         Ok(page)
     }
 
-    async fn snapshot(&self, after: Option<EntityId>, history: bool) -> Result<Option<Snapshot>> {
-        let pool = self.pool.clone();
-        let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<Option<(u64, u64)>>>();
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(8);
-        tokio::spawn(async move {
-            let result: Result<()> = async {
-                let mut client = pool.get().await?;
-                let read = client
-                    .build_transaction()
-                    .isolation_level(IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start()
-                    .await?;
-                let from: i64 = match after {
-                    None => 0,
-                    Some(id) => match read
-                        .query_opt("SELECT key FROM entity WHERE id = $1", &[&id.to_string()])
+    async fn snapshot_start(&self, after: Option<EntityId>) -> Result<Option<SnapshotStart>> {
+        let mut client = self.readers.get().await?;
+        let read = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let from: i64 = match after {
+            None => 0,
+            Some(id) => match read
+                .query_opt("SELECT key FROM entity WHERE id = $1", &[&id.to_string()])
+                .await?
+            {
+                Some(r) => r.get(0),
+                None => return Ok(None),
+            },
+        };
+        let head: i64 = read
+            .query_one("SELECT position FROM feed_head", &[])
+            .await?
+            .get(0);
+        let count: i64 = read
+            .query_one("SELECT count(*) FROM entity WHERE key > $1", &[&from])
+            .await?
+            .get(0);
+        read.commit().await?;
+        Ok(Some(SnapshotStart {
+            from,
+            count: count as u64,
+            head: head as u64,
+        }))
+    }
+
+    async fn snapshot_chunk(
+        &self,
+        from: i64,
+        history: bool,
+        bytes: usize,
+    ) -> Result<SnapshotChunk> {
+        let mut client = self.readers.get().await?;
+        let read = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let head: i64 = read
+            .query_one("SELECT position FROM feed_head", &[])
+            .await?
+            .get(0);
+        let portal = read
+            .bind(
+                "SELECT kind, id, version, data, revision, key FROM entity WHERE key > $1 ORDER BY key",
+                &[&from],
+            )
+            .await?;
+        let mut chunk = SnapshotChunk {
+            last: from,
+            head: head as u64,
+            end: false,
+            ..SnapshotChunk::default()
+        };
+        let mut buf = Vec::with_capacity(bytes + 16 * 1024);
+        while buf.len() < bytes {
+            let rows = read.query_portal(&portal, 500).await?;
+            if rows.is_empty() {
+                chunk.end = true;
+                break;
+            }
+            // Earlier revisions of these entities past their first version.
+            let mut earlier: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+            if history {
+                let edited: Vec<&str> = rows
+                    .iter()
+                    .filter(|r| r.get::<_, i64>(2) > 1)
+                    .map(|r| r.get::<_, &str>(1))
+                    .collect();
+                if !edited.is_empty() {
+                    for r in read
+                        .query(
+                            "SELECT entity_id, version, revision FROM revision
+                             WHERE entity_id = ANY($1) ORDER BY entity_id, version",
+                            &[&edited],
+                        )
                         .await?
                     {
-                        Some(r) => r.get(0),
-                        None => {
-                            let _ = meta_tx.send(Ok(None));
-                            return Ok(());
-                        }
-                    },
-                };
-                let head: i64 = read
-                    .query_one("SELECT position FROM feed_head", &[])
-                    .await?
-                    .get(0);
-                let count: i64 = read
-                    .query_one("SELECT count(*) FROM entity WHERE key > $1", &[&from])
-                    .await?
-                    .get(0);
-                if meta_tx.send(Ok(Some((count as u64, head as u64)))).is_err() {
-                    return Ok(());
-                }
-                let portal = read
-                    .bind(
-                        "SELECT kind, id, version, data, revision FROM entity WHERE key > $1 ORDER BY key",
-                        &[&from],
-                    )
-                    .await?;
-                loop {
-                    let rows = read.query_portal(&portal, 2_000).await?;
-                    if rows.is_empty() {
-                        break;
-                    }
-                    // Earlier revisions of this chunk's entities past their first version.
-                    let mut earlier: HashMap<String, Vec<(i64, String)>> = HashMap::new();
-                    if history {
-                        let edited: Vec<&str> = rows
-                            .iter()
-                            .filter(|r| r.get::<_, i64>(2) > 1)
-                            .map(|r| r.get::<_, &str>(1))
-                            .collect();
-                        if !edited.is_empty() {
-                            for r in read
-                                .query(
-                                    "SELECT entity_id, version, revision FROM revision
-                                     WHERE entity_id = ANY($1) ORDER BY entity_id, version",
-                                    &[&edited],
-                                )
-                                .await?
-                            {
-                                earlier
-                                    .entry(r.get(0))
-                                    .or_default()
-                                    .push((r.get(1), r.get(2)));
-                            }
-                        }
-                    }
-                    let mut buf = Vec::with_capacity(rows.len() * 700);
-                    for r in &rows {
-                        let version = r.get::<_, i64>(2);
-                        let older: Vec<&[u8]> = earlier
-                            .get(r.get::<_, &str>(1))
-                            .into_iter()
-                            .flatten()
-                            .filter(|(v, _)| *v < version)
-                            .map(|(_, rev)| rev.as_bytes())
-                            .collect();
-                        snapshot_line(
-                            r.get(0),
-                            r.get(1),
-                            version as u64,
-                            r.get::<_, Option<&str>>(3).map(str::as_bytes),
-                            r.get::<_, &str>(4).as_bytes(),
-                            &older,
-                            &mut buf,
-                        );
-                    }
-                    if tx.send(Ok(Bytes::from(buf))).await.is_err() {
-                        return Ok(()); // the client went away
+                        earlier
+                            .entry(r.get(0))
+                            .or_default()
+                            .push((r.get(1), r.get(2)));
                     }
                 }
-                read.commit().await?;
-                Ok(())
             }
-            .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "snapshot failed");
-                let _ = tx.send(Err(e)).await;
+            for r in &rows {
+                let version = r.get::<_, i64>(2);
+                let older: Vec<&[u8]> = earlier
+                    .get(r.get::<_, &str>(1))
+                    .into_iter()
+                    .flatten()
+                    .filter(|(v, _)| *v < version)
+                    .map(|(_, rev)| rev.as_bytes())
+                    .collect();
+                snapshot_line(
+                    r.get(0),
+                    r.get(1),
+                    version as u64,
+                    r.get::<_, Option<&str>>(3).map(str::as_bytes),
+                    r.get::<_, &str>(4).as_bytes(),
+                    &older,
+                    &mut buf,
+                );
+                chunk.last = r.get(5);
+                chunk.lines += 1;
             }
-        });
-        super::snapshot_from(meta_rx, rx).await
+            if rows.len() < 500 {
+                chunk.end = true;
+                break;
+            }
+        }
+        read.commit().await?;
+        chunk.body = Bytes::from(buf);
+        Ok(chunk)
     }
 
     async fn counts(&self) -> Result<Vec<(EntityKind, u64)>> {

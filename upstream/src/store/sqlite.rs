@@ -3,9 +3,9 @@
 //!
 //! SQLite has one writer at a time and every write takes the lock up front (`BEGIN
 //! IMMEDIATE`), so feed positions are simply `max(position) + 1` inside the write: commit order
-//! and position order cannot differ. A snapshot is one read transaction (WAL gives it a stable
-//! view while writes go on) streamed from a blocking thread through a bounded channel, so a
-//! slow client holds back the thread, never memory. Writes read what [`plan`](super::plan)
+//! and position order cannot differ. A snapshot is read in chunks, each one short read transaction
+//! on connections of its own (WAL gives each a stable view while writes go on): a slow client
+//! holds no connection and no read transaction, so the WAL can always be checkpointed. Writes read what [`plan`](super::plan)
 //! needs, plan, and execute the plan.
 
 use std::path::Path;
@@ -18,11 +18,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::plan::{Current, Found, Lookup, Refusal, plan};
 use super::{
-    CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
-    StoreError, Stored, Write, WriteOp, WriteOutcome, parse_revision, record_line, revision_json,
-    snapshot_line,
+    CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, SnapshotChunk,
+    SnapshotStart, StoreError, Stored, Write, WriteOp, WriteOutcome, parse_revision, record_line,
+    revision_json, snapshot_line,
 };
 use crate::auth::{Role, TokenInfo};
+use crate::budget::{Budget, Decision};
 
 /// One step of the schema: SQL, or code for what SQL cannot do (reading stored entities).
 enum Migration {
@@ -42,6 +43,10 @@ const MIGRATIONS: &[Migration] = &[
         CREATE INDEX reference_source ON reference (source);",
     ),
     Migration::Code(backfill_references),
+    // 4: request budgets per token and route class (see crate::budget).
+    Migration::Sql(
+        "CREATE TABLE budget (key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;",
+    ),
 ];
 
 const FIRST: &str = r#"
@@ -105,8 +110,13 @@ fn backfill_references(tx: &rusqlite::Transaction<'_>) -> Result<()> {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    /// The snapshot readers' own connections, so snapshots never take an ordinary request's.
+    readers: r2d2::Pool<SqliteConnectionManager>,
     epoch: String,
 }
+
+/// Snapshot chunks read at once; each holds its connection for one short read transaction.
+const SNAPSHOT_READERS: u32 = 2;
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -120,10 +130,10 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
 impl SqliteStore {
     /// Opens (creating and migrating if needed) the catalog at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let manager = SqliteConnectionManager::file(path.as_ref()).with_init(configure);
+        let manager = || SqliteConnectionManager::file(path.as_ref()).with_init(configure);
         let pool = r2d2::Pool::builder()
             .max_size(8)
-            .build(manager)
+            .build(manager())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let mut conn = pool.get()?;
         migrate(&mut conn)?;
@@ -132,7 +142,17 @@ impl SqliteStore {
                 r.get(0)
             })?;
         drop(conn);
-        Ok(SqliteStore { pool, epoch })
+        let readers = r2d2::Pool::builder()
+            .max_size(SNAPSHOT_READERS)
+            .min_idle(Some(0))
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(manager())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(SqliteStore {
+            pool,
+            readers,
+            epoch,
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -409,6 +429,28 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
+    async fn spend(&self, key: &str, budget: Budget, now: i64) -> Result<Decision> {
+        let key = key.to_owned();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let stored: Option<i64> = tx
+                .prepare_cached("SELECT tat FROM budget WHERE key = ?1")?
+                .query_row([&key], |r| r.get(0))
+                .optional()?;
+            let decision = crate::budget::decide(budget, stored, now);
+            if let Decision::Allow { tat } = decision {
+                tx.prepare_cached(
+                    "INSERT INTO budget (key, tat) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET tat = excluded.tat",
+                )?
+                .execute(params![key, tat])?;
+                tx.commit()?;
+            }
+            Ok(decision)
+        })
+        .await
+    }
+
     async fn replay(&self, key: &str) -> Result<Option<Replay>> {
         let key = key.to_owned();
         self.run(move |c| read_replay(c, &key)).await
@@ -443,113 +485,114 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn snapshot(&self, after: Option<EntityId>, history: bool) -> Result<Option<Snapshot>> {
-        let pool = self.pool.clone();
-        let (meta_tx, meta_rx) = tokio::sync::oneshot::channel::<Result<Option<(u64, u64)>>>();
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(8);
+    async fn snapshot_start(&self, after: Option<EntityId>) -> Result<Option<SnapshotStart>> {
+        let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let result = (|| -> Result<()> {
-                let mut conn = pool.get()?;
-                let read = conn.transaction()?;
-                let from: i64 = match after {
-                    None => 0,
-                    Some(id) => {
-                        let key: Option<i64> = read
-                            .query_row(
-                                "SELECT key FROM entity WHERE id = ?1",
-                                [id.to_string()],
-                                |r| r.get(0),
-                            )
-                            .optional()?;
-                        match key {
-                            Some(k) => k,
-                            None => {
-                                let _ = meta_tx.send(Ok(None));
-                                return Ok(());
-                            }
-                        }
-                    }
-                };
-                // Counting from the start walks the small id index; a key range walks the table
-                // itself, which at 1M recordings kept a client waiting 0.5 s for its first byte.
-                let count: u64 = if from == 0 {
-                    read.query_row("SELECT count(*) FROM entity", [], |r| r.get(0))?
-                } else {
-                    read.query_row("SELECT count(*) FROM entity WHERE key > ?1", [from], |r| {
-                        r.get(0)
-                    })?
-                };
-                let head = head(&read)?;
-                if meta_tx.send(Ok(Some((count, head)))).is_err() {
-                    return Ok(());
-                }
-                let mut stmt = read.prepare(
-                    "SELECT kind, id, version, data, revision FROM entity WHERE key > ?1 ORDER BY key",
-                )?;
-                let mut rows = stmt.query([from])?;
-                let mut earlier = read.prepare(
-                    "SELECT revision FROM revision WHERE entity_id = ?1 AND version < ?2
-                     ORDER BY version",
-                )?;
-                let mut older: Vec<Vec<u8>> = Vec::new();
-                // Chunks of a quarter megabyte: at 64 KiB, handing chunks from this thread to
-                // the connection's task was an eighth of serving a snapshot, in task switches.
-                const CHUNK: usize = 256 * 1024;
-                let mut buf = Vec::with_capacity(CHUNK + 16 * 1024);
-                while let Some(r) = rows.next()? {
-                    let kind = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-                    let id = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-                    let version: u64 = r.get(2)?;
-                    let data = r
-                        .get_ref(3)?
-                        .as_bytes_or_null()
-                        .map_err(rusqlite::Error::from)?;
-                    let revision = r.get_ref(4)?.as_bytes().map_err(rusqlite::Error::from)?;
-                    older.clear();
-                    // Only entities past their first version have earlier revisions to bring.
-                    if history && version > 1 {
-                        let mut revs = earlier.query(params![id, version])?;
-                        while let Some(rev) = revs.next()? {
-                            older.push(
-                                rev.get_ref(0)?
-                                    .as_bytes()
-                                    .map_err(rusqlite::Error::from)?
-                                    .to_vec(),
-                            );
-                        }
-                    }
-                    let earlier_revisions: Vec<&[u8]> = older.iter().map(Vec::as_slice).collect();
-                    snapshot_line(
-                        kind,
-                        id,
-                        version,
-                        data,
-                        revision,
-                        &earlier_revisions,
-                        &mut buf,
-                    );
-                    if buf.len() >= CHUNK {
-                        let chunk = Bytes::from(std::mem::replace(
-                            &mut buf,
-                            Vec::with_capacity(CHUNK + 16 * 1024),
-                        ));
-                        if tx.blocking_send(Ok(chunk)).is_err() {
-                            return Ok(()); // the client went away
-                        }
+            let mut conn = readers.get()?;
+            let read = conn.transaction()?;
+            let from: i64 = match after {
+                None => 0,
+                Some(id) => {
+                    let key = read
+                        .query_row(
+                            "SELECT key FROM entity WHERE id = ?1",
+                            [id.to_string()],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    match key {
+                        Some(k) => k,
+                        None => return Ok(None),
                     }
                 }
-                if !buf.is_empty() {
-                    let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+            };
+            // Counting from the start walks the small id index; a key range walks the table
+            // itself, which at 1M recordings kept a client waiting 0.5 s for its first byte.
+            let count: u64 = if from == 0 {
+                read.query_row("SELECT count(*) FROM entity", [], |r| r.get(0))?
+            } else {
+                read.query_row("SELECT count(*) FROM entity WHERE key > ?1", [from], |r| {
+                    r.get(0)
+                })?
+            };
+            let head = head(&read)?;
+            Ok(Some(SnapshotStart { from, count, head }))
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+    }
+
+    async fn snapshot_chunk(
+        &self,
+        from: i64,
+        history: bool,
+        bytes: usize,
+    ) -> Result<SnapshotChunk> {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = readers.get()?;
+            let read = conn.transaction()?;
+            let head = head(&read)?;
+            let mut stmt = read.prepare_cached(
+                "SELECT key, kind, id, version, data, revision FROM entity WHERE key > ?1 ORDER BY key",
+            )?;
+            let mut rows = stmt.query([from])?;
+            let mut earlier = read.prepare_cached(
+                "SELECT revision FROM revision WHERE entity_id = ?1 AND version < ?2
+                 ORDER BY version",
+            )?;
+            let mut older: Vec<Vec<u8>> = Vec::new();
+            let mut buf = Vec::with_capacity(bytes + 16 * 1024);
+            let mut chunk = SnapshotChunk {
+                last: from,
+                head,
+                end: true,
+                ..SnapshotChunk::default()
+            };
+            while let Some(r) = rows.next()? {
+                if buf.len() >= bytes {
+                    chunk.end = false;
+                    break;
                 }
-                Ok(())
-            })();
-            if let Err(e) = result {
-                // Before the header went out this reaches the handler; after, the stream.
-                tracing::error!(error = %e, "snapshot failed");
-                let _ = tx.blocking_send(Err(e));
+                chunk.last = r.get(0)?;
+                let kind = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+                let id = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+                let version: u64 = r.get(3)?;
+                let data = r
+                    .get_ref(4)?
+                    .as_bytes_or_null()
+                    .map_err(rusqlite::Error::from)?;
+                let revision = r.get_ref(5)?.as_bytes().map_err(rusqlite::Error::from)?;
+                older.clear();
+                // Only entities past their first version have earlier revisions to bring.
+                if history && version > 1 {
+                    let mut revs = earlier.query(params![id, version])?;
+                    while let Some(rev) = revs.next()? {
+                        older.push(
+                            rev.get_ref(0)?
+                                .as_bytes()
+                                .map_err(rusqlite::Error::from)?
+                                .to_vec(),
+                        );
+                    }
+                }
+                let earlier_revisions: Vec<&[u8]> = older.iter().map(Vec::as_slice).collect();
+                snapshot_line(
+                    kind,
+                    id,
+                    version,
+                    data,
+                    revision,
+                    &earlier_revisions,
+                    &mut buf,
+                );
+                chunk.lines += 1;
             }
-        });
-        super::snapshot_from(meta_rx, rx).await
+            chunk.body = Bytes::from(buf);
+            Ok(chunk)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
     }
 
     async fn counts(&self) -> Result<Vec<(EntityKind, u64)>> {

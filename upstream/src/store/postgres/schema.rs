@@ -21,6 +21,8 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         CREATE INDEX reference_source ON reference (source);",
     ),
     Migration::BackfillReferences,
+    // 4: request budgets per token and route class (see crate::budget).
+    Migration::Sql("CREATE TABLE budget (key text PRIMARY KEY, tat bigint NOT NULL);"),
 ];
 
 const FIRST: &str = r#"

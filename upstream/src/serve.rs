@@ -1,0 +1,346 @@
+//! The accept loop: every connection the service holds is bounded, whatever the client does.
+//!
+//! axum's own `serve` holds a half-sent request forever and has no cap on connections, so a
+//! slowloris client could hold every descriptor and a stopping service waited for it. Here:
+//! - at most [`Limits::max_connections`] connections; the next is answered 503 with
+//!   `Retry-After` and closed (a descriptor shortage pauses accepting instead of spinning);
+//! - a request's headers must arrive within [`Limits::header_read_timeout`];
+//! - a connection with no request in progress and no byte moving either way for
+//!   [`Limits::idle_timeout`] is closed;
+//! - each request carries a [`Hangup`] for its connection, which a streaming response uses
+//!   to close a connection whose client stopped reading (nothing else would notice: the
+//!   connection is stuck writing);
+//! - on shutdown, idle connections close, requests in flight get
+//!   [`Limits::shutdown_grace`] to finish, and what is left is closed.
+//!
+//! [`Limits::max_connections`]: crate::Limits::max_connections
+//! [`Limits::header_read_timeout`]: crate::Limits::header_read_timeout
+//! [`Limits::idle_timeout`]: crate::Limits::idle_timeout
+//! [`Limits::shutdown_grace`]: crate::Limits::shutdown_grace
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::http::State;
+
+/// Closes the connection a request came on; in every request's extensions.
+#[derive(Debug, Clone)]
+pub struct Hangup(CancellationToken);
+
+impl Hangup {
+    pub fn hang_up(&self) {
+        self.0.cancel();
+    }
+}
+
+/// What one connection is doing: when a byte last moved and how many requests are in
+/// progress.
+#[derive(Debug)]
+struct Activity {
+    origin: Instant,
+    /// Milliseconds from `origin`.
+    last: AtomicU64,
+    busy: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            origin: Instant::now(),
+            last: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        self.last
+            .store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
+        self.origin.elapsed().saturating_sub(last)
+    }
+}
+
+/// Counts a request in progress on its connection until dropped.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn new(activity: &Arc<Activity>) -> Self {
+        activity.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// The socket, noting every byte that moves.
+struct Watched {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// What a connection past the cap is told before it is closed.
+fn full() -> String {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "too many connections are open; try again shortly",
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: {}\r\nretry-after: 1\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        liner::protocol::PROBLEM_JSON,
+        body.len()
+    )
+}
+
+/// Serves `router` on `listener` until `stopping` turns true, then stops within the grace.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    app: State,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let limits = app.limits.clone();
+    let places = Arc::new(Semaphore::new(limits.max_connections));
+    // Turning a connection away takes a moment of its own; a flood of them is simply dropped.
+    let turning_away = Arc::new(Semaphore::new(64));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let mut conns = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stopping.wait_for(|s| *s) => break,
+        };
+        while conns.try_join_next().is_some() {}
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, most likely: accepting again at once would spin.
+                tracing::warn!(error = %e, "accepting a connection failed; pausing");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(place) = places.clone().try_acquire_owned() else {
+            app.metrics
+                .refused
+                .with_label_values(&["connections_full"])
+                .inc();
+            if let Ok(turn) = turning_away.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    let _turn = turn;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), turn_away(stream)).await;
+                });
+            }
+            continue;
+        };
+        conns.spawn(connection(
+            stream,
+            builder.clone(),
+            router.clone(),
+            app.clone(),
+            place,
+            stopping.clone(),
+        ));
+    }
+    drop(listener);
+    let open = conns.len();
+    if open > 0 {
+        tracing::info!(open, "waiting for connections to finish");
+    }
+    let drained = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(limits.shutdown_grace, drained)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = conns.len(),
+            "closing connections still open after the grace period"
+        );
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
+    }
+}
+
+async fn turn_away(mut stream: TcpStream) {
+    let _ = stream.write_all(full().as_bytes()).await;
+    let _ = stream.shutdown().await;
+    // Reading what the client sent before closing keeps the kernel from resetting the
+    // connection under the answer.
+    let mut sink = [0u8; 4096];
+    let mut read = 0;
+    while read < 64 * 1024 {
+        match tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    builder: auto::Builder<TokioExecutor>,
+    router: Router,
+    app: State,
+    _place: tokio::sync::OwnedSemaphorePermit,
+    mut stopping: watch::Receiver<bool>,
+) {
+    app.metrics.connections.inc();
+    let _ = stream.set_nodelay(true);
+    let activity = Arc::new(Activity::new());
+    let hangup = Hangup(CancellationToken::new());
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let service = {
+        let activity = activity.clone();
+        let hangup = hangup.clone();
+        hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            let busy = Busy::new(&activity);
+            req.extensions_mut().insert(hangup.clone());
+            let router = router.clone();
+            async move {
+                let response = router.oneshot(req).await;
+                drop(busy);
+                response
+            }
+        })
+    };
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    let idle_timeout = app.limits.idle_timeout;
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            served = conn.as_mut() => {
+                if let Err(e) = served {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            _ = stopping.wait_for(|s| *s), if !draining => {
+                conn.as_mut().graceful_shutdown();
+                draining = true;
+            }
+            _ = hangup.0.cancelled() => break,
+            _ = idle(&activity, idle_timeout) => {
+                app.metrics.refused.with_label_values(&["idle"]).inc();
+                break;
+            }
+        }
+    }
+    app.metrics.connections.dec();
+}
+
+/// Resolves once the connection has had no request in progress and no byte moving for
+/// `limit`.
+async fn idle(activity: &Activity, limit: Duration) {
+    loop {
+        let quiet = activity.quiet_for();
+        if activity.busy.load(Ordering::Relaxed) == 0 && quiet >= limit {
+            return;
+        }
+        let nap = limit.saturating_sub(quiet).max(Duration::from_millis(50));
+        tokio::time::sleep(nap).await;
+    }
+}
+
+/// Raises this process's descriptor limit to its hard limit, and says how many connections
+/// that leaves room for (some descriptors go to the database, logs and the listener).
+pub fn raise_descriptor_limit() -> Option<usize> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let Some(max) = limit.maximum {
+        if limit.current != Some(max) {
+            limit.current = Some(max);
+            if let Err(e) = setrlimit(Resource::Nofile, limit.clone()) {
+                tracing::warn!(error = %e, "could not raise the open-file limit");
+            }
+        }
+    }
+    let now = getrlimit(Resource::Nofile).current?;
+    Some(now.saturating_sub(64) as usize)
+}
