@@ -94,10 +94,48 @@ impl Drop for Busy {
     }
 }
 
+/// A response body that keeps its request counted as in progress until it is sent or
+/// dropped: a streaming response is bounded by its own deadlines, not taken for idleness.
+struct Counted {
+    inner: axum::body::Body,
+    _busy: Busy,
+}
+
+impl http_body::Body for Counted {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// The socket, noting every byte that moves.
 struct Watched {
     inner: TcpStream,
     activity: Arc<Activity>,
+    hangup: Hangup,
+}
+
+impl Drop for Watched {
+    /// A connection hung up on is reset, not closed: a close would leave what is queued for
+    /// a client that stopped reading (megabytes of a snapshot) in the kernel until it reads it.
+    fn drop(&mut self) {
+        if self.hangup.0.is_cancelled() {
+            let _ = self.inner.set_zero_linger();
+        }
+    }
 }
 
 impl AsyncRead for Watched {
@@ -185,7 +223,11 @@ pub(crate) async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        // hyper queues up to ~400 KB of a response by default; a snapshot's chunk deadline
+        // measures a client's pace only once that queue is full, which for a client reading a
+        // kilobyte a second took minutes. 64 KB still writes a quarter-megabyte chunk at once.
+        .max_buf_size(64 * 1024);
     builder.http2().timer(TokioTimer::new());
     let mut conns = JoinSet::new();
     loop {
@@ -245,14 +287,24 @@ pub(crate) async fn serve(
 }
 
 async fn turn_away(mut stream: TcpStream) {
+    use tokio::io::AsyncReadExt;
+    // The request's head first: a client answered before it has sent its request takes the
+    // answer for garbage, not for a 503.
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
     let _ = stream.write_all(full().as_bytes()).await;
     let _ = stream.shutdown().await;
-    // Reading what the client sent before closing keeps the kernel from resetting the
+    // Reading what else the client sent before closing keeps the kernel from resetting the
     // connection under the answer.
-    let mut sink = [0u8; 4096];
     let mut read = 0;
     while read < 64 * 1024 {
-        match tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await {
+        match stream.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => read += n,
         }
@@ -274,6 +326,7 @@ async fn connection(
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: activity.clone(),
+        hangup: hangup.clone(),
     });
     let service = {
         let activity = activity.clone();
@@ -284,8 +337,7 @@ async fn connection(
             let router = router.clone();
             async move {
                 let response = router.oneshot(req).await;
-                drop(busy);
-                response
+                response.map(|r| r.map(|inner| Counted { inner, _busy: busy }))
             }
         })
     };
