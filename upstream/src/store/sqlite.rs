@@ -6,7 +6,8 @@
 //! and position order cannot differ. A snapshot is one read transaction (WAL gives it a stable
 //! view while writes go on) streamed from a blocking thread through a bounded channel, so a
 //! slow client holds back the thread, never memory. Writes read what [`plan`](super::plan)
-//! needs, plan, and execute the plan.
+//! needs, plan, and execute the plan; the one writer at a time is also why two writes cannot
+//! both take a free identifier.
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use liner::model::{EntityId, EntityKind};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::identifiers::{self, Duplicate};
 use super::plan::{Current, Found, Lookup, Refusal, plan};
 use super::{
     CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, Snapshot,
@@ -150,6 +152,19 @@ fn write_batch(
                 .collect::<Result<Vec<_>>>()?;
             found.referrers.insert(*id, sources);
         }
+        let mut holders =
+            tx.prepare_cached("SELECT entity_id FROM identifier WHERE scheme = ?1 AND value = ?2")?;
+        for held in &lookup.identifiers {
+            let ids = holders
+                .query_map(params![held.scheme.as_str(), held.value], |r| {
+                    r.get::<_, String>(0)
+                })?
+                .map(|s| super::parse_id(&s?))
+                .collect::<Result<Vec<_>>>()?;
+            if !ids.is_empty() {
+                found.holders.insert(held.clone(), ids);
+            }
+        }
     }
     let planned = match plan(writes, &found) {
         Ok(p) => p,
@@ -162,6 +177,18 @@ fn write_batch(
         }
         Err(Refusal::StillReferenced { index, by }) => {
             return Ok(WriteOutcome::StillReferenced { index, by });
+        }
+        Err(Refusal::IdentifierTaken {
+            index,
+            held,
+            holder,
+        }) => {
+            return Ok(WriteOutcome::IdentifierTaken {
+                index,
+                scheme: held.scheme,
+                value: held.value,
+                holder,
+            });
         }
     };
     let mut position = head(&tx)?;
@@ -207,6 +234,16 @@ fn write_batch(
         for target in &p.references {
             refer.execute(params![target.to_string(), id])?;
         }
+        if !p.insert {
+            tx.prepare_cached("DELETE FROM identifier WHERE entity_id = ?1")?
+                .execute([&id])?;
+        }
+        let mut hold = tx.prepare_cached(
+            "INSERT INTO identifier (scheme, value, entity_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for held in &p.identifiers {
+            hold.execute(params![held.scheme.as_str(), held.value, id])?;
+        }
         versions.push(p.version);
     }
     if let Some(idem) = idempotency {
@@ -227,6 +264,15 @@ fn write_batch(
         versions,
         head: position,
     })
+}
+
+/// Values more than one live entity holds, from the identifier index.
+fn duplicates(conn: &Connection) -> Result<Vec<Duplicate>> {
+    let mut stmt = conn.prepare(identifiers::DUPLICATE_ROWS)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    identifiers::group(rows)
 }
 
 fn token_row(
@@ -468,6 +514,10 @@ impl CatalogStore for SqliteStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn identifier_duplicates(&self) -> Result<Vec<Duplicate>> {
+        self.run(|c| duplicates(c)).await
     }
 
     async fn create_token(&self, token: NewToken) -> Result<i64> {

@@ -1,10 +1,10 @@
 //! The SQLite backend's schema: its migrations in order, each applied once in its own
-//! transaction and counted in `user_version`, and the backfill that fills the
-//! reverse-reference index from stored entities.
+//! transaction and counted in `user_version`, and the backfills that fill the
+//! reverse-reference and identifier indexes from stored entities.
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::super::{Result, StoreError};
+use super::super::{Result, StoreError, identifiers};
 
 /// One step of the schema: SQL, or code for what SQL cannot do (reading stored entities).
 enum Migration {
@@ -24,6 +24,18 @@ const MIGRATIONS: &[Migration] = &[
         CREATE INDEX reference_source ON reference (source);",
     ),
     Migration::Code(backfill_references),
+    // 4: which live entity holds which identifier, for refusing one another entity holds.
+    // Not unique: values two entities held before the rule are kept, and listed.
+    Migration::Sql(
+        "CREATE TABLE identifier (
+            scheme TEXT NOT NULL,
+            value TEXT NOT NULL,
+            entity_id TEXT NOT NULL
+        );
+        CREATE INDEX identifier_value ON identifier (scheme, value);
+        CREATE INDEX identifier_entity ON identifier (entity_id);",
+    ),
+    Migration::Code(backfill_identifiers),
 ];
 
 const FIRST: &str = r#"
@@ -106,5 +118,24 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
             MIGRATIONS.len()
         )));
     }
+    Ok(())
+}
+
+/// Fills the identifier index from every live entity (migration 5) and reports the values
+/// more than one of them holds; nothing stored changes.
+fn backfill_identifiers(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let mut read = tx.prepare("SELECT kind, id, data FROM entity WHERE deleted = 0")?;
+    let mut insert =
+        tx.prepare("INSERT INTO identifier (scheme, value, entity_id) VALUES (?1, ?2, ?3)")?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let id: String = r.get(1)?;
+        let data: Option<String> = r.get(2)?;
+        for held in identifiers::stored_identifiers(&kind, &id, data.as_deref())? {
+            insert.execute(params![held.scheme.as_str(), held.value, id])?;
+        }
+    }
+    identifiers::report(&super::duplicates(tx)?);
     Ok(())
 }
