@@ -235,7 +235,8 @@ pub enum PatchOutcome {
         version: u64,
         data: serde_json::Value,
     },
-    /// 422 or 403: refused for a person to fix, in the upstream's words.
+    /// 422, 403, or 409 (an identifier the edit sets is held by another entity): refused for
+    /// a person to fix, in the upstream's words. A PATCH never gets the feed's 409 (resync).
     Rejected(Problem),
     /// 404 / 410, or a 412 whose current record is deleted: the entity is gone upstream.
     Gone {
@@ -306,7 +307,7 @@ impl Upstream {
                     data,
                 })
             }
-            403 | 422 => Ok(PatchOutcome::Rejected(decode(
+            403 | 409 | 422 => Ok(PatchOutcome::Rejected(decode(
                 &format!("a {status} refusal"),
                 &text,
             )?)),

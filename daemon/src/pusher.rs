@@ -9,9 +9,9 @@
 //! again, as merged; what is upstream already is done; what clashes becomes `conflicted` with
 //! base, mine and theirs per conflict and who made theirs, for a person. A history with a gap,
 //! or any answer that does not decode, leaves the edit `sent` and is retried: nothing is ever
-//! rebased onto a state the pusher has not seen. A 422 or 403 makes it `rejected` with the
-//! upstream's words. Later edits of an entity wait while an earlier one is conflicted or
-//! rejected.
+//! rebased onto a state the pusher has not seen. A 422, 403 or 409 (an identifier another
+//! entity holds) makes it `rejected` with the upstream's words. Later edits of an entity wait
+//! while an earlier one is conflicted or rejected.
 //!
 //! The mirror is SQLite: the pusher reaches it on a blocking thread, never on the runtime's.
 

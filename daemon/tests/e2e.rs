@@ -383,6 +383,68 @@ async fn two_editors_disjoint_fields_both_land_and_the_same_field_conflicts_once
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_setting_an_isrc_another_recording_holds_is_rejected_not_retried() {
+    use liner::model::{ChangeOp, Entity};
+    use liner::store::OutboxState;
+    let up = Upstream::start("127.0.0.1:0", 200, 5).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cancel = CancellationToken::new();
+    let daemon = tokio::spawn(liner_daemon::run(
+        config(dir.path(), &up.url()),
+        up.token.clone(),
+        cancel.clone(),
+    ));
+    let p = dir.path().join("status.json");
+    eventually("synced", Duration::from_secs(60), || {
+        status::read(&p)
+            .map(|s| s.state == State::Synced)
+            .unwrap_or(false)
+    })
+    .await;
+    // Two generated recordings: the first's ISRC, set on the second.
+    let with_isrc: Vec<(EntityId, String)> =
+        liner::generate::Generator::new(liner::generate::CatalogSpec::new(200, 5), 1_000)
+            .flat_map(|b| b.changes)
+            .filter_map(|c| match c.op {
+                ChangeOp::Upsert(Entity::Recording(r)) => r
+                    .isrc
+                    .map(|i| (EntityId::Recording(r.id), i.as_str().to_owned())),
+                _ => None,
+            })
+            .take(2)
+            .collect();
+    let ((holder, isrc), (other, _)) = (&with_isrc[0], &with_isrc[1]);
+    let mut mirror = Store::open(dir.path().join("mirror.sqlite")).expect("mirror");
+    let base = mirror.version_of(*other).expect("read").expect("mirrored");
+    mirror
+        .enqueue_edit(
+            *other,
+            base,
+            json!({"isrc": isrc}),
+            "the label's sheet says so",
+            "ann",
+        )
+        .expect("enqueue");
+    drop(mirror);
+    let entries = settled(dir.path()).await;
+    assert_eq!(entries[0].state, OutboxState::Rejected, "{entries:?}");
+    let Some(EditOutcome::Rejected { status, errors, .. }) = &entries[0].outcome else {
+        panic!("a rejected edit says why: {entries:?}");
+    };
+    assert_eq!(*status, 409);
+    assert_eq!(errors[0].field, "patch.isrc");
+    assert!(errors[0].rule.contains(&holder.to_string()), "{errors:?}");
+    assert_eq!(
+        up.store.get(*other).await.expect("get").map(|s| s.version),
+        Some(base),
+        "nothing landed"
+    );
+    cancel.cancel();
+    daemon.await.expect("join").expect("daemon ran cleanly");
+    up.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_config_file_is_picked_up_while_running() {
     let up = Upstream::start("127.0.0.1:0", 200, 6).await;
     let home = tempfile::tempdir().expect("tempdir");

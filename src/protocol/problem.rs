@@ -1,7 +1,8 @@
 //! Errors as `application/problem+json` (RFC 9457): a status, a title, a detail in words, and
-//! what the status needs: one entry per failing field (422), the current record (412), where
-//! to resync from (409 on a cursor), the version of a deleted entity (410), and who still
-//! references an entity whose delete was refused (409).
+//! what the status needs: one entry per failing field (422, and the field of an identifier
+//! another entity holds on a 409), the current record (412), where to resync from (409 on a
+//! cursor), the version of a deleted entity (410), and who still references an entity whose
+//! delete was refused (409).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -37,7 +38,8 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong, in words.
     pub detail: String,
-    /// One entry per failing field (422).
+    /// One entry per failing field (422), or the field holding an identifier another entity
+    /// holds (409).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// The record as it is now (412).

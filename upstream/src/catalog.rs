@@ -14,7 +14,7 @@ pub use liner::protocol::FieldError;
 use serde_json::{Map, Value};
 
 use crate::auth::Principal;
-use crate::store::{Expect, Stored, Write, WriteOp};
+use crate::store::{Expect, Stored, Write, WriteOp, identifiers};
 
 /// Checks a reason (mandatory on every write, with something to read in it).
 pub fn check_reason(reason: Option<&str>) -> Result<String, FieldError> {
@@ -253,6 +253,7 @@ pub fn create(
             expect: Expect::Absent,
             op: WriteOp::Upsert(text),
             references: entity.references(),
+            identifiers: identifiers::held(&entity),
             revision: revision(principal, source, reason, diff),
         },
         value,
@@ -330,6 +331,7 @@ pub fn patch(
             expect: Expect::Version(current.version),
             op: WriteOp::Upsert(text),
             references: entity.references(),
+            identifiers: identifiers::held(&entity),
             revision: revision(principal, editor_source(), reason, diff),
         },
         value,
@@ -347,6 +349,7 @@ pub fn delete(principal: &Principal, current: &Stored, reason: String) -> Write 
         expect: Expect::Version(current.version),
         op: WriteOp::Delete,
         references: Vec::new(),
+        identifiers: Vec::new(),
         revision: revision(principal, editor_source(), reason, diff(old.as_ref(), None)),
     }
 }
@@ -359,6 +362,7 @@ pub fn import(entity: &Entity, revision: Revision) -> Result<Write, FieldError> 
         expect: Expect::Absent,
         op: WriteOp::Upsert(text),
         references: entity.references(),
+        identifiers: identifiers::held(entity),
         revision,
     })
 }

@@ -67,6 +67,18 @@ enum Command {
         #[arg(long)]
         no_history: bool,
     },
+    /// Check the identifiers one entity holds at a time (ISRC, ISWC, ISNI, IPI).
+    Identifiers {
+        #[command(subcommand)]
+        command: IdentifiersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IdentifiersCommand {
+    /// List every value more than one live entity holds (stored before such writes were
+    /// refused), one line each: scheme, value, the holders' ids. Nothing is changed.
+    Duplicates,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +235,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     eprintln!("revoked token {id}");
                 }
+            }
+        }
+        Command::Identifiers {
+            command: IdentifiersCommand::Duplicates,
+        } => {
+            let store = store::open(&cli.db).await?;
+            let duplicates = store.identifier_duplicates().await?;
+            for d in &duplicates {
+                let ids: Vec<String> = d.holders.iter().map(ToString::to_string).collect();
+                println!("{}\t{}\t{}", d.held.scheme, d.held.value, ids.join(","));
+            }
+            if duplicates.is_empty() {
+                eprintln!("no identifier is held by more than one live entity");
+            } else {
+                eprintln!(
+                    "{} identifier values are held by more than one live entity: correct the \
+                     holders that are wrong (each stays editable meanwhile)",
+                    duplicates.len()
+                );
             }
         }
         Command::Seed {

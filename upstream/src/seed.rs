@@ -37,6 +37,12 @@ pub enum SeedError {
     NotEmpty { id: String },
     #[error("generated {id} names {missing}, which does not exist")]
     Missing { id: String, missing: String },
+    #[error("generated {id} holds {held}, which {holder} already holds")]
+    IdentifierTaken {
+        id: String,
+        held: String,
+        holder: String,
+    },
 }
 
 /// Seeds the generated catalog `spec` describes (recordings with their parties, works and
@@ -115,6 +121,20 @@ pub async fn seed(
             WriteOutcome::StillReferenced { index, .. } => {
                 return Err(SeedError::NotEmpty {
                     id: ids[index].clone(),
+                });
+            }
+            // The generator gives every identifier one holder; a catalog seeded into one that
+            // is not empty can meet its own values again.
+            WriteOutcome::IdentifierTaken {
+                index,
+                scheme,
+                value,
+                holder,
+            } => {
+                return Err(SeedError::IdentifierTaken {
+                    id: ids[index].clone(),
+                    held: format!("{scheme} {value}"),
+                    holder: holder.to_string(),
                 });
             }
             WriteOutcome::Replay(_) => {}

@@ -133,6 +133,7 @@ async fn race(s: &Arc<Server>) {
                         expect: Expect::Absent,
                         op: WriteOp::Upsert(data.to_string()),
                         references: Vec::new(),
+                        identifiers: Vec::new(),
                         revision: liner::model::Revision { unknown: Default::default(),
                             version: 0,
                             actor: "bulk".into(),

@@ -3,7 +3,8 @@
 //! Every write states a reason and may carry an `Idempotency-Key`: the same key with the same
 //! request gives the first answer again without a second revision; with a different request it
 //! is refused. Patches and deletes need `If-Match: "<version>"`; a stale version gets 412 with
-//! the current record so the client can merge.
+//! the current record so the client can merge. An ISRC, ISWC, ISNI or IPI another entity
+//! holds gets 409 naming the field and the holder.
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State as AxState};
@@ -28,6 +29,7 @@ use super::{Auth, State};
 use crate::auth::{Principal, hex};
 use crate::budget::Class;
 use crate::catalog::{self, FieldError};
+use crate::store::identifiers::Scheme;
 use crate::store::{Expect, Idempotency, Replay, Stored, Write, WriteOutcome};
 
 pub fn routes() -> Router<State> {
@@ -404,7 +406,32 @@ async fn commit(
                 .collect(),
         )),
         WriteOutcome::StillReferenced { by, .. } => Err(still_referenced(id, by)),
+        WriteOutcome::IdentifierTaken {
+            scheme,
+            value,
+            holder,
+            ..
+        } => Err(identifier_taken(prefix, scheme, &value, holder)),
     }
+}
+
+/// 409 for an identifier another live entity holds: the field that holds it, the value and
+/// the holder, so whoever corrects it can open the other record.
+fn identifier_taken(prefix: &str, scheme: Scheme, value: &str, holder: EntityId) -> Problem {
+    let rule = format!(
+        "{scheme} {value} is already held by {} {holder}",
+        holder.kind()
+    );
+    let mut problem = Problem::new(
+        StatusCode::CONFLICT,
+        format!(
+            "{rule}: one {scheme} names one {}; correct whichever of the two is wrong and send \
+             again",
+            holder.kind()
+        ),
+    );
+    problem.body.errors = vec![FieldError::new(format!("{prefix}.{scheme}"), rule)];
+    problem
 }
 
 /// 409 for a delete of an entity others still name, with their ids.
@@ -463,7 +490,7 @@ fn refuse_readers(p: &Principal) -> Result<(), Problem> {
 #[utoipa::path(post, path = "/v1/{collection}", tag = "entities",
     params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("Idempotency-Key" = Option<String>, Header, description = "the same key with the same request answers once")),
     request_body = CreateRequest,
-    responses((status = 201, description = "created at version 1", body = EntityAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "conflict", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 429, description = "the token's edit budget is spent: retry after Retry-After", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 201, description = "created at version 1", body = EntityAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "the id exists, or an identifier in the data (isrc, iswc, isni, ipi) is held by another entity: errors names its field, the detail the holder", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 429, description = "the token's edit budget is spent: retry after Retry-After", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn create(
     AxState(app): AxState<State>,
     Auth(p): Auth,
@@ -506,7 +533,7 @@ pub(crate) async fn create(
 #[utoipa::path(patch, path = "/v1/{collection}/{id}", tag = "entities",
     params(("collection" = Collection, Path, description = "recordings, works, parties or releases"), ("id" = String, Path, description = "the entity id, e.g. rec_01J…"), ("If-Match" = String, Header, description = "the version the change is made against, in quotes"), ("Idempotency-Key" = Option<String>, Header, description = "the same key with the same request answers once")),
     request_body = PatchRequest,
-    responses((status = 200, description = "the entity at its new version", body = EntityAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 412, description = "stale version; the current record is included", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 429, description = "the token's edit budget is spent: retry after Retry-After", body = ProblemDoc, content_type = "application/problem+json"), (status = 428, description = "If-Match missing", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 200, description = "the entity at its new version", body = EntityAnswer), (status = 400, description = "malformed request", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "no valid token", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "the role may not do this", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "no such entity or collection", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "an identifier the entity would hold (isrc, iswc, isni, ipi) is held by another entity: errors names its field, the detail the holder", body = ProblemDoc, content_type = "application/problem+json"), (status = 410, description = "the entity was deleted", body = ProblemDoc, content_type = "application/problem+json"), (status = 412, description = "stale version; the current record is included", body = ProblemDoc, content_type = "application/problem+json"), (status = 413, description = "body too large", body = ProblemDoc, content_type = "application/problem+json"), (status = 415, description = "body is not JSON", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "validation failed, one entry per field", body = ProblemDoc, content_type = "application/problem+json"), (status = 428, description = "If-Match missing", body = ProblemDoc, content_type = "application/problem+json"), (status = 429, description = "the token's edit budget is spent: retry after Retry-After", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "store unavailable or request timed out", body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn patch(
     AxState(app): AxState<State>,
     Auth(p): Auth,

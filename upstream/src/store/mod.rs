@@ -9,11 +9,14 @@
 //! rows it finds (versions, reference checks) in [`plan`], which both backends execute; they
 //! differ only in SQL. Both keep a reverse-reference index (who names whom) in the same
 //! transaction as each write, so a delete of an entity still named is refused with the
-//! names, and later work (party merges, one-call metadata) can ask it.
+//! names, and later work (party merges, one-call metadata) can ask it; and an index of the
+//! identifiers each live entity holds ([`identifiers`]), so an ISRC, ISWC, ISNI or IPI another
+//! entity holds is refused with the holder.
 //!
 //! Feed positions are dense and assigned in commit order by both backends (see each backend
 //! for how), so a reader paging by position never skips a change that commits late.
 
+pub mod identifiers;
 pub mod plan;
 pub mod postgres;
 pub mod sqlite;
@@ -23,6 +26,7 @@ use bytes::Bytes;
 use liner::model::{EntityId, EntityKind, Revision};
 
 use crate::auth::{Role, TokenInfo};
+use identifiers::{Duplicate, Held, Scheme};
 
 /// What a backend can fail with. Handlers turn these into 500s (or 503 when unavailable);
 /// expected outcomes such as a stale version are not errors but [`WriteOutcome`]s.
@@ -111,6 +115,9 @@ pub struct Write {
     pub op: WriteOp,
     /// Entities that must exist (and not be deleted) for the write to be accepted.
     pub references: Vec<EntityId>,
+    /// The identifiers the new data holds (none for a delete), which no other live entity may
+    /// hold unless this one already did.
+    pub identifiers: Vec<Held>,
     /// The revision without its version, which the store fills in.
     pub revision: Revision,
 }
@@ -150,6 +157,14 @@ pub enum WriteOutcome {
     MissingReferences { index: usize, ids: Vec<EntityId> },
     /// A delete of an entity that these live entities still name.
     StillReferenced { index: usize, by: Vec<EntityId> },
+    /// A write's data holds an identifier that another live entity (`holder`, the first by
+    /// id when several do) already holds.
+    IdentifierTaken {
+        index: usize,
+        scheme: Scheme,
+        value: String,
+        holder: EntityId,
+    },
 }
 
 /// One revision of an entity, as history shows it.
@@ -247,6 +262,9 @@ pub trait CatalogStore: Send + Sync + 'static {
         budget: crate::budget::Budget,
         now: i64,
     ) -> Result<crate::budget::Decision>;
+    /// Identifier values more than one live entity holds (stored before they were refused),
+    /// by scheme and value: what an operator has to fix. Nothing is changed.
+    async fn identifier_duplicates(&self) -> Result<Vec<Duplicate>>;
 
     async fn create_token(&self, token: NewToken) -> Result<i64>;
     /// The live (not revoked) token with this hash.
@@ -349,8 +367,19 @@ pub(crate) fn parse_id(s: &str) -> Result<EntityId> {
 
 /// The ids a stored entity names (for filling the reverse-reference index).
 pub(crate) fn stored_references(kind: &str, id: &str, data: Option<&str>) -> Result<Vec<EntityId>> {
+    Ok(stored_entity(kind, id, data)?
+        .map(|e| e.references())
+        .unwrap_or_default())
+}
+
+/// A stored entity decoded (`None` for a tombstone), for backfilling the indexes.
+pub(crate) fn stored_entity(
+    kind: &str,
+    id: &str,
+    data: Option<&str>,
+) -> Result<Option<liner::model::Entity>> {
     let Some(data) = data else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let kind = kind_from_str(kind).ok_or_else(|| StoreError::Corrupt {
         what: format!("entity {id}"),
@@ -362,7 +391,7 @@ pub(crate) fn stored_references(kind: &str, id: &str, data: Option<&str>) -> Res
             reason: format!("{field}: {rule}"),
         }
     })?;
-    Ok(entity.references())
+    Ok(Some(entity))
 }
 
 pub(crate) fn kind_from_str(s: &str) -> Option<EntityKind> {

@@ -2,13 +2,16 @@
 //! backend looked up. Both backends ask [`Lookup::of`] which rows to read, read them in their
 //! transaction, and execute the [`Planned`] writes [`plan`] returns (or answer its
 //! [`Refusal`]); neither decides anything itself. So the expected-version check, the reference
-//! checks (what a write names must exist; what is still named must not be deleted) and the
-//! new version are one rule, not one per backend.
+//! checks (what a write names must exist; what is still named must not be deleted), the
+//! identifier check (an ISRC, ISWC, ISNI or IPI another live entity holds is refused, one the
+//! entity already holds is kept even when an old duplicate shares it) and the new version are
+//! one rule, not one per backend.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use liner::model::EntityId;
 
+use super::identifiers::Held;
 use super::{Expect, Write, WriteOp};
 
 /// An entity's row as a plan needs it.
@@ -43,6 +46,9 @@ pub struct Lookup {
     pub rows: Vec<EntityId>,
     /// Ids whose referrers to read from the reverse-reference index: every id deleted.
     pub referrers: Vec<EntityId>,
+    /// Identifiers whose holders to read from the identifier index: every one a write holds,
+    /// in order (PostgreSQL locks them in this order).
+    pub identifiers: Vec<Held>,
 }
 
 impl Lookup {
@@ -60,7 +66,17 @@ impl Lookup {
             .collect();
         referrers.sort_unstable();
         referrers.dedup();
-        Lookup { rows, referrers }
+        let mut identifiers: Vec<Held> = writes
+            .iter()
+            .flat_map(|w| w.identifiers.iter().cloned())
+            .collect();
+        identifiers.sort_unstable();
+        identifiers.dedup();
+        Lookup {
+            rows,
+            referrers,
+            identifiers,
+        }
     }
 }
 
@@ -71,6 +87,9 @@ pub struct Found {
     pub rows: HashMap<EntityId, Current>,
     /// For each id asked, the live entities whose references name it.
     pub referrers: HashMap<EntityId, Vec<EntityId>>,
+    /// For each identifier asked, the live entities the index says hold it; one missing here
+    /// has none.
+    pub holders: HashMap<Held, Vec<EntityId>>,
 }
 
 /// One write as it will be executed.
@@ -87,6 +106,9 @@ pub struct Planned {
     /// The reverse-reference rows to replace: the ids this entity names from now on (none
     /// when deleted), replacing whatever it named before.
     pub references: Vec<EntityId>,
+    /// The identifier index rows to replace: what this entity holds from now on (none when
+    /// deleted, which frees them).
+    pub identifiers: Vec<Held>,
 }
 
 /// Why a batch is refused whole.
@@ -98,6 +120,12 @@ pub enum Refusal {
     MissingReferences { index: usize, ids: Vec<EntityId> },
     /// A delete of an entity others still name.
     StillReferenced { index: usize, by: Vec<EntityId> },
+    /// A write holds an identifier another live entity holds (the first by id, if several).
+    IdentifierTaken {
+        index: usize,
+        held: Held,
+        holder: EntityId,
+    },
 }
 
 /// Plans `writes` in order over what was `found`: each write sees the ones before it in the
@@ -106,6 +134,9 @@ pub fn plan(writes: &[Write], found: &Found) -> Result<Vec<Planned>, Refusal> {
     let mut rows = found.rows.clone();
     // Entities written in this batch, with what they name now (empty when deleted).
     let mut names: HashMap<EntityId, &[EntityId]> = HashMap::new();
+    // The same for identifiers: what each entity written so far holds now, and by value.
+    let mut holds: HashMap<EntityId, &[Held]> = HashMap::new();
+    let mut batch_holders: HashMap<&Held, BTreeSet<EntityId>> = HashMap::new();
     let mut out = Vec::with_capacity(writes.len());
     for (index, w) in writes.iter().enumerate() {
         let current = rows.get(&w.id).copied();
@@ -126,6 +157,13 @@ pub fn plan(writes: &[Write], found: &Found) -> Result<Vec<Planned>, Refusal> {
                     ids: missing,
                 });
             }
+            if let Some((held, holder)) = taken(w, found, &holds, &batch_holders) {
+                return Err(Refusal::IdentifierTaken {
+                    index,
+                    held: held.clone(),
+                    holder,
+                });
+            }
         } else {
             let by = live_referrers(w.id, found, &names, &rows);
             if !by.is_empty() {
@@ -142,6 +180,15 @@ pub fn plan(writes: &[Write], found: &Found) -> Result<Vec<Planned>, Refusal> {
                 w.references.as_slice()
             },
         );
+        let now_holds: &[Held] = if deleted { &[] } else { &w.identifiers };
+        for before in holds.insert(w.id, now_holds).unwrap_or_default() {
+            if let Some(set) = batch_holders.get_mut(before) {
+                set.remove(&w.id);
+            }
+        }
+        for held in now_holds {
+            batch_holders.entry(held).or_default().insert(w.id);
+        }
         out.push(Planned {
             index,
             id: w.id,
@@ -155,9 +202,38 @@ pub fn plan(writes: &[Write], found: &Found) -> Result<Vec<Planned>, Refusal> {
             } else {
                 w.references.clone()
             },
+            identifiers: now_holds.to_vec(),
         });
     }
     Ok(out)
+}
+
+/// The first identifier `w` holds that another live entity holds now, with that holder (the
+/// first by id). Holders now are the stored ones this batch has not rewritten, and the
+/// entities this batch wrote that hold it. A value the entity itself holds now is kept, even
+/// when an old duplicate shares it: refusing it would stop every edit of both holders.
+fn taken<'w>(
+    w: &'w Write,
+    found: &Found,
+    holds: &HashMap<EntityId, &[Held]>,
+    batch_holders: &HashMap<&Held, BTreeSet<EntityId>>,
+) -> Option<(&'w Held, EntityId)> {
+    w.identifiers.iter().find_map(|held| {
+        let stored = found
+            .holders
+            .get(held)
+            .into_iter()
+            .flatten()
+            .filter(|h| !holds.contains_key(h));
+        let now: BTreeSet<EntityId> = stored
+            .chain(batch_holders.get(held).into_iter().flatten())
+            .copied()
+            .collect();
+        if now.contains(&w.id) {
+            return None;
+        }
+        now.first().map(|holder| (held, *holder))
+    })
 }
 
 /// Who names `target` now: the stored referrers this batch has not rewritten, and the
@@ -198,6 +274,7 @@ mod tests {
             expect,
             op,
             references,
+            identifiers: Vec::new(),
             revision: Revision {
                 version: 0,
                 actor: "t".into(),
@@ -219,6 +296,24 @@ mod tests {
 
     fn recording(i: u64) -> EntityId {
         EntityId::Recording(liner::generate::recording_id(1, i))
+    }
+
+    fn isrc(value: &str) -> Held {
+        Held::new(super::super::identifiers::Scheme::Isrc, value)
+    }
+
+    /// A recording upsert holding `ids`.
+    fn holding(id: EntityId, expect: Expect, ids: &[&str]) -> Write {
+        let mut w = write(id, expect, WriteOp::Upsert("{}".into()), vec![]);
+        w.identifiers = ids.iter().map(|v| isrc(v)).collect();
+        w
+    }
+
+    fn live(version: u64) -> Current {
+        Current {
+            version,
+            deleted: false,
+        }
     }
 
     #[test]
@@ -276,6 +371,79 @@ mod tests {
             Err(Refusal::StillReferenced {
                 index: 0,
                 by: vec![recording(9)]
+            })
+        );
+    }
+
+    #[test]
+    fn an_identifier_another_entity_holds_is_refused_with_the_holder() {
+        let mut found = Found::default();
+        found.rows.insert(recording(1), live(1));
+        found.holders.insert(isrc("A"), vec![recording(1)]);
+        let second = [holding(recording(2), Expect::Absent, &["A"])];
+        assert_eq!(
+            plan(&second, &found),
+            Err(Refusal::IdentifierTaken {
+                index: 0,
+                held: isrc("A"),
+                holder: recording(1)
+            })
+        );
+        // The holder keeps its own value; once it is deleted, the value is free again.
+        let own = [holding(recording(1), Expect::Version(1), &["A"])];
+        assert!(plan(&own, &found).is_ok());
+        let freed = [
+            write(recording(1), Expect::Version(1), WriteOp::Delete, vec![]),
+            holding(recording(2), Expect::Absent, &["A"]),
+        ];
+        let planned = plan(&freed, &found).expect("freed");
+        assert_eq!(planned[0].identifiers, []);
+        assert_eq!(planned[1].identifiers, [isrc("A")]);
+    }
+
+    #[test]
+    fn two_writes_of_one_batch_cannot_take_one_value() {
+        let batch = [
+            holding(recording(1), Expect::Absent, &["A"]),
+            holding(recording(2), Expect::Absent, &["A"]),
+        ];
+        assert_eq!(
+            plan(&batch, &Found::default()),
+            Err(Refusal::IdentifierTaken {
+                index: 1,
+                held: isrc("A"),
+                holder: recording(1)
+            })
+        );
+        // The first gives it up later in the batch: then the second may take it.
+        let handed_over = [
+            holding(recording(1), Expect::Absent, &["A"]),
+            holding(recording(1), Expect::Version(1), &["B"]),
+            holding(recording(2), Expect::Absent, &["A"]),
+        ];
+        assert!(plan(&handed_over, &Found::default()).is_ok());
+    }
+
+    #[test]
+    fn an_old_duplicate_stays_editable_but_cannot_spread() {
+        let mut found = Found::default();
+        for i in 1..=3 {
+            found.rows.insert(recording(i), live(1));
+        }
+        found
+            .holders
+            .insert(isrc("A"), vec![recording(2), recording(1)]);
+        for holder in [recording(1), recording(2)] {
+            let edit = [holding(holder, Expect::Version(1), &["A"])];
+            assert!(plan(&edit, &found).is_ok(), "{holder}");
+        }
+        let third = [holding(recording(3), Expect::Version(1), &["A"])];
+        assert_eq!(
+            plan(&third, &found),
+            Err(Refusal::IdentifierTaken {
+                index: 0,
+                held: isrc("A"),
+                holder: recording(1).min(recording(2))
             })
         );
     }

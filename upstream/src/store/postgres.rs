@@ -13,7 +13,8 @@
 //! Writes are set-based (`UNNEST` arrays), so a batch of thousands costs a handful of round
 //! trips. A write locks every row its [`plan`](super::plan) reads (what it writes and what it
 //! names) in one statement, in id order, so concurrent batches cannot deadlock each other and
-//! an entity cannot be deleted while a write that names it commits.
+//! an entity cannot be deleted while a write that names it commits. The reverse-reference and
+//! identifier indexes, and how two writers of one identifier take turns, are in [`indexes`].
 
 use std::collections::HashMap;
 
@@ -23,6 +24,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use liner::model::{EntityId, EntityKind};
 use tokio_postgres::{IsolationLevel, NoTls};
 
+use super::identifiers::Duplicate;
 use super::plan::{Current, Found, Lookup, Refusal, plan};
 use super::{
     CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, SnapshotChunk,
@@ -31,8 +33,9 @@ use super::{
 };
 use crate::auth::{Role, TokenInfo};
 use crate::budget::{Budget, Decision};
-use schema::{MIGRATIONS, Migration, backfill_references};
+use schema::{MIGRATIONS, Migration, backfill_identifiers, backfill_references};
 
+mod indexes;
 mod schema;
 
 /// The PostgreSQL catalog store.
@@ -108,6 +111,7 @@ impl PgStore {
             match step {
                 Migration::Sql(sql) => tx.batch_execute(sql).await?,
                 Migration::BackfillReferences => backfill_references(&tx).await?,
+                Migration::BackfillIdentifiers => backfill_identifiers(&tx).await?,
             }
             tx.execute(
                 "INSERT INTO liner_migrations (version) VALUES ($1)",
@@ -261,22 +265,7 @@ impl CatalogStore for PgStore {
                 },
             );
         }
-        if !lookup.referrers.is_empty() {
-            let targets: Vec<String> = lookup.referrers.iter().map(ToString::to_string).collect();
-            for r in tx
-                .query(
-                    "SELECT target, source FROM reference WHERE target = ANY($1)",
-                    &[&targets],
-                )
-                .await?
-            {
-                found
-                    .referrers
-                    .entry(parse_id(r.get(0))?)
-                    .or_default()
-                    .push(parse_id(r.get(1))?);
-            }
-        }
+        indexes::read(&tx, &lookup, &mut found).await?;
         let planned = match plan(&writes, &found) {
             Ok(p) => p,
             Err(Refusal::Stale { index }) => {
@@ -296,6 +285,18 @@ impl CatalogStore for PgStore {
             }
             Err(Refusal::StillReferenced { index, by }) => {
                 return Ok(WriteOutcome::StillReferenced { index, by });
+            }
+            Err(Refusal::IdentifierTaken {
+                index,
+                held,
+                holder,
+            }) => {
+                return Ok(WriteOutcome::IdentifierTaken {
+                    index,
+                    scheme: held.scheme,
+                    value: held.value,
+                    holder,
+                });
             }
         };
 
@@ -376,38 +377,7 @@ impl CatalogStore for PgStore {
             &[&ids, &v, &deleted, &revs],
         )
         .await?;
-        // The reverse-reference index: each written entity names what its last write names.
-        let rewritten: Vec<String> = planned
-            .iter()
-            .filter(|p| !p.insert)
-            .map(|p| p.id.to_string())
-            .collect();
-        if !rewritten.is_empty() {
-            tx.execute(
-                "DELETE FROM reference WHERE source = ANY($1)",
-                &[&rewritten],
-            )
-            .await?;
-        }
-        let mut last: HashMap<EntityId, &[EntityId]> = HashMap::new();
-        for p in &planned {
-            last.insert(p.id, &p.references);
-        }
-        let (mut targets, mut sources) = (Vec::new(), Vec::new());
-        for (source, named) in &last {
-            for target in named.iter() {
-                targets.push(target.to_string());
-                sources.push(source.to_string());
-            }
-        }
-        if !targets.is_empty() {
-            tx.execute(
-                "INSERT INTO reference (target, source)
-                 SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
-                &[&targets, &sources],
-            )
-            .await?;
-        }
+        indexes::replace(&tx, &planned).await?;
 
         // Positions last: from here to the commit this transaction holds the head.
         let n = to_i64(records.len() as u64);
@@ -649,6 +619,11 @@ impl CatalogStore for PgStore {
             .iter()
             .filter_map(|r| super::kind_from_str(r.get(0)).map(|k| (k, r.get::<_, i64>(1) as u64)))
             .collect())
+    }
+
+    async fn identifier_duplicates(&self) -> Result<Vec<Duplicate>> {
+        let client = self.pool.get().await?;
+        indexes::duplicates(&client).await
     }
 
     async fn create_token(&self, token: NewToken) -> Result<i64> {

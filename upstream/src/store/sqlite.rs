@@ -3,10 +3,11 @@
 //!
 //! SQLite has one writer at a time and every write takes the lock up front (`BEGIN
 //! IMMEDIATE`), so feed positions are simply `max(position) + 1` inside the write: commit order
-//! and position order cannot differ. A snapshot is read in chunks, each one short read transaction
-//! on connections of its own (WAL gives each a stable view while writes go on): a slow client
-//! holds no connection and no read transaction, so the WAL can always be checkpointed. Writes read what [`plan`](super::plan)
-//! needs, plan, and execute the plan.
+//! and position order cannot differ. A snapshot is read in chunks, each one short read
+//! transaction on connections of its own (WAL gives each a stable view while writes go on): a
+//! slow client holds no connection and no read transaction, so the WAL can always be
+//! checkpointed. Writes read what [`plan`](super::plan) needs, plan, and execute the plan; the
+//! one writer at a time is also why two writes cannot both take a free identifier.
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use liner::model::{EntityId, EntityKind};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::identifiers::{self, Duplicate};
 use super::plan::{Current, Found, Lookup, Refusal, plan};
 use super::{
     CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, SnapshotChunk,
@@ -24,87 +26,9 @@ use super::{
 };
 use crate::auth::{Role, TokenInfo};
 use crate::budget::{Budget, Decision};
+use schema::migrate;
 
-/// One step of the schema: SQL, or code for what SQL cannot do (reading stored entities).
-enum Migration {
-    Sql(&'static str),
-    Code(fn(&rusqlite::Transaction<'_>) -> Result<()>),
-}
-
-const MIGRATIONS: &[Migration] = &[
-    Migration::Sql(FIRST),
-    // 2: who names whom, for refusing the delete of an entity still named.
-    Migration::Sql(
-        "CREATE TABLE reference (
-            target TEXT NOT NULL,
-            source TEXT NOT NULL,
-            PRIMARY KEY (target, source)
-        ) WITHOUT ROWID;
-        CREATE INDEX reference_source ON reference (source);",
-    ),
-    Migration::Code(backfill_references),
-    // 4: request budgets per token and route class (see crate::budget).
-    Migration::Sql(
-        "CREATE TABLE budget (key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;",
-    ),
-];
-
-const FIRST: &str = r#"
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-    -- Current state; `revision` is the one that made `version`, for snapshots.
-    CREATE TABLE entity (
-        key INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL,
-        id TEXT NOT NULL UNIQUE,
-        version INTEGER NOT NULL,
-        deleted INTEGER NOT NULL DEFAULT 0,
-        data TEXT,
-        revision TEXT NOT NULL
-    );
-    -- Append-only history.
-    CREATE TABLE revision (
-        entity_id TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        deleted INTEGER NOT NULL,
-        revision TEXT NOT NULL,
-        PRIMARY KEY (entity_id, version)
-    ) WITHOUT ROWID;
-    -- The feed: one record line per committed change, dense positions.
-    CREATE TABLE change (position INTEGER PRIMARY KEY, record TEXT NOT NULL);
-    CREATE TABLE idempotency (
-        key TEXT PRIMARY KEY,
-        request_hash TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE token (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL,
-        role TEXT NOT NULL,
-        parties TEXT NOT NULL,
-        hash TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        revoked_at TEXT
-    );
-"#;
-
-/// Fills the reverse-reference index from every live entity (migration 3).
-fn backfill_references(tx: &rusqlite::Transaction<'_>) -> Result<()> {
-    let mut read = tx.prepare("SELECT kind, id, data FROM entity WHERE deleted = 0")?;
-    let mut insert =
-        tx.prepare("INSERT OR IGNORE INTO reference (target, source) VALUES (?1, ?2)")?;
-    let mut rows = read.query([])?;
-    while let Some(r) = rows.next()? {
-        let kind: String = r.get(0)?;
-        let id: String = r.get(1)?;
-        let data: Option<String> = r.get(2)?;
-        for target in super::stored_references(&kind, &id, data.as_deref())? {
-            insert.execute(params![target.to_string(), id])?;
-        }
-    }
-    Ok(())
-}
+mod schema;
 
 /// The SQLite catalog store.
 #[derive(Debug, Clone)]
@@ -167,32 +91,6 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
     }
-}
-
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        match step {
-            Migration::Sql(sql) => tx.execute_batch(sql)?,
-            Migration::Code(code) => code(&tx)?,
-        }
-        if i == 0 {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('epoch', ?1)",
-                [ulid::Ulid::new().to_string()],
-            )?;
-        }
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-    }
-    if current > MIGRATIONS.len() as i64 {
-        return Err(StoreError::Database(format!(
-            "catalog schema version {current} is newer than this build ({})",
-            MIGRATIONS.len()
-        )));
-    }
-    Ok(())
 }
 
 fn now() -> String {
@@ -270,6 +168,19 @@ fn write_batch(
                 .collect::<Result<Vec<_>>>()?;
             found.referrers.insert(*id, sources);
         }
+        let mut holders =
+            tx.prepare_cached("SELECT entity_id FROM identifier WHERE scheme = ?1 AND value = ?2")?;
+        for held in &lookup.identifiers {
+            let ids = holders
+                .query_map(params![held.scheme.as_str(), held.value], |r| {
+                    r.get::<_, String>(0)
+                })?
+                .map(|s| super::parse_id(&s?))
+                .collect::<Result<Vec<_>>>()?;
+            if !ids.is_empty() {
+                found.holders.insert(held.clone(), ids);
+            }
+        }
     }
     let planned = match plan(writes, &found) {
         Ok(p) => p,
@@ -282,6 +193,18 @@ fn write_batch(
         }
         Err(Refusal::StillReferenced { index, by }) => {
             return Ok(WriteOutcome::StillReferenced { index, by });
+        }
+        Err(Refusal::IdentifierTaken {
+            index,
+            held,
+            holder,
+        }) => {
+            return Ok(WriteOutcome::IdentifierTaken {
+                index,
+                scheme: held.scheme,
+                value: held.value,
+                holder,
+            });
         }
     };
     let mut position = head(&tx)?;
@@ -327,6 +250,16 @@ fn write_batch(
         for target in &p.references {
             refer.execute(params![target.to_string(), id])?;
         }
+        if !p.insert {
+            tx.prepare_cached("DELETE FROM identifier WHERE entity_id = ?1")?
+                .execute([&id])?;
+        }
+        let mut hold = tx.prepare_cached(
+            "INSERT INTO identifier (scheme, value, entity_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for held in &p.identifiers {
+            hold.execute(params![held.scheme.as_str(), held.value, id])?;
+        }
         versions.push(p.version);
     }
     if let Some(idem) = idempotency {
@@ -347,6 +280,15 @@ fn write_batch(
         versions,
         head: position,
     })
+}
+
+/// Values more than one live entity holds, from the identifier index.
+fn duplicates(conn: &Connection) -> Result<Vec<Duplicate>> {
+    let mut stmt = conn.prepare(identifiers::DUPLICATE_ROWS)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    identifiers::group(rows)
 }
 
 fn token_row(
@@ -611,6 +553,10 @@ impl CatalogStore for SqliteStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn identifier_duplicates(&self) -> Result<Vec<Duplicate>> {
+        self.run(|c| duplicates(c)).await
     }
 
     async fn create_token(&self, token: NewToken) -> Result<i64> {

@@ -1,12 +1,14 @@
 //! The PostgreSQL backend's schema: its migrations in order, each applied once in its own
-//! transaction, and the backfill that fills the reverse-reference index from stored entities.
+//! transaction, and the backfills that fill the reverse-reference and identifier indexes
+//! from stored entities.
 
-use super::super::Result;
+use super::super::{Result, identifiers};
 
 /// One step of the schema: SQL, or a backfill that reads stored entities.
 pub(super) enum Migration {
     Sql(&'static str),
     BackfillReferences,
+    BackfillIdentifiers,
 }
 
 pub(super) const MIGRATIONS: &[Migration] = &[
@@ -23,6 +25,24 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration::BackfillReferences,
     // 4: request budgets per token and route class (see crate::budget).
     Migration::Sql("CREATE TABLE budget (key text PRIMARY KEY, tat bigint NOT NULL);"),
+    // 5: which live entity holds which identifier, for refusing one another entity holds.
+    // Not unique: values two entities held before the rule are kept, and listed. Claims are
+    // what two writers of one value take turns on (see `indexes`).
+    Migration::Sql(
+        "CREATE TABLE identifier (
+            scheme text NOT NULL,
+            value text NOT NULL,
+            entity_id text NOT NULL
+        );
+        CREATE INDEX identifier_value ON identifier (scheme, value);
+        CREATE INDEX identifier_entity ON identifier (entity_id);
+        CREATE TABLE identifier_claim (
+            scheme text NOT NULL,
+            value text NOT NULL,
+            PRIMARY KEY (scheme, value)
+        );",
+    ),
+    Migration::BackfillIdentifiers,
 ];
 
 const FIRST: &str = r#"
@@ -97,4 +117,40 @@ pub(super) async fn backfill_references(tx: &deadpool_postgres::Transaction<'_>)
         )
         .await?;
     }
+}
+
+/// Fills the identifier index from every live entity (migration 6) and reports the values
+/// more than one of them holds; nothing stored changes.
+pub(super) async fn backfill_identifiers(tx: &deadpool_postgres::Transaction<'_>) -> Result<()> {
+    let mut after: i64 = 0;
+    loop {
+        let rows = tx
+            .query(
+                "SELECT key, kind, id, data FROM entity WHERE key > $1 AND NOT deleted
+                 ORDER BY key LIMIT 5000",
+                &[&after],
+            )
+            .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.get(0);
+        let (mut schemes, mut values, mut holders) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &rows {
+            let id: String = r.get(2);
+            for held in identifiers::stored_identifiers(r.get(1), &id, r.get(3))? {
+                schemes.push(held.scheme.as_str());
+                values.push(held.value);
+                holders.push(id.clone());
+            }
+        }
+        tx.execute(
+            "INSERT INTO identifier (scheme, value, entity_id)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[])",
+            &[&schemes, &values, &holders],
+        )
+        .await?;
+    }
+    identifiers::report(&super::indexes::duplicates(tx).await?);
+    Ok(())
 }
