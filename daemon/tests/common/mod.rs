@@ -22,6 +22,16 @@ pub struct Upstream {
 impl Upstream {
     /// A seeded upstream on `addr` (port 0 for any).
     pub async fn start(addr: &str, recordings: u64, seed: u64) -> Upstream {
+        Self::start_with(addr, recordings, seed, liner_upstream::Limits::default()).await
+    }
+
+    /// A seeded upstream with the service's limits as given.
+    pub async fn start_with(
+        addr: &str,
+        recordings: u64,
+        seed: u64,
+        limits: liner_upstream::Limits,
+    ) -> Upstream {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = upstore::open(&format!("sqlite:{}", dir.path().join("c.db").display()))
             .await
@@ -40,7 +50,7 @@ impl Upstream {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(liner_upstream::serve(
             store.clone(),
-            liner_upstream::Limits::default(),
+            limits,
             listener,
             async {
                 let _ = stopped.await;

@@ -47,6 +47,9 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -65_536)?;
+    // A WAL that grew while something held it (a burst of writes) is cut back to this after
+    // its next checkpoint, rather than keeping its largest size for good.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
