@@ -49,7 +49,7 @@ async fn edits_past_the_tokens_budget_wait_as_told_and_all_land() {
     let edits = 4u64;
     for i in 0..edits {
         let rec = EntityId::Recording(liner::generate::recording_id(6, i));
-        let store = Store::open(&mirror).expect("mirror");
+        let mut store = Store::open(&mirror).expect("mirror");
         let base = store.version_of(rec).expect("read").expect("mirrored");
         store
             .enqueue_edit(

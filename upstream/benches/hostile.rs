@@ -69,11 +69,36 @@ fn main() -> Result<()> {
     let db = dir.path().join("catalog.db");
     let url = format!("sqlite:{}", db.display());
     let t = Instant::now();
-    cli(&args.binary, &url, &["seed", "--generate", &args.recordings.to_string()])?;
-    eprintln!("hostile: seeded {} recordings in {:.1} s", args.recordings, t.elapsed().as_secs_f64());
-    let reader = cli(&args.binary, &url, &["token", "create", "--role", "reader", "--name", "reader"])?;
+    cli(
+        &args.binary,
+        &url,
+        &["seed", "--generate", &args.recordings.to_string()],
+    )?;
+    eprintln!(
+        "hostile: seeded {} recordings in {:.1} s",
+        args.recordings,
+        t.elapsed().as_secs_f64()
+    );
+    let reader = cli(
+        &args.binary,
+        &url,
+        &["token", "create", "--role", "reader", "--name", "reader"],
+    )?;
     let editors = (0..4)
-        .map(|i| cli(&args.binary, &url, &["token", "create", "--role", "editor", "--name", &format!("editor{i}")]))
+        .map(|i| {
+            cli(
+                &args.binary,
+                &url,
+                &[
+                    "token",
+                    "create",
+                    "--role",
+                    "editor",
+                    "--name",
+                    &format!("editor{i}"),
+                ],
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     let report = rt.block_on(run(&args, &url, &db, reader, editors))?;
     report.print(&args);
@@ -130,7 +155,11 @@ fn start(binary: &Path, url: &str) -> Result<Server> {
             bail!("liner-upstream exited before serving");
         }
         if let Some(rest) = line.split("addr=").nth(1) {
-            let addr = rest.split_whitespace().next().context("address")?.to_owned();
+            let addr = rest
+                .split_whitespace()
+                .next()
+                .context("address")?
+                .to_owned();
             std::thread::spawn(move || for _ in log.lines() {});
             return Ok(Server {
                 child,
@@ -149,15 +178,24 @@ struct Attackers {
     cut: AtomicU64,
 }
 
-async fn slow_reader(addr: String, token: String, seen: Arc<Attackers>, stop: tokio_util::sync::CancellationToken) {
+async fn slow_reader(
+    addr: String,
+    token: String,
+    seen: Arc<Attackers>,
+    stop: tokio_util::sync::CancellationToken,
+) {
     let Ok(addr) = addr.parse() else { return };
-    let Ok(socket) = TcpSocket::new_v4() else { return };
+    let Ok(socket) = TcpSocket::new_v4() else {
+        return;
+    };
     let _ = socket.set_recv_buffer_size(4096);
     let Ok(mut c) = socket.connect(addr).await else {
         seen.refused.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let request = format!("GET /v1/snapshot HTTP/1.1\r\nhost: liner\r\nauthorization: Bearer {token}\r\n\r\n");
+    let request = format!(
+        "GET /v1/snapshot HTTP/1.1\r\nhost: liner\r\nauthorization: Bearer {token}\r\n\r\n"
+    );
     if c.write_all(request.as_bytes()).await.is_err() {
         return;
     }
@@ -196,7 +234,10 @@ async fn slowloris(addr: String, seen: Arc<Attackers>, stop: tokio_util::sync::C
         seen.refused.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    if c.write_all(b"GET /healthz HTTP/1.1\r\nhost: liner\r\n").await.is_err() {
+    if c.write_all(b"GET /healthz HTTP/1.1\r\nhost: liner\r\n")
+        .await
+        .is_err()
+    {
         return;
     }
     seen.served.fetch_add(1, Ordering::Relaxed);
@@ -262,39 +303,93 @@ impl Report {
         );
         println!("| attack | measure | result |");
         println!("|---|---|---|");
-        let attack = format!("{} slow snapshot readers (1 KB/s) + {} slowloris, {} s", args.slow_readers, args.slowloris, args.duration);
-        println!("| {attack} | GET recording at {}/s: p50 / p99 / max | {} / {} / {} ({} failed of {}) |", args.rate,
-            ms(percentile(&self.gets, 0.5)), ms(percentile(&self.gets, 0.99)), ms(percentile(&self.gets, 1.0)), self.get_failures, self.gets.len() as u64 + self.get_failures);
-        println!("| | /healthz 10/s: p50 / p99 / max | {} / {} / {} ({} failed) |",
-            ms(percentile(&self.health, 0.5)), ms(percentile(&self.health, 0.99)), ms(percentile(&self.health, 1.0)), self.health_failures);
-        println!("| | edits at {}/s (4 tokens) | {} landed, {} failed |", args.writes, self.writes_ok, self.writes_failed);
-        println!("| | slow readers: served / refused (503) / cut off | {} / {} / {} |", self.readers.0, self.readers.1, self.readers.2);
-        println!("| | slowloris: connected / refused / closed by the service | {} / {} / {} |", self.loris.0, self.loris.1, self.loris.2);
+        let attack = format!(
+            "{} slow snapshot readers (1 KB/s) + {} slowloris, {} s",
+            args.slow_readers, args.slowloris, args.duration
+        );
+        println!(
+            "| {attack} | GET recording at {}/s: p50 / p99 / max | {} / {} / {} ({} failed of {}) |",
+            args.rate,
+            ms(percentile(&self.gets, 0.5)),
+            ms(percentile(&self.gets, 0.99)),
+            ms(percentile(&self.gets, 1.0)),
+            self.get_failures,
+            self.gets.len() as u64 + self.get_failures
+        );
+        println!(
+            "| | /healthz 10/s: p50 / p99 / max | {} / {} / {} ({} failed) |",
+            ms(percentile(&self.health, 0.5)),
+            ms(percentile(&self.health, 0.99)),
+            ms(percentile(&self.health, 1.0)),
+            self.health_failures
+        );
+        println!(
+            "| | edits at {}/s (4 tokens) | {} landed, {} failed |",
+            args.writes, self.writes_ok, self.writes_failed
+        );
+        println!(
+            "| | slow readers: served / refused (503) / cut off | {} / {} / {} |",
+            self.readers.0, self.readers.1, self.readers.2
+        );
+        println!(
+            "| | slowloris: connected / refused / closed by the service | {} / {} / {} |",
+            self.loris.0, self.loris.1, self.loris.2
+        );
         println!("| | largest WAL | {} |", mb(self.wal_max));
         match self.wal_after {
-            Some((t, size)) => println!("| attackers and writers gone | WAL ≤ 64 MB after | {:.1} s ({}) |", t.as_secs_f64(), mb(size)),
-            None => println!("| attackers and writers gone | WAL ≤ 64 MB after | not within 60 s |"),
+            Some((t, size)) => println!(
+                "| attackers and writers gone | WAL ≤ 64 MB after | {:.1} s ({}) |",
+                t.as_secs_f64(),
+                mb(size)
+            ),
+            None => {
+                println!("| attackers and writers gone | WAL ≤ 64 MB after | not within 60 s |")
+            }
         }
-        println!("| {} invented methods and paths | /metrics series before → after | {} → {} |", args.invented, self.series.0, self.series.1);
+        println!(
+            "| {} invented methods and paths | /metrics series before → after | {} → {} |",
+            args.invented, self.series.0, self.series.1
+        );
         match self.sigterm {
-            Some(t) => println!("| SIGTERM with slow readers and slowloris open | exit after | {:.2} s |", t.as_secs_f64()),
-            None => println!("| SIGTERM with slow readers and slowloris open | exit after | not within 10 s |"),
+            Some(t) => println!(
+                "| SIGTERM with slow readers and slowloris open | exit after | {:.2} s |",
+                t.as_secs_f64()
+            ),
+            None => println!(
+                "| SIGTERM with slow readers and slowloris open | exit after | not within 10 s |"
+            ),
         }
     }
 }
 
 async fn series(http: &reqwest::Client, base: &str) -> Result<usize> {
-    let text = http.get(format!("{base}/metrics")).send().await?.text().await?;
-    Ok(text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count())
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .count())
 }
 
-async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<String>) -> Result<Report> {
+async fn run(
+    args: &Args,
+    url: &str,
+    db: &Path,
+    reader: String,
+    editors: Vec<String>,
+) -> Result<Report> {
     let mut report = Report {
         recordings: args.recordings,
         ..Report::default()
     };
     let server = start(&args.binary, url)?;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
     // Ids to read and parties to edit, from the catalog itself.
     let snapshot = http
         .get(format!("{}/v1/snapshot", server.base))
@@ -308,8 +403,13 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
     for line in snapshot.lines() {
         let v: serde_json::Value = serde_json::from_str(line)?;
         match v["entity"].as_str() {
-            Some("recording") if recordings.len() < 5_000 => recordings.push(v["id"].as_str().unwrap_or_default().to_owned()),
-            Some("party") if parties.len() < 200 => parties.push((v["id"].as_str().unwrap_or_default().to_owned(), v["version"].as_u64().unwrap_or(1))),
+            Some("recording") if recordings.len() < 5_000 => {
+                recordings.push(v["id"].as_str().unwrap_or_default().to_owned())
+            }
+            Some("party") if parties.len() < 200 => parties.push((
+                v["id"].as_str().unwrap_or_default().to_owned(),
+                v["version"].as_u64().unwrap_or(1),
+            )),
             _ => {}
         }
     }
@@ -324,10 +424,19 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
     let loris = Arc::new(Attackers::default());
     let mut attackers = Vec::new();
     for _ in 0..args.slow_readers {
-        attackers.push(tokio::spawn(slow_reader(server.addr.clone(), reader.clone(), readers.clone(), stop.clone())));
+        attackers.push(tokio::spawn(slow_reader(
+            server.addr.clone(),
+            reader.clone(),
+            readers.clone(),
+            stop.clone(),
+        )));
     }
     for _ in 0..args.slowloris {
-        attackers.push(tokio::spawn(slowloris(server.addr.clone(), loris.clone(), stop.clone())));
+        attackers.push(tokio::spawn(slowloris(
+            server.addr.clone(),
+            loris.clone(),
+            stop.clone(),
+        )));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let load_end = Instant::now() + Duration::from_secs(args.duration);
@@ -347,7 +456,8 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
         for (i, token) in editors.iter().enumerate() {
             let mine: Vec<(String, u64)> = parties[i * per..(i + 1) * per].to_vec();
             let (http, base, token) = (http.clone(), server.base.clone(), token.clone());
-            let every = Duration::from_secs_f64(editors.len() as f64 / f64::from(args.writes.max(1)));
+            let every =
+                Duration::from_secs_f64(editors.len() as f64 / f64::from(args.writes.max(1)));
             tasks.push(tokio::spawn(async move {
                 let (mut ok, mut failed) = (0u64, 0u64);
                 let mut versions = mine;
@@ -387,7 +497,12 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
             while Instant::now() < load_end {
                 tick.tick().await;
                 let t = Instant::now();
-                match http.get(format!("{base}/healthz")).timeout(Duration::from_secs(30)).send().await {
+                match http
+                    .get(format!("{base}/healthz"))
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => times.push(t.elapsed()),
                     _ => failed += 1,
                 }
@@ -396,14 +511,18 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
         })
     };
     let gets = {
-        let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1))));
+        let mut tick =
+            tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1))));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
         let mut inflight = Vec::new();
         while Instant::now() < load_end {
             tick.tick().await;
             let id = &recordings[rng.random_range(0..recordings.len())];
-            let req = http.get(format!("{}/v1/recordings/{id}", server.base)).bearer_auth(&reader).timeout(Duration::from_secs(30));
+            let req = http
+                .get(format!("{}/v1/recordings/{id}", server.base))
+                .bearer_auth(&reader)
+                .timeout(Duration::from_secs(30));
             inflight.push(tokio::spawn(async move {
                 let t = Instant::now();
                 match req.send().await {
@@ -437,14 +556,31 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
     }
     let _ = wal_watch.await;
     report.wal_max = wal_max.load(Ordering::Relaxed).max(wal_size(db));
-    report.readers = (readers.served.load(Ordering::Relaxed), readers.refused.load(Ordering::Relaxed), readers.cut.load(Ordering::Relaxed));
-    report.loris = (loris.served.load(Ordering::Relaxed), loris.refused.load(Ordering::Relaxed), loris.cut.load(Ordering::Relaxed));
+    report.readers = (
+        readers.served.load(Ordering::Relaxed),
+        readers.refused.load(Ordering::Relaxed),
+        readers.cut.load(Ordering::Relaxed),
+    );
+    report.loris = (
+        loris.served.load(Ordering::Relaxed),
+        loris.refused.load(Ordering::Relaxed),
+        loris.cut.load(Ordering::Relaxed),
+    );
     let gone = Instant::now();
     while gone.elapsed() < Duration::from_secs(60) {
         // A write now and then, as a live catalog has: SQLite checkpoints on commit.
         let (id, _) = &parties[0];
-        let current = http.get(format!("{}/v1/parties/{id}", server.base)).bearer_auth(&reader).send().await?;
-        let version = current.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or("\"1\"").to_owned();
+        let current = http
+            .get(format!("{}/v1/parties/{id}", server.base))
+            .bearer_auth(&reader)
+            .send()
+            .await?;
+        let version = current
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("\"1\"")
+            .to_owned();
         let _ = http
             .patch(format!("{}/v1/parties/{id}", server.base))
             .bearer_auth(&editors[0])
@@ -467,8 +603,15 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
     for i in 0..args.invented {
         let method = format!("M{:08X}", rng.random::<u32>());
         let method = reqwest::Method::from_bytes(method.as_bytes())?;
-        let path = if i % 2 == 0 { format!("/v1/x{}", rng.random::<u32>()) } else { "/healthz".to_owned() };
-        sent.push(http.request(method, format!("{}{path}", server.base)).send());
+        let path = if i % 2 == 0 {
+            format!("/v1/x{}", rng.random::<u32>())
+        } else {
+            "/healthz".to_owned()
+        };
+        sent.push(
+            http.request(method, format!("{}{path}", server.base))
+                .send(),
+        );
         if sent.len() == 64 {
             futures_util::future::join_all(std::mem::take(&mut sent)).await;
         }
@@ -479,7 +622,9 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
     if after > before + 8 {
         // A handful of new series is a route or status seen for the first time; one per
         // invented method or path is the leak.
-        report.failures.push(format!("invented methods and paths grew /metrics from {before} to {after} series"));
+        report.failures.push(format!(
+            "invented methods and paths grew /metrics from {before} to {after} series"
+        ));
     }
 
     // 4. SIGTERM with attackers open.
@@ -487,10 +632,19 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
     let again = Arc::new(Attackers::default());
     let mut attackers = Vec::new();
     for _ in 0..args.slow_readers.min(16) {
-        attackers.push(tokio::spawn(slow_reader(server.addr.clone(), reader.clone(), again.clone(), stop.clone())));
+        attackers.push(tokio::spawn(slow_reader(
+            server.addr.clone(),
+            reader.clone(),
+            again.clone(),
+            stop.clone(),
+        )));
     }
     for _ in 0..args.slowloris {
-        attackers.push(tokio::spawn(slowloris(server.addr.clone(), again.clone(), stop.clone())));
+        attackers.push(tokio::spawn(slowloris(
+            server.addr.clone(),
+            again.clone(),
+            stop.clone(),
+        )));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut server = server;
@@ -509,7 +663,9 @@ async fn run(args: &Args, url: &str, db: &Path, reader: String, editors: Vec<Str
         let _ = a.await;
     }
     if report.sigterm.is_none() {
-        report.failures.push("the service did not exit within 10 s of SIGTERM".into());
+        report
+            .failures
+            .push("the service did not exit within 10 s of SIGTERM".into());
     }
     if report.health_failures > 0 || report.get_failures > report.gets.len() as u64 / 100 {
         report.failures.push(format!(
