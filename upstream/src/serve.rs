@@ -385,12 +385,12 @@ async fn idle(activity: &Activity, limit: Duration) {
 pub fn raise_descriptor_limit() -> Option<usize> {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);
-    if let Some(max) = limit.maximum {
-        if limit.current != Some(max) {
-            limit.current = Some(max);
-            if let Err(e) = setrlimit(Resource::Nofile, limit.clone()) {
-                tracing::warn!(error = %e, "could not raise the open-file limit");
-            }
+    if let Some(max) = limit.maximum
+        && limit.current != Some(max)
+    {
+        limit.current = Some(max);
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
         }
     }
     let now = getrlimit(Resource::Nofile).current?;
