@@ -59,7 +59,8 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_secs(secs).min(LONGEST_WAIT))
+    // A zero (some proxies send it) would make a tight loop of retries.
+    Some(Duration::from_secs(secs).clamp(Duration::from_secs(1), LONGEST_WAIT))
 }
 
 /// A snapshot as it starts to arrive.
@@ -106,6 +107,9 @@ impl Upstream {
         let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .read_timeout(stall_after)
+            // The upstream closes a kept-alive connection after 10 s without a request; letting
+            // one go sooner here means a request never races that close.
+            .pool_idle_timeout(Duration::from_secs(5))
             .user_agent(concat!("linerd/", env!("CARGO_PKG_VERSION")));
         if on_this_machine(base) {
             // Compressing bytes that never cross a network only costs CPU on both ends: zstd
@@ -171,8 +175,8 @@ impl Upstream {
     }
 
     /// The snapshot with every entity's earlier revisions (after an entity id, to resume one
-    /// cut short): its announced record count, the cursor it is consistent at, and the byte
-    /// stream.
+    /// cut short): its announced record count, the cursor to tail from after it (chunks are
+    /// each consistent at a head no earlier), and the byte stream.
     pub async fn snapshot(
         &self,
         after: Option<&str>,

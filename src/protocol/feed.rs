@@ -29,9 +29,12 @@ pub struct FeedTrailer {
 /// The last line of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SnapshotTrailer {
-    /// The cursor the snapshot is consistent at: tail the feed from here.
+    /// The cursor to tail the feed from: the head when the snapshot started. A snapshot is
+    /// served in chunks each consistent at its own head, none earlier than this; tailing from
+    /// here replays what later chunks already hold, which a version-gated apply skips, so
+    /// the mirror is exact once it has tailed past the last chunk.
     pub next: String,
-    /// Always true: a snapshot is complete at its cursor.
+    /// Always true: nothing is missing once the feed is tailed from `next`.
     pub up_to_date: bool,
     /// How many records the snapshot held.
     pub count: u64,

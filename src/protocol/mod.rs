@@ -61,7 +61,8 @@ pub const PROTOCOL_VERSION: u32 = 2;
 pub const PROTOCOL_HEADER: &str = "x-liner-protocol";
 /// The snapshot's record count, before its body.
 pub const SNAPSHOT_COUNT_HEADER: &str = "x-liner-snapshot-count";
-/// The cursor a snapshot is consistent at, before its body.
+/// The cursor to tail the feed from after a snapshot (see [`SnapshotTrailer::next`]), before
+/// its body.
 pub const CURSOR_HEADER: &str = "x-liner-cursor";
 /// The media type of the snapshot and the feed.
 pub const NDJSON: &str = "application/x-ndjson";

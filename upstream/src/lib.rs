@@ -71,6 +71,7 @@ pub async fn serve(
         stopping: stopping.clone(),
         tokens: http::TokenCache::default(),
         snapshots: Arc::new(tokio::sync::Semaphore::new(limits.snapshot_streams)),
+        snapshots_by_token: Default::default(),
     });
     let addr = listener.local_addr()?;
     tracing::info!(%addr, epoch = %app.epoch, head, "liner-upstream serving");

@@ -24,7 +24,9 @@ pub const REFUSALS: &[&str] = &[
     "snapshot_busy",
     "snapshot_slow",
     "connections_full",
+    "header_timeout",
     "idle",
+    "stalled",
     "rate_limited",
 ];
 

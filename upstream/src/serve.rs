@@ -4,9 +4,12 @@
 //! slowloris client could hold every descriptor and a stopping service waited for it. Here:
 //! - at most [`Limits::max_connections`] connections; the next is answered 503 with
 //!   `Retry-After` and closed (a descriptor shortage pauses accepting instead of spinning);
-//! - a request's headers must arrive within [`Limits::header_read_timeout`];
-//! - a connection with no request in progress and no byte moving either way for
-//!   [`Limits::idle_timeout`] is closed;
+//! - HTTP/1 only; a request's headers must arrive within [`Limits::header_read_timeout`]
+//!   (on a kept-alive connection hyper counts it from the previous answer, so it is also
+//!   how long such a connection may wait for its next request);
+//! - a connection with no request being handled and no byte moving either way for
+//!   [`Limits::idle_timeout`] is closed; if a response was being sent (a client that stopped
+//!   reading) it is reset, so nothing queued for it stays behind;
 //! - each request carries a [`Hangup`] for its connection, which a streaming response uses
 //!   to close a connection whose client stopped reading (nothing else would notice: the
 //!   connection is stuck writing);
@@ -47,14 +50,15 @@ impl Hangup {
     }
 }
 
-/// What one connection is doing: when a byte last moved and how many requests are in
-/// progress.
+/// What one connection is doing: when a byte last moved, how many requests are being
+/// handled (a long-poll waits here) and how many responses are being sent.
 #[derive(Debug)]
 struct Activity {
     origin: Instant,
     /// Milliseconds from `origin`.
     last: AtomicU64,
-    busy: AtomicUsize,
+    handling: AtomicUsize,
+    sending: AtomicUsize,
 }
 
 impl Activity {
@@ -62,7 +66,8 @@ impl Activity {
         Activity {
             origin: Instant::now(),
             last: AtomicU64::new(0),
-            busy: AtomicUsize::new(0),
+            handling: AtomicUsize::new(0),
+            sending: AtomicUsize::new(0),
         }
     }
 
@@ -77,28 +82,42 @@ impl Activity {
     }
 }
 
-/// Counts a request in progress on its connection until dropped.
-struct Busy(Arc<Activity>);
+/// Counts a request being handled, or a response being sent, until dropped.
+struct Counting {
+    activity: Arc<Activity>,
+    sending: bool,
+}
 
-impl Busy {
-    fn new(activity: &Arc<Activity>) -> Self {
-        activity.busy.fetch_add(1, Ordering::Relaxed);
-        Busy(activity.clone())
+impl Counting {
+    fn new(activity: &Arc<Activity>, sending: bool) -> Self {
+        Self::counter(activity, sending).fetch_add(1, Ordering::Relaxed);
+        Counting {
+            activity: activity.clone(),
+            sending,
+        }
+    }
+
+    fn counter(activity: &Activity, sending: bool) -> &AtomicUsize {
+        if sending {
+            &activity.sending
+        } else {
+            &activity.handling
+        }
     }
 }
 
-impl Drop for Busy {
+impl Drop for Counting {
     fn drop(&mut self) {
-        self.0.busy.fetch_sub(1, Ordering::Relaxed);
-        self.0.touch();
+        Self::counter(&self.activity, self.sending).fetch_sub(1, Ordering::Relaxed);
+        self.activity.touch();
     }
 }
 
-/// A response body that keeps its request counted as in progress until it is sent or
-/// dropped: a streaming response is bounded by its own deadlines, not taken for idleness.
+/// A response body, counted as being sent until it is sent or dropped: a send that stalls
+/// (a client that stopped reading) is told apart from an idle connection.
 struct Counted {
     inner: axum::body::Body,
-    _busy: Busy,
+    _sending: Counting,
 }
 
 impl http_body::Body for Counted {
@@ -219,7 +238,9 @@ pub(crate) async fn serve(
     let places = Arc::new(Semaphore::new(limits.max_connections));
     // Turning a connection away takes a moment of its own; a flood of them is simply dropped.
     let turning_away = Arc::new(Semaphore::new(64));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1 only: every client of this service speaks it over http://, and HTTP/2's own
+    // frames (PING, SETTINGS) would keep a connection with no request alive for ever.
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -228,7 +249,6 @@ pub(crate) async fn serve(
         // measures a client's pace only once that queue is full, which for a client reading a
         // kilobyte a second took minutes. 64 KB still writes a quarter-megabyte chunk at once.
         .max_buf_size(64 * 1024);
-    builder.http2().timer(TokioTimer::new());
     let mut conns = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -319,7 +339,7 @@ async fn connection(
     _place: tokio::sync::OwnedSemaphorePermit,
     mut stopping: watch::Receiver<bool>,
 ) {
-    app.metrics.connections.inc();
+    let _open = Open::new(&app);
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity::new());
     let hangup = Hangup(CancellationToken::new());
@@ -332,12 +352,20 @@ async fn connection(
         let activity = activity.clone();
         let hangup = hangup.clone();
         hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            let busy = Busy::new(&activity);
+            let handling = Counting::new(&activity, false);
             req.extensions_mut().insert(hangup.clone());
             let router = router.clone();
+            let activity = activity.clone();
             async move {
                 let response = router.oneshot(req).await;
-                response.map(|r| r.map(|inner| Counted { inner, _busy: busy }))
+                let sending = Counting::new(&activity, true);
+                drop(handling);
+                response.map(|r| {
+                    r.map(|inner| Counted {
+                        inner,
+                        _sending: sending,
+                    })
+                })
             }
         })
     };
@@ -349,6 +377,9 @@ async fn connection(
         tokio::select! {
             served = conn.as_mut() => {
                 if let Err(e) = served {
+                    if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
+                        app.metrics.refused.with_label_values(&["header_timeout"]).inc();
+                    }
                     tracing::debug!(error = %e, "connection ended with an error");
                 }
                 break;
@@ -358,30 +389,72 @@ async fn connection(
                 draining = true;
             }
             _ = hangup.0.cancelled() => break,
-            _ = idle(&activity, idle_timeout) => {
-                app.metrics.refused.with_label_values(&["idle"]).inc();
+            quiet = idle(&activity, idle_timeout) => {
+                let reason = match quiet {
+                    Quiet::Idle => "idle",
+                    // What is queued for a client that stopped reading is dropped with it.
+                    Quiet::Stalled => {
+                        hangup.hang_up();
+                        "stalled"
+                    }
+                };
+                app.metrics.refused.with_label_values(&[reason]).inc();
                 break;
             }
         }
     }
-    app.metrics.connections.dec();
 }
 
-/// Resolves once the connection has had no request in progress and no byte moving for
-/// `limit`.
-async fn idle(activity: &Activity, limit: Duration) {
+/// Counts an open connection in the gauge until dropped (a panicking handler included).
+struct Open(State);
+
+impl Open {
+    fn new(app: &State) -> Self {
+        app.metrics.connections.inc();
+        Open(app.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.metrics.connections.dec();
+    }
+}
+
+/// Why a connection was found quiet.
+enum Quiet {
+    /// Nothing in progress.
+    Idle,
+    /// A response being sent that the client stopped taking.
+    Stalled,
+}
+
+/// Resolves once the connection has had no request being handled and no byte moving for
+/// `limit`: idle, or stalled if a response is being sent. A request being handled (a
+/// long-poll) is bounded by its own time limit.
+async fn idle(activity: &Activity, limit: Duration) -> Quiet {
     loop {
         let quiet = activity.quiet_for();
-        if activity.busy.load(Ordering::Relaxed) == 0 && quiet >= limit {
-            return;
+        let handling = activity.handling.load(Ordering::Relaxed) > 0;
+        if !handling && quiet >= limit {
+            return if activity.sending.load(Ordering::Relaxed) > 0 {
+                Quiet::Stalled
+            } else {
+                Quiet::Idle
+            };
         }
-        let nap = limit.saturating_sub(quiet).max(Duration::from_millis(50));
+        let nap = if handling {
+            limit
+        } else {
+            limit.saturating_sub(quiet).max(Duration::from_millis(50))
+        };
         tokio::time::sleep(nap).await;
     }
 }
 
 /// Raises this process's descriptor limit to its hard limit, and says how many connections
-/// that leaves room for (some descriptors go to the database, logs and the listener).
+/// that leaves room for: some descriptors go to the database pools, connections being turned
+/// away, logs, the listener and the runtime.
 pub fn raise_descriptor_limit() -> Option<usize> {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);
@@ -394,5 +467,5 @@ pub fn raise_descriptor_limit() -> Option<usize> {
         }
     }
     let now = getrlimit(Resource::Nofile).current?;
-    Some(now.saturating_sub(64) as usize)
+    Some(now.saturating_sub(256) as usize)
 }

@@ -500,7 +500,6 @@ pub(crate) async fn create(
 ) -> Result<Response, Problem> {
     let kind = collection(&coll)?;
     refuse_readers(&p)?;
-    super::spend(&app, &p, Class::Edits).await?;
     let (req, bytes): (CreateRequest, Bytes) = body(&headers, raw)?;
     let idem = idempotency_key(&headers, &p, "POST", &coll, &bytes)?;
     if let Some((key, hash)) = &idem
@@ -508,6 +507,8 @@ pub(crate) async fn create(
     {
         return replayed(r, hash);
     }
+    // After the replay: a retry of an edit that landed is answered, not charged.
+    super::spend(&app, &p, Class::Edits).await?;
     let reason = catalog::check_reason(req.reason.as_deref())?;
     let (write, value) = catalog::create(&p, kind, req.data, reason, catalog::editor_source())?;
     let id = write.id;
@@ -587,7 +588,6 @@ async fn prepare<T: DeserializeOwned + Reasoned>(
     let kind = collection(coll)?;
     let id = entity_id(kind, id)?;
     refuse_readers(p)?;
-    super::spend(app, p, Class::Edits).await?;
     let (req, bytes): (T, Bytes) = body(headers, raw)?;
     let expected = if_match(headers)?;
     let idem = idempotency_key(headers, p, method, &id.to_string(), &bytes)?;
@@ -596,6 +596,8 @@ async fn prepare<T: DeserializeOwned + Reasoned>(
     {
         return replayed(r, hash).map(Prepared::Replayed);
     }
+    // After the replay: a retry of an edit that landed is answered, not charged.
+    super::spend(app, p, Class::Edits).await?;
     let reason = catalog::check_reason(req.reason())?;
     // A quick refusal before the write is built; the store's plan decides again, in its
     // transaction, with the same rule.

@@ -47,6 +47,8 @@ pub struct Limits {
     pub token_cache_ttl: Duration,
     /// Snapshots served at once; one more gets 503 with `Retry-After`.
     pub snapshot_streams: usize,
+    /// Snapshots one token may have at once, so one client cannot take every place.
+    pub snapshot_streams_per_token: usize,
     /// About how much of a snapshot is read in one read transaction and sent as one chunk.
     pub snapshot_chunk_bytes: usize,
     /// The slowest a snapshot client may take its chunks, in bytes per second: a chunk not
@@ -77,6 +79,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             token_cache_ttl: Duration::from_secs(10),
             snapshot_streams: 8,
+            snapshot_streams_per_token: 2,
             snapshot_chunk_bytes: 256 * 1024,
             snapshot_min_rate: 32 * 1024,
             snapshot_chunk_floor: Duration::from_secs(10),
@@ -103,6 +106,8 @@ pub struct App {
     pub tokens: TokenCache,
     /// Places for snapshots being served ([`Limits::snapshot_streams`]).
     pub snapshots: Arc<tokio::sync::Semaphore>,
+    /// Snapshots being served, by token ([`Limits::snapshot_streams_per_token`]).
+    pub snapshots_by_token: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
 }
 
 /// Tokens checked within the TTL, by hash. Bounded: when full it is emptied, which only costs

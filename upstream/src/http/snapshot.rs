@@ -77,6 +77,19 @@ pub(crate) async fn snapshot(
             )));
         }
     };
+    let Some(mine) = TokenPlace::take(&app, p.token_id) else {
+        app.metrics
+            .refused
+            .with_label_values(&["snapshot_busy"])
+            .inc();
+        return Err(Problem::busy(
+            format!(
+                "this token already has {} snapshots streaming; finish one first",
+                app.limits.snapshot_streams_per_token
+            ),
+            Duration::from_secs(5),
+        ));
+    };
     let Ok(place) = app.snapshots.clone().try_acquire_owned() else {
         app.metrics
             .refused
@@ -107,6 +120,7 @@ pub(crate) async fn snapshot(
         cursor: cursor.clone(),
         hangup: hangup.map(|Extension(h)| h),
         _place: place,
+        _mine: mine,
         tx,
     }));
     let mut response = Response::new(Body::from_stream(
@@ -130,9 +144,45 @@ struct Producer {
     start: SnapshotStart,
     cursor: Cursor,
     hangup: Option<Hangup>,
-    /// Held until the last chunk is taken or the client is cut off.
+    /// Held until the trailer is handed to the connection or the client is cut off; what
+    /// is left to send after that is bounded by the connection's stall timeout.
     _place: OwnedSemaphorePermit,
+    _mine: TokenPlace,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+/// One of a token's snapshot places, given back when dropped.
+struct TokenPlace {
+    app: State,
+    token: i64,
+}
+
+impl TokenPlace {
+    fn take(app: &State, token: i64) -> Option<Self> {
+        let mut held = app.snapshots_by_token.lock().ok()?;
+        let n = held.entry(token).or_default();
+        if *n >= app.limits.snapshot_streams_per_token {
+            return None;
+        }
+        *n += 1;
+        Some(TokenPlace {
+            app: app.clone(),
+            token,
+        })
+    }
+}
+
+impl Drop for TokenPlace {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.app.snapshots_by_token.lock()
+            && let Some(n) = held.get_mut(&self.token)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                held.remove(&self.token);
+            }
+        }
+    }
 }
 
 /// How a snapshot ended early.
@@ -155,7 +205,15 @@ async fn produce(p: Producer) {
             // A store failure after the headers went out: the stream ends without its
             // trailer, which the client reads as cut short.
             tracing::error!(error = %e, "snapshot failed");
-            let _ = p.tx.try_send(Err(std::io::Error::other(e.to_string())));
+            if p.tx
+                .try_send(Err(std::io::Error::other(e.to_string())))
+                .is_err()
+                && let Some(h) = &p.hangup
+            {
+                // The chunks before it still fill the queue: close the connection rather
+                // than leave the client waiting on a stream that will never go on.
+                h.hang_up();
+            }
             return;
         }
     };
@@ -195,6 +253,12 @@ async fn stream(p: &Producer) -> Result<(), Result<Cut, crate::store::StoreError
             c = p.app.store.snapshot_chunk(from, p.history, limits.snapshot_chunk_bytes) => c.map_err(Err)?,
             _ = stopping.wait_for(|s| *s) => return Err(Ok(Cut::Stopping)),
         };
+        if !chunk.end && chunk.lines == 0 {
+            // A chunk that moved nothing would be read again for ever.
+            return Err(Err(crate::store::StoreError::Database(format!(
+                "a snapshot chunk after key {from} held no record and was not the last"
+            ))));
+        }
         from = chunk.last;
         count += chunk.lines;
         let body = if artist {

@@ -1,7 +1,7 @@
 //! The canonical store behind the service: one [`CatalogStore`] contract, two backends.
 //!
 //! The contract is deliberately small and transactional: reads of one entity, its history, a
-//! page of the change feed, a consistent snapshot stream, and [`CatalogStore::write`], which
+//! page of the change feed, a snapshot in chunks each consistent at its own head, and [`CatalogStore::write`], which
 //! applies a batch of already validated writes atomically: compare-and-swap on versions,
 //! reference checks, revision, feed record and idempotency record in the same transaction.
 //! Everything a write needs to decide happens outside the backends, once: patching,

@@ -47,6 +47,9 @@ pub struct PgStore {
     epoch: String,
 }
 
+/// Rows fetched at a time while reading a snapshot chunk.
+const BATCH: i32 = 100;
+
 /// Snapshot chunks read at once; each holds its connection for one short read transaction.
 const SNAPSHOT_READERS: usize = 2;
 
@@ -546,8 +549,10 @@ impl CatalogStore for PgStore {
             ..SnapshotChunk::default()
         };
         let mut buf = Vec::with_capacity(bytes + 16 * 1024);
-        while buf.len() < bytes {
-            let rows = read.query_portal(&portal, 500).await?;
+        // At least one batch a chunk, however small `bytes` is; small batches, so a chunk
+        // with long histories does not run far past `bytes`.
+        while chunk.lines == 0 || buf.len() < bytes {
+            let rows = read.query_portal(&portal, BATCH).await?;
             if rows.is_empty() {
                 chunk.end = true;
                 break;
@@ -597,7 +602,7 @@ impl CatalogStore for PgStore {
                 chunk.last = r.get(5);
                 chunk.lines += 1;
             }
-            if rows.len() < 500 {
+            if rows.len() < BATCH as usize {
                 chunk.end = true;
                 break;
             }

@@ -495,7 +495,8 @@ impl CatalogStore for SqliteStore {
                 ..SnapshotChunk::default()
             };
             while let Some(r) = rows.next()? {
-                if buf.len() >= bytes {
+                // At least one record a chunk, however small `bytes` is.
+                if buf.len() >= bytes && chunk.lines > 0 {
                     chunk.end = false;
                     break;
                 }
