@@ -23,7 +23,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -51,14 +51,15 @@ impl Hangup {
 }
 
 /// What one connection is doing: when a byte last moved, how many requests are being
-/// handled (a long-poll waits here) and how many responses are being sent.
+/// handled (a long-poll waits here), and whether its last write found the socket full (a
+/// response is being sent to a client that is not taking it).
 #[derive(Debug)]
 struct Activity {
     origin: Instant,
     /// Milliseconds from `origin`.
     last: AtomicU64,
     handling: AtomicUsize,
-    sending: AtomicUsize,
+    blocked: AtomicBool,
 }
 
 impl Activity {
@@ -67,7 +68,7 @@ impl Activity {
             origin: Instant::now(),
             last: AtomicU64::new(0),
             handling: AtomicUsize::new(0),
-            sending: AtomicUsize::new(0),
+            blocked: AtomicBool::new(false),
         }
     }
 
@@ -76,67 +77,37 @@ impl Activity {
             .store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
+    fn wrote(&self, polled: &Poll<std::io::Result<usize>>) {
+        match polled {
+            Poll::Pending => self.blocked.store(true, Ordering::Relaxed),
+            Poll::Ready(Ok(n)) if *n > 0 => {
+                self.blocked.store(false, Ordering::Relaxed);
+                self.touch();
+            }
+            Poll::Ready(_) => {}
+        }
+    }
+
     fn quiet_for(&self) -> Duration {
         let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
         self.origin.elapsed().saturating_sub(last)
     }
 }
 
-/// Counts a request being handled, or a response being sent, until dropped.
-struct Counting {
-    activity: Arc<Activity>,
-    sending: bool,
-}
+/// Counts a request being handled until dropped.
+struct Handling(Arc<Activity>);
 
-impl Counting {
-    fn new(activity: &Arc<Activity>, sending: bool) -> Self {
-        Self::counter(activity, sending).fetch_add(1, Ordering::Relaxed);
-        Counting {
-            activity: activity.clone(),
-            sending,
-        }
-    }
-
-    fn counter(activity: &Activity, sending: bool) -> &AtomicUsize {
-        if sending {
-            &activity.sending
-        } else {
-            &activity.handling
-        }
+impl Handling {
+    fn new(activity: &Arc<Activity>) -> Self {
+        activity.handling.fetch_add(1, Ordering::Relaxed);
+        Handling(activity.clone())
     }
 }
 
-impl Drop for Counting {
+impl Drop for Handling {
     fn drop(&mut self) {
-        Self::counter(&self.activity, self.sending).fetch_sub(1, Ordering::Relaxed);
-        self.activity.touch();
-    }
-}
-
-/// A response body, counted as being sent until it is sent or dropped: a send that stalls
-/// (a client that stopped reading) is told apart from an idle connection.
-struct Counted {
-    inner: axum::body::Body,
-    _sending: Counting,
-}
-
-impl http_body::Body for Counted {
-    type Data = bytes::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        self.0.handling.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
     }
 }
 
@@ -179,9 +150,7 @@ impl AsyncWrite for Watched {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
+        self.activity.wrote(&polled);
         polled
     }
 
@@ -191,9 +160,7 @@ impl AsyncWrite for Watched {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
+        self.activity.wrote(&polled);
         polled
     }
 
@@ -352,20 +319,13 @@ async fn connection(
         let activity = activity.clone();
         let hangup = hangup.clone();
         hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            let handling = Counting::new(&activity, false);
+            let handling = Handling::new(&activity);
             req.extensions_mut().insert(hangup.clone());
             let router = router.clone();
-            let activity = activity.clone();
             async move {
                 let response = router.oneshot(req).await;
-                let sending = Counting::new(&activity, true);
                 drop(handling);
-                response.map(|r| {
-                    r.map(|inner| Counted {
-                        inner,
-                        _sending: sending,
-                    })
-                })
+                response
             }
         })
     };
@@ -437,7 +397,7 @@ async fn idle(activity: &Activity, limit: Duration) -> Quiet {
         let quiet = activity.quiet_for();
         let handling = activity.handling.load(Ordering::Relaxed) > 0;
         if !handling && quiet >= limit {
-            return if activity.sending.load(Ordering::Relaxed) > 0 {
+            return if activity.blocked.load(Ordering::Relaxed) {
                 Quiet::Stalled
             } else {
                 Quiet::Idle

@@ -26,7 +26,8 @@ fn tight() -> Limits {
         snapshot_min_rate: 64 * 1024,
         snapshot_chunk_floor: Duration::from_millis(1500),
         header_read_timeout: Duration::from_millis(600),
-        idle_timeout: Duration::from_millis(800),
+        // Past the chunk floor, so a stalled snapshot is the snapshot's to cut off.
+        idle_timeout: Duration::from_secs(3),
         shutdown_grace: Duration::from_millis(500),
         ..Limits::default()
     }
@@ -427,7 +428,9 @@ async fn half_sent_requests_silent_and_idle_connections_are_closed() {
         drip.await.expect("drip"),
         "a half-sent request kept its connection"
     );
-    assert!(refused(&s, "idle").await >= 1);
+    // The silent one and the kept-alive one waiting for its next request are both past the
+    // header timeout, which is shorter than the idle one here.
+    assert!(refused(&s, "header_timeout").await >= 2);
     // Whoever sends a whole request is served as ever.
     assert_eq!(
         s.get(Role::Reader, "/v1/me")
@@ -611,4 +614,41 @@ async fn a_token_past_its_edit_budget_gets_429_with_when_and_a_second_instance_c
         second.await.expect("join").expect("second instance");
         s.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_its_client_stopped_reading_is_reset_after_the_idle_time() {
+    let s = seeded(
+        Backend::Sqlite(tempfile::tempdir().expect("tempdir")),
+        Limits {
+            idle_timeout: Duration::from_millis(800),
+            ..tight()
+        },
+        12_000,
+    )
+    .await;
+    // A feed page of 10,000 records is 8 MB here: more than the socket buffers take.
+    let mut c = narrow(&s).await;
+    let request = format!(
+        "GET /v1/changes?limit=10000 HTTP/1.1\r\nhost: liner\r\naccept-encoding: identity\r\n\
+         authorization: Bearer {}\r\n\r\n",
+        s.token(Role::Reader)
+    );
+    c.write_all(request.as_bytes()).await.expect("send");
+    let mut head = [0u8; 12];
+    c.read_exact(&mut head).await.expect("status line");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // It reads nothing more; the service lets go of it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while refused(&s, "stalled").await < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a response nobody reads held its connection: {}",
+            s.metrics().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(refused(&s, "idle").await, 0, "stalled, not idle");
+    drop(c);
+    s.stop().await;
 }
