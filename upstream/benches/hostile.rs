@@ -258,6 +258,51 @@ async fn slowloris(addr: String, seen: Arc<Attackers>, stop: tokio_util::sync::C
     }
 }
 
+/// Starts `readers` slow snapshot readers and `loris` slowloris connections, and waits until
+/// each is in place (a reader has its answer's first bytes, a slowloris has sent its half
+/// request), or 40 s: a service from before the bounds answers some readers only after its
+/// 30 s pool timeout.
+async fn attack(
+    server: &Server,
+    token: &str,
+    readers: usize,
+    loris: usize,
+    stop: &tokio_util::sync::CancellationToken,
+) -> (
+    Vec<tokio::task::JoinHandle<()>>,
+    Arc<Attackers>,
+    Arc<Attackers>,
+) {
+    let seen_readers = Arc::new(Attackers::default());
+    let seen_loris = Arc::new(Attackers::default());
+    let mut tasks = Vec::new();
+    for _ in 0..readers {
+        tasks.push(tokio::spawn(slow_reader(
+            server.addr.clone(),
+            token.to_owned(),
+            seen_readers.clone(),
+            stop.clone(),
+        )));
+    }
+    for _ in 0..loris {
+        tasks.push(tokio::spawn(slowloris(
+            server.addr.clone(),
+            seen_loris.clone(),
+            stop.clone(),
+        )));
+    }
+    let placed = |a: &Attackers| {
+        (a.served.load(Ordering::Relaxed) + a.refused.load(Ordering::Relaxed)) as usize
+    };
+    let started = Instant::now();
+    while (placed(&seen_readers) < readers || placed(&seen_loris) < loris)
+        && started.elapsed() < Duration::from_secs(40)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (tasks, seen_readers, seen_loris)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -441,25 +486,8 @@ async fn run(
 
     // 1. The attack, with ordinary load.
     let stop = tokio_util::sync::CancellationToken::new();
-    let readers = Arc::new(Attackers::default());
-    let loris = Arc::new(Attackers::default());
-    let mut attackers = Vec::new();
-    for _ in 0..args.slow_readers {
-        attackers.push(tokio::spawn(slow_reader(
-            server.addr.clone(),
-            reader.clone(),
-            readers.clone(),
-            stop.clone(),
-        )));
-    }
-    for _ in 0..args.slowloris {
-        attackers.push(tokio::spawn(slowloris(
-            server.addr.clone(),
-            loris.clone(),
-            stop.clone(),
-        )));
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (attackers, readers, loris) =
+        attack(&server, &reader, args.slow_readers, args.slowloris, &stop).await;
     let load_end = Instant::now() + Duration::from_secs(args.duration);
     let wal_max = Arc::new(AtomicU64::new(0));
     let wal_watch = {
@@ -636,24 +664,14 @@ async fn run(
 
     // 4. SIGTERM with attackers open.
     let stop = tokio_util::sync::CancellationToken::new();
-    let again = Arc::new(Attackers::default());
-    let mut attackers = Vec::new();
-    for _ in 0..args.slow_readers.min(16) {
-        attackers.push(tokio::spawn(slow_reader(
-            server.addr.clone(),
-            reader.clone(),
-            again.clone(),
-            stop.clone(),
-        )));
-    }
-    for _ in 0..args.slowloris {
-        attackers.push(tokio::spawn(slowloris(
-            server.addr.clone(),
-            again.clone(),
-            stop.clone(),
-        )));
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (attackers, _, _) = attack(
+        &server,
+        &reader,
+        args.slow_readers.min(16),
+        args.slowloris,
+        &stop,
+    )
+    .await;
     let mut server = server;
     let pid = server.child.id().to_string();
     let t = Instant::now();

@@ -96,6 +96,19 @@ async fn trickle(mut c: TcpStream, limit: Duration) -> (Vec<u8>, bool) {
     }
 }
 
+/// Waits for `holds` to come true, asking every 50 ms; fails with `what` after `limit`.
+async fn until<F, Fut>(what: &str, limit: Duration, mut holds: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while !holds().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The value of `liner_refused_total{reason}` now.
 async fn refused(s: &Server, reason: &str) -> u64 {
     let needle = format!("liner_refused_total{{reason=\"{reason}\"}} ");
@@ -211,28 +224,24 @@ async fn slow_snapshot_readers_hold_no_transaction_get_cut_off_and_never_starve_
             200
         );
         // A chunk being read holds one for a moment; a stalled snapshot must hold none.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while readers_holding(&s).await > 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{name}: a stalled snapshot holds a read transaction"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until(
+            &format!("{name}: a stalled snapshot holds a read transaction"),
+            Duration::from_secs(10),
+            || async { readers_holding(&s).await == 0 },
+        )
+        .await;
         // Read at a kilobyte a second, they are cut off: the service lets go of them (the
         // client may only learn it from a reset when it next writes).
         let readers: Vec<_> = [a, b]
             .into_iter()
             .map(|c| tokio::spawn(trickle(c, Duration::from_secs(60))))
             .collect();
-        let deadline = std::time::Instant::now() + Duration::from_secs(40);
-        while refused(&s, "snapshot_slow").await < 2 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{name}: slow readers were never cut off"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        until(
+            &format!("{name}: slow readers were never cut off"),
+            Duration::from_secs(40),
+            || async { refused(&s, "snapshot_slow").await >= 2 },
+        )
+        .await;
         for r in readers {
             r.abort();
         }
@@ -482,17 +491,17 @@ async fn past_the_connection_cap_a_client_is_told_503_and_the_cap_frees_as_they_
     );
     assert!(text.contains("too many connections"), "{text}");
     drop(held);
-    let mut served = false;
-    for _ in 0..100 {
-        if let Ok(r) = s.get(Role::Reader, "/v1/me").send().await
-            && r.status() == 200
-        {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(served, "the cap never freed after the connections closed");
+    until(
+        "the cap never freed after the connections closed",
+        Duration::from_secs(2),
+        || async {
+            s.get(Role::Reader, "/v1/me")
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        },
+    )
+    .await;
     assert!(refused(&s, "connections_full").await >= 1);
     s.stop().await;
 }

@@ -128,6 +128,31 @@ pub enum Refusal {
     },
 }
 
+impl Refusal {
+    /// The batch's answer for this refusal, or, for a stale write, its index: that answer
+    /// carries the entity's current row, which each backend reads its own way.
+    pub fn outcome(self) -> Result<super::WriteOutcome, usize> {
+        use super::WriteOutcome;
+        Ok(match self {
+            Refusal::Stale { index } => return Err(index),
+            Refusal::MissingReferences { index, ids } => {
+                WriteOutcome::MissingReferences { index, ids }
+            }
+            Refusal::StillReferenced { index, by } => WriteOutcome::StillReferenced { index, by },
+            Refusal::IdentifierTaken {
+                index,
+                held,
+                holder,
+            } => WriteOutcome::IdentifierTaken {
+                index,
+                scheme: held.scheme,
+                value: held.value,
+                holder,
+            },
+        })
+    }
+}
+
 /// Plans `writes` in order over what was `found`: each write sees the ones before it in the
 /// batch (a batch may create a party and then a recording that credits it).
 pub fn plan(writes: &[Write], found: &Found) -> Result<Vec<Planned>, Refusal> {

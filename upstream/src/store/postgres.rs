@@ -25,7 +25,7 @@ use liner::model::{EntityId, EntityKind};
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::identifiers::Duplicate;
-use super::plan::{Current, Found, Lookup, Refusal, plan};
+use super::plan::{Current, Found, Lookup, plan};
 use super::{
     CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, SnapshotChunk,
     SnapshotStart, StoreError, Stored, Write, WriteOp, WriteOutcome, parse_id, parse_revision,
@@ -271,7 +271,11 @@ impl CatalogStore for PgStore {
         indexes::read(&tx, &lookup, &mut found).await?;
         let planned = match plan(&writes, &found) {
             Ok(p) => p,
-            Err(Refusal::Stale { index }) => {
+            Err(refusal) => {
+                let index = match refusal.outcome() {
+                    Ok(outcome) => return Ok(outcome),
+                    Err(index) => index,
+                };
                 // The same request's first attempt may have committed while this one waited
                 // for its locks: its answer stands, not a 412 against its own change.
                 if let Some(idem) = &idempotency
@@ -282,24 +286,6 @@ impl CatalogStore for PgStore {
                 drop(tx);
                 let current = self.get(writes[index].id).await?;
                 return Ok(WriteOutcome::Stale { index, current });
-            }
-            Err(Refusal::MissingReferences { index, ids }) => {
-                return Ok(WriteOutcome::MissingReferences { index, ids });
-            }
-            Err(Refusal::StillReferenced { index, by }) => {
-                return Ok(WriteOutcome::StillReferenced { index, by });
-            }
-            Err(Refusal::IdentifierTaken {
-                index,
-                held,
-                holder,
-            }) => {
-                return Ok(WriteOutcome::IdentifierTaken {
-                    index,
-                    scheme: held.scheme,
-                    value: held.value,
-                    holder,
-                });
             }
         };
 

@@ -18,7 +18,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::identifiers::{self, Duplicate};
-use super::plan::{Current, Found, Lookup, Refusal, plan};
+use super::plan::{Current, Found, Lookup, plan};
 use super::{
     CatalogStore, FeedPage, HistoryEntry, Idempotency, NewToken, Replay, Result, SnapshotChunk,
     SnapshotStart, StoreError, Stored, Write, WriteOp, WriteOutcome, parse_revision, record_line,
@@ -187,26 +187,13 @@ fn write_batch(
     }
     let planned = match plan(writes, &found) {
         Ok(p) => p,
-        Err(Refusal::Stale { index }) => {
-            let current = read_entity(&tx, writes[index].id)?;
-            return Ok(WriteOutcome::Stale { index, current });
-        }
-        Err(Refusal::MissingReferences { index, ids }) => {
-            return Ok(WriteOutcome::MissingReferences { index, ids });
-        }
-        Err(Refusal::StillReferenced { index, by }) => {
-            return Ok(WriteOutcome::StillReferenced { index, by });
-        }
-        Err(Refusal::IdentifierTaken {
-            index,
-            held,
-            holder,
-        }) => {
-            return Ok(WriteOutcome::IdentifierTaken {
-                index,
-                scheme: held.scheme,
-                value: held.value,
-                holder,
+        Err(refusal) => {
+            return Ok(match refusal.outcome() {
+                Ok(outcome) => outcome,
+                Err(index) => WriteOutcome::Stale {
+                    index,
+                    current: read_entity(&tx, writes[index].id)?,
+                },
             });
         }
     };
