@@ -98,6 +98,41 @@ fn generate_then_search_as_a_user_would() {
     assert!(table.starts_with("KIND"), "{table}");
     assert!(table.contains("Björk"), "{table}");
 
+    // Without --kind: recordings first, then parties (a name finds the artist and their
+    // records), each party with what tells it apart from others of its name.
+    let out = liner()
+        .args(["search", "bjork", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let hits = hits.as_array().expect("array");
+    let kinds: Vec<&str> = hits.iter().filter_map(|h| h["kind"].as_str()).collect();
+    let first_party = kinds.iter().position(|k| *k == "party").expect("a party");
+    assert!(first_party > 0, "recordings come first: {kinds:?}");
+    assert!(
+        kinds[first_party..].iter().all(|k| *k == "party"),
+        "{kinds:?}"
+    );
+    let party = &hits[first_party];
+    assert!(
+        party["party_kind"].is_string() && party["credits"].is_u64(),
+        "{party}"
+    );
+    assert!(hits.iter().all(|h| h["partial"] == false));
+
+    // A word no entry has: the entries with the other words, marked partial, and said so.
+    let out = liner()
+        .args(["search", "bjork qqqqzzzz", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let hits = hits.as_array().expect("array");
+    assert!(!hits.is_empty() && hits.iter().all(|h| h["partial"] == true));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no entry has every word"), "{err}");
+
     // Nothing found: exit 1, a word on stderr, nothing on stdout.
     let out = liner()
         .args(["search", "qqqqzzzz", "--data"])

@@ -14,6 +14,17 @@ pub enum PartyKind {
     Organisation,
 }
 
+impl PartyKind {
+    /// As people say it (and as the wire spells it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyKind::Person => "person",
+            PartyKind::Group => "group",
+            PartyKind::Organisation => "organisation",
+        }
+    }
+}
+
 /// A person, group or organisation. Same-name parties are normal; the id is the identity and
 /// `disambiguation` is what tells people apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

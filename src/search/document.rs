@@ -1,8 +1,10 @@
 //! Turning the store's view of an entity into an index document.
 
 use tantivy::TantivyDocument;
+use tantivy::schema::Field;
 
-use super::schema::Fields;
+use super::schema::{EDGE_MAX, Fields};
+use super::tokenizer;
 use crate::model::{EntityKind, Party};
 use crate::store::{EntityDoc, JournalEntry, RecordingSource};
 
@@ -30,6 +32,8 @@ fn recording(f: &Fields, r: &RecordingSource) -> TantivyDocument {
     doc.add_text(f.kind, "recording");
     doc.add_text(f.title, &r.title);
     doc.add_text(f.names, &r.artist);
+    edges(&mut doc, f.title_prefix, [r.title.as_str()]);
+    edges(&mut doc, f.names_prefix, [r.artist.as_str()]);
     if let Some(isrc) = &r.isrc {
         doc.add_text(f.code, isrc);
     }
@@ -51,15 +55,18 @@ fn party(f: &Fields, p: &Party) -> TantivyDocument {
     doc.add_text(f.id, p.id.to_string());
     doc.add_text(f.kind, "party");
     doc.add_text(f.title, &p.name);
-    for alias in &p.aliases {
-        doc.add_text(f.names, alias);
-    }
+    edges(&mut doc, f.title_prefix, [p.name.as_str()]);
+    let mut names: Vec<&str> = p.aliases.iter().map(String::as_str).collect();
     if p.sort_name != p.name {
-        doc.add_text(f.names, &p.sort_name);
+        names.push(&p.sort_name);
     }
     if let Some(d) = &p.disambiguation {
-        doc.add_text(f.names, d);
+        names.push(d);
     }
+    for name in &names {
+        doc.add_text(f.names, name);
+    }
+    edges(&mut doc, f.names_prefix, names);
     if let Some(isni) = &p.isni {
         doc.add_text(f.code, isni.as_str());
     }
@@ -68,4 +75,22 @@ fn party(f: &Fields, p: &Party) -> TantivyDocument {
     }
     doc.add_f64(f.popularity, 0.0);
     doc
+}
+
+/// Adds the start of every word of `texts`, 1 to [`EDGE_MAX`] characters, once each.
+fn edges<'a>(doc: &mut TantivyDocument, field: Field, texts: impl IntoIterator<Item = &'a str>) {
+    let mut seen: Vec<String> = Vec::new();
+    for text in texts {
+        for word in tokenizer::tokens(text) {
+            for (at, c) in word.char_indices().take(EDGE_MAX) {
+                let start = &word[..at + c.len_utf8()];
+                if !seen.iter().any(|s| s == start) {
+                    seen.push(start.to_owned());
+                }
+            }
+        }
+    }
+    for start in seen {
+        doc.add_text(field, start);
+    }
 }

@@ -2,18 +2,26 @@
 //! are ranked.
 //!
 //! Every word must match (in the title or the names). A word matches exactly (scored by BM25,
-//! boosted), or within one edit, transpositions included, when it has 4+ characters (shorter
-//! words would match half the dictionary and made p99 3.5× worse when measured), and the last
-//! word, while it is still being typed, also matches as a prefix. Fuzzy and prefix matches are
-//! expanded into a bounded set of real terms first (see [`expand`](super::expand)). Hits rank
-//! by relevance, in coarse steps so near-equal scores count as equal, then by popularity.
+//! boosted), or within one edit, transpositions included, when it has 4+ characters or is a
+//! three-letter word the catalog does not hold; and the last word, while it is still being
+//! typed, matches every word it starts (a constant score, less than a whole word's). Words
+//! within one edit are expanded into real terms first (see [`expand`](super::expand)); when
+//! other words must match too, nearly all of them are kept and the intersection keeps those
+//! that co-occur. When no document matches every word, [`SearchIndex::search`] asks again for
+//! most of them ([`Plan::at_least`]). Hits rank by relevance, in coarse steps so near-equal
+//! scores count as equal, then by popularity.
+//!
+//! [`SearchIndex::search`]: super::SearchIndex::search
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, Query, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, SegmentReader, TantivyDocument, Term};
 
-use super::schema::Fields;
+use super::at_least::AtLeast;
+use super::schema::{EDGE_MAX, Fields};
 use super::seeking_union::SeekingUnion;
 use super::{Result, SearchError};
 use super::{expand, tokenizer};
@@ -52,42 +60,113 @@ pub struct SearchHit {
     pub id: EntityId,
     pub score: f32,
     pub popularity: f32,
+    /// The hit matches only some of the words: no document matched them all.
+    pub partial: bool,
 }
 
-/// Words shorter than this only match exactly or as the typed prefix.
+/// Words shorter than this match within one edit only when the index does not hold them as
+/// they are: a three-letter word that is a word of the catalog ("the", "you") is taken as
+/// typed, one that is not ("yor", "wnd") is a typo.
 pub const FUZZY_MIN_CHARS: usize = 4;
 const EXACT_TITLE_BOOST: f32 = 3.0;
 const EXACT_NAMES_BOOST: f32 = 2.0;
-const PREFIX_BOOST: f32 = 0.8;
+/// What a word still being typed scores when it starts a word of the title or the names: a
+/// constant, so a rare completion ranks as well as a frequent one, and less than a whole word
+/// typed (whose BM25 score is boosted by the numbers above).
+const PREFIX_TITLE_SCORE: f32 = 2.4;
+const PREFIX_NAMES_SCORE: f32 = 1.6;
 const FUZZY_BOOST: f32 = 0.5;
+/// A word scores its best match plus this share of its other matches (the same word in the
+/// other field, a second completion): matching loosely twice must not beat matching exactly.
+const TIE: f32 = 0.1;
 /// Scores within one step count as equally relevant and are ordered by popularity.
 const RELEVANCE_STEP: f32 = 2.0;
+
+/// A typed query as tantivy queries: one per word (its alternatives: exact, within one edit,
+/// as a word start, as an identifier), and the filters.
+pub(crate) struct Plan {
+    words: Vec<Box<dyn Query>>,
+    filters: Vec<Box<dyn Query>>,
+}
+
+impl Plan {
+    pub(crate) fn words(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Every word and every filter must match.
+    pub(crate) fn strict(&self) -> Box<dyn Query> {
+        let clauses = self
+            .words
+            .iter()
+            .chain(&self.filters)
+            .map(|q| (Occur::Must, q.box_clone()))
+            .collect();
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// At least `k` of the words, and every filter.
+    pub(crate) fn at_least(&self, k: usize) -> Box<dyn Query> {
+        let words = AtLeast {
+            words: self.words.iter().map(|q| q.box_clone()).collect(),
+            k,
+        };
+        let clauses = std::iter::once(Box::new(words) as Box<dyn Query>)
+            .chain(self.filters.iter().map(|q| q.box_clone()))
+            .map(|q| (Occur::Must, q))
+            .collect();
+        Box::new(BooleanQuery::new(clauses))
+    }
+}
 
 pub(crate) fn build(
     searcher: &Searcher,
     f: &Fields,
     req: &SearchRequest,
-) -> tantivy::Result<Option<Box<dyn Query>>> {
-    if let Some(code) = whole_code(&req.text) {
-        let term = Term::from_field_text(f.code, &code);
-        return Ok(Some(Box::new(TermQuery::new(
-            term,
+) -> tantivy::Result<Option<Plan>> {
+    let filter = |field: Field, value: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, value),
             IndexRecordOption::Basic,
-        ))));
+        ))
+    };
+    let mut filters: Vec<Box<dyn Query>> = Vec::new();
+    if let Some(kind) = req.kind {
+        filters.push(filter(f.kind, kind.as_str()));
+    }
+    if let Some(code) = whole_code(&req.text) {
+        return Ok(Some(Plan {
+            words: vec![filter(f.code, &code)],
+            filters,
+        }));
+    }
+    if let Some(role) = req.role {
+        filters.push(filter(f.role, role.as_str()));
+    }
+    if let Some(party) = req.party {
+        filters.push(Box::new(TermQuery::new(
+            Term::from_field_u64(f.party, party as u64),
+            IndexRecordOption::Basic,
+        )));
     }
     let words = tokenizer::tokens(&req.text);
     let still_typing = req.text.chars().last().is_some_and(char::is_alphanumeric);
     // A word's alternatives are sought by the others' when anything else must match too (see
     // seeking_union); one word alone is walked whole, which tantivy's own union does best.
-    let intersected = words.len()
-        + usize::from(req.kind.is_some())
-        + usize::from(req.role.is_some())
-        + usize::from(req.party.is_some())
-        > 1;
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let intersected = words.len() + filters.len() > 1;
+    let fuzzy_cap = if intersected {
+        expand::MAX_FUZZY_TERMS
+    } else {
+        expand::MAX_FUZZY_TERMS_ALONE
+    };
+    let mut queries: Vec<Box<dyn Query>> = Vec::new();
     for (i, word) in words.iter().enumerate() {
-        let last = i + 1 == words.len();
+        let typing = still_typing && i + 1 == words.len();
         let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
+        let chars = word.chars().count();
+        let fuzzy = chars >= FUZZY_MIN_CHARS
+            || (chars + 1 == FUZZY_MIN_CHARS
+                && !expand::known(searcher, &[f.title, f.names], word)?);
         for (field, boost) in [(f.title, EXACT_TITLE_BOOST), (f.names, EXACT_NAMES_BOOST)] {
             let mut add = |term: Term, boost: f32| {
                 alternatives.push(boosted(
@@ -96,15 +175,21 @@ pub(crate) fn build(
                 ));
             };
             add(Term::from_field_text(field, word), boost);
-            if last && still_typing {
-                for term in expand::prefix(searcher, field, word)? {
-                    add(term, boost * PREFIX_BOOST);
-                }
-            }
-            if word.chars().count() >= FUZZY_MIN_CHARS {
-                for term in expand::fuzzy(searcher, field, word)? {
+            if fuzzy {
+                for term in expand::fuzzy(searcher, field, word, fuzzy_cap)? {
                     add(term, boost * FUZZY_BOOST);
                 }
+            }
+        }
+        if typing {
+            for (field, starts, score) in [
+                (f.title, f.title_prefix, PREFIX_TITLE_SCORE),
+                (f.names, f.names_prefix, PREFIX_NAMES_SCORE),
+            ] {
+                alternatives.push(Box::new(ConstScoreQuery::new(
+                    word_start(searcher, field, starts, word)?,
+                    score,
+                )));
             }
         }
         // An identifier typed whole (ISNI, IPI) finds its party directly.
@@ -116,46 +201,56 @@ pub(crate) fn build(
             ),
             10.0,
         ));
-        let word: Box<dyn Query> = if intersected {
-            Box::new(SeekingUnion(alternatives))
+        queries.push(if intersected {
+            Box::new(SeekingUnion {
+                alternatives,
+                tie: TIE,
+            })
         } else {
-            Box::new(BooleanQuery::new(
-                alternatives
-                    .into_iter()
-                    .map(|q| (Occur::Should, q))
-                    .collect(),
-            ))
-        };
-        clauses.push((Occur::Must, word));
+            Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, TIE))
+        });
     }
-    if clauses.is_empty() && req.party.is_none() && req.role.is_none() {
+    if queries.is_empty() && req.party.is_none() && req.role.is_none() {
         return Ok(None);
     }
-    let filter = |field: Field, value: &str| -> (Occur, Box<dyn Query>) {
-        (
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, value),
-                IndexRecordOption::Basic,
-            )),
-        )
+    Ok(Some(Plan {
+        words: queries,
+        filters,
+    }))
+}
+
+/// Documents with a word of `field` that starts with `typed`: one term of the `starts` field
+/// when the start is that short, else every completion in the dictionary, or, when there are
+/// too many, the first [`EDGE_MAX`] characters' term (a few more documents than asked for).
+fn word_start(
+    searcher: &Searcher,
+    field: Field,
+    starts: Field,
+    typed: &str,
+) -> tantivy::Result<Box<dyn Query>> {
+    let edge = |text: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(starts, text),
+            IndexRecordOption::Basic,
+        ))
     };
-    if let Some(kind) = req.kind {
-        clauses.push(filter(f.kind, kind.as_str()));
-    }
-    if let Some(role) = req.role {
-        clauses.push(filter(f.role, role.as_str()));
-    }
-    if let Some(party) = req.party {
-        clauses.push((
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_u64(f.party, party as u64),
-                IndexRecordOption::Basic,
-            )),
-        ));
-    }
-    Ok(Some(Box::new(BooleanQuery::new(clauses))))
+    let Some((cut, _)) = typed.char_indices().nth(EDGE_MAX) else {
+        return Ok(edge(typed));
+    };
+    Ok(
+        match expand::completions(searcher, field, typed, expand::MAX_COMPLETIONS)? {
+            Some(terms) => Box::new(SeekingUnion {
+                alternatives: terms
+                    .into_iter()
+                    .map(|t| {
+                        Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>
+                    })
+                    .collect(),
+                tie: TIE,
+            }),
+            None => edge(&typed[..cut]),
+        },
+    )
 }
 
 /// A query that is one identifier however it was typed (`US-RC1-76-07839`, `0000 0001 2146
@@ -183,6 +278,7 @@ pub(crate) fn run(
     f: &Fields,
     query: &dyn Query,
     limit: usize,
+    partial: bool,
 ) -> Result<Vec<SearchHit>> {
     let popularity_field = "popularity";
     let collector =
@@ -210,6 +306,7 @@ pub(crate) fn run(
             id,
             score,
             popularity,
+            partial,
         });
     }
     Ok(hits)

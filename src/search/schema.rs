@@ -7,7 +7,12 @@ use tantivy::schema::{
 
 use super::tokenizer::ANALYZER;
 
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// The longest word start indexed whole in the `*_prefix` fields. Longer starts have few
+/// completions, which are expanded from the dictionary. Measured at 1M recordings: see the
+/// README's foundation table for what the fields add to the index.
+pub const EDGE_MAX: usize = 4;
 
 /// The fields, resolved once.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +29,13 @@ pub struct Fields {
     pub title: Field,
     /// Display artist for recordings; aliases, sort name and disambiguation for parties.
     pub names: Field,
+    /// The leading 1 to [`EDGE_MAX`] characters of every folded word of `title`, one term each:
+    /// a word still being typed matches every completion through one posting list (see
+    /// `query`), where expanding the completions themselves meant keeping only the most
+    /// frequent few. Documents only, no frequencies or norms: it filters, it does not rank.
+    pub title_prefix: Field,
+    /// The same for `names`.
+    pub names_prefix: Field,
     /// Exact codes (ISRC, ISNI, IPI), as typed after normalising.
     pub code: Field,
     /// Mirror keys of the parties credited on the recording.
@@ -44,12 +56,20 @@ pub fn build() -> (Schema, Fields) {
             .set_tokenizer(ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqs),
     );
+    let edges = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    );
     let fields = Fields {
         id: b.add_text_field("id", STORED),
         key: b.add_u64_field("key", INDEXED),
         kind: b.add_text_field("kind", STRING),
         title: b.add_text_field("title", text.clone()),
         names: b.add_text_field("names", text),
+        title_prefix: b.add_text_field("title_prefix", edges.clone()),
+        names_prefix: b.add_text_field("names_prefix", edges),
         code: b.add_text_field("code", STRING),
         party: b.add_u64_field("party", INDEXED),
         role: b.add_text_field("role", STRING),

@@ -12,35 +12,43 @@
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError, Term};
 
-/// Matches a document when any of its queries does; scores it with their sum (as tantivy's
-/// `BooleanQuery` of `Should` clauses does).
+/// Matches a document when any of its queries does; scores it as tantivy's
+/// `DisjunctionMaxQuery` does: the best alternative's score plus `tie` times the others'. A
+/// word is worth what its best match is worth, so a word matching loosely in two fields does
+/// not outrank the same word matched exactly in one.
 #[derive(Debug)]
-pub(crate) struct SeekingUnion(pub(crate) Vec<Box<dyn Query>>);
+pub(crate) struct SeekingUnion {
+    pub(crate) alternatives: Vec<Box<dyn Query>>,
+    pub(crate) tie: Score,
+}
 
 impl Clone for SeekingUnion {
     fn clone(&self) -> Self {
-        SeekingUnion(self.0.iter().map(|q| q.box_clone()).collect())
+        SeekingUnion {
+            alternatives: self.alternatives.iter().map(|q| q.box_clone()).collect(),
+            tie: self.tie,
+        }
     }
 }
 
 impl Query for SeekingUnion {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let weights = self
-            .0
+            .alternatives
             .iter()
             .map(|q| q.weight(scoring))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        Ok(Box::new(UnionWeight(weights)))
+        Ok(Box::new(UnionWeight(weights, self.tie)))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        for q in &self.0 {
+        for q in &self.alternatives {
             q.query_terms(visitor);
         }
     }
 }
 
-struct UnionWeight(Vec<Box<dyn Weight>>);
+struct UnionWeight(Vec<Box<dyn Weight>>, Score);
 
 impl Weight for UnionWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
@@ -55,6 +63,7 @@ impl Weight for UnionWeight {
         let mut union = UnionScorer {
             children,
             doc: TERMINATED,
+            tie: self.1,
         };
         union.doc = union.lowest();
         Ok(Box::new(union))
@@ -68,7 +77,7 @@ impl Weight for UnionWeight {
             )));
         }
         Ok(Explanation::new(
-            "sum of the alternatives that match",
+            "the best alternative that matches, plus a share of the others",
             scorer.score(),
         ))
     }
@@ -78,6 +87,7 @@ struct UnionScorer {
     /// Each positioned at its first document at or after `doc`.
     children: Vec<Box<dyn Scorer>>,
     doc: DocId,
+    tie: Score,
 }
 
 impl UnionScorer {
@@ -132,18 +142,20 @@ impl DocSet for UnionScorer {
 impl Scorer for UnionScorer {
     fn score(&mut self) -> Score {
         let doc = self.doc;
-        self.children
-            .iter_mut()
-            .filter(|c| c.doc() == doc)
-            .map(|c| c.score())
-            .sum()
+        let (mut max, mut sum): (Score, Score) = (0.0, 0.0);
+        for c in self.children.iter_mut().filter(|c| c.doc() == doc) {
+            let score = c.score();
+            max = max.max(score);
+            sum += score;
+        }
+        max + (sum - max) * self.tie
     }
 }
 
 #[cfg(test)]
 mod tests {
     use tantivy::collector::TopDocs;
-    use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+    use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, Query, TermQuery};
     use tantivy::schema::{IndexRecordOption, STRING, Schema, TEXT};
     use tantivy::{DocAddress, Index, TantivyDocument, Term};
 
@@ -161,11 +173,13 @@ mod tests {
             .collect()
     }
 
+    const TIE: f32 = 0.1;
+
     /// Intersected with other words, the seeking union matches and scores exactly what
-    /// tantivy's union of the same alternatives does, over dense and sparse words, boosts, and
-    /// terms the index does not have.
+    /// tantivy's disjunction-max of the same alternatives does, over dense and sparse words,
+    /// boosts, and terms the index does not have.
     #[test]
-    fn it_matches_and_scores_as_a_boolean_union() {
+    fn it_matches_and_scores_as_a_disjunction_max() {
         let mut builder = Schema::builder();
         let title = builder.add_text_field("title", TEXT);
         let names = builder.add_text_field("names", TEXT);
@@ -219,13 +233,10 @@ mod tests {
                 words
                     .iter()
                     .map(|w| {
-                        let should = alternatives(w)
-                            .into_iter()
-                            .map(|q| (Occur::Should, q))
-                            .collect();
                         (
                             Occur::Must,
-                            Box::new(BooleanQuery::new(should)) as Box<dyn Query>,
+                            Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives(w), TIE))
+                                as Box<dyn Query>,
                         )
                     })
                     .collect(),
@@ -236,7 +247,10 @@ mod tests {
                     .map(|w| {
                         (
                             Occur::Must,
-                            Box::new(SeekingUnion(alternatives(w))) as Box<dyn Query>,
+                            Box::new(SeekingUnion {
+                                alternatives: alternatives(w),
+                                tie: TIE,
+                            }) as Box<dyn Query>,
                         )
                     })
                     .collect(),
@@ -244,14 +258,16 @@ mod tests {
             let expected = hits(&searcher, &boolean);
             assert_eq!(hits(&searcher, &seeking), expected, "{words:?}");
             // A union alone, walked whole rather than sought.
-            let alone = SeekingUnion(alternatives(words[0]));
-            let should = alternatives(words[0])
-                .into_iter()
-                .map(|q| (Occur::Should, q))
-                .collect();
+            let alone = SeekingUnion {
+                alternatives: alternatives(words[0]),
+                tie: TIE,
+            };
             assert_eq!(
                 hits(&searcher, &alone),
-                hits(&searcher, &BooleanQuery::new(should))
+                hits(
+                    &searcher,
+                    &DisjunctionMaxQuery::with_tie_breaker(alternatives(words[0]), TIE)
+                )
             );
         }
     }

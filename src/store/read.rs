@@ -307,6 +307,19 @@ impl Store {
     }
 
     /// Every credit of a party, grouped by role, and the works it writes on.
+    /// How many recordings credit the party, as its party view lists them.
+    pub fn party_credit_count(&self, id: PartyId) -> Result<u64> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached(
+                "SELECT count(*) FROM party p JOIN party_credit l ON l.party_key = p.key
+                 JOIN recording r ON r.key = l.recording_key
+                 WHERE p.id = ?1 AND r.version > 0 AND r.deleted = 0",
+            )?
+            .query_row([id], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     pub fn party_view(&self, id: PartyId) -> Result<Option<PartyView>> {
         let Some((party, version)) = self.party(id)? else {
             return Ok(None);

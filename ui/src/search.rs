@@ -22,8 +22,20 @@ struct Hit {
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     isrc: Option<String>,
+    /// Parties: person, group or organisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    party_kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    isni: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipi: Option<String>,
+    /// Parties: how many recordings credit them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credits: Option<u64>,
     popularity: f32,
     score: f32,
+    /// No entry matched every word of the query: this one matches most of them.
+    partial: bool,
 }
 
 /// Returns whether anything was found.
@@ -64,18 +76,35 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
                 .ok_or_else(|| anyhow!("--party: {p} is not in the mirror"))
         })
         .transpose()?;
-    let request = SearchRequest {
+    let request = |kind| SearchRequest {
         text: args.query.clone(),
-        kind: args.kind.map(|k| match k {
-            Kind::Recording => EntityKind::Recording,
-            Kind::Party => EntityKind::Party,
-        }),
+        kind: Some(kind),
         role,
         party,
         limit: args.limit,
     };
+    // Recordings, then parties, each ranked on its own (as the console's two sections): a
+    // name that is an artist's finds the artist and their records.
+    let found = match args.kind {
+        Some(Kind::Recording) => index.search(&request(EntityKind::Recording))?,
+        Some(Kind::Party) => index.search(&request(EntityKind::Party))?,
+        None if role.is_some() || party.is_some() => {
+            index.search(&request(EntityKind::Recording))?
+        }
+        None => {
+            let mut hits = index.search(&request(EntityKind::Recording))?;
+            hits.extend(index.search(&request(EntityKind::Party))?);
+            hits
+        }
+    };
+    if found.iter().any(|h| h.partial) {
+        eprintln!(
+            "liner: no entry has every word of {:?}; these have most of them",
+            args.query
+        );
+    }
     let mut hits = Vec::new();
-    for h in index.search(&request)? {
+    for h in found {
         let hit = match h.id {
             EntityId::Recording(id) => {
                 let Some(d) = store.recording_detail(id)? else {
@@ -87,8 +116,13 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
                     title: d.recording.title.clone(),
                     detail: d.recording.display_artist(),
                     isrc: d.recording.isrc.as_ref().map(|i| i.to_string()),
+                    party_kind: None,
+                    isni: None,
+                    ipi: None,
+                    credits: None,
                     popularity: h.popularity,
                     score: h.score,
+                    partial: h.partial,
                 }
             }
             EntityId::Party(id) => {
@@ -101,8 +135,13 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
                     title: p.name,
                     detail: p.disambiguation.unwrap_or_default(),
                     isrc: None,
+                    party_kind: Some(p.kind.as_str()),
+                    isni: p.isni.map(|i| i.to_string()),
+                    ipi: p.ipi.map(|i| i.to_string()),
+                    credits: Some(store.party_credit_count(id)?),
                     popularity: h.popularity,
                     score: h.score,
+                    partial: h.partial,
                 }
             }
             _ => continue,
@@ -142,18 +181,25 @@ fn print_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<(
         .clamp(6, 40);
     writeln!(
         out,
-        "{:<9} {:<w_title$} {:<w_detail$} {:<15} {:>10}  ID",
-        "KIND", "TITLE", "ARTIST", "ISRC", "POPULARITY"
+        "{:<12} {:<w_title$} {:<w_detail$} {:<16} {:>11}  ID",
+        "KIND", "TITLE", "ARTIST", "ISRC/ISNI/IPI", "POP/CREDITS"
     )?;
     for h in hits {
         writeln!(
             out,
-            "{:<9} {:<w_title$} {:<w_detail$} {:<15} {:>10.1}  {}",
-            h.kind.as_str(),
+            "{:<12} {:<w_title$} {:<w_detail$} {:<16} {:>11}  {}",
+            h.party_kind.unwrap_or(h.kind.as_str()),
             cut(&liner::text::printable(&h.title), w_title),
             cut(&liner::text::printable(&h.detail), w_detail),
-            h.isrc.as_deref().unwrap_or("-"),
-            h.popularity,
+            h.isrc
+                .as_deref()
+                .or(h.isni.as_deref())
+                .or(h.ipi.as_deref())
+                .unwrap_or("-"),
+            match h.credits {
+                Some(n) => format!("{n} credits"),
+                None => format!("{:.1}", h.popularity),
+            },
             h.id
         )?;
     }

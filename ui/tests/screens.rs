@@ -302,6 +302,69 @@ fn the_mouse_selects_opens_and_scrolls() {
 }
 
 #[test]
+fn a_name_shows_its_recordings_and_its_parties_in_two_sections_and_a_partial_match_says_so() {
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let dir = mirror();
+    let mut c = Console::editor(dir.path(), 120, 30);
+    // Björk is a party and the artist of recordings: both show, each with its own columns.
+    c.typed("bjork");
+    let screen = c.screen();
+    assert!(screen.contains("── parties ("), "{screen}");
+    assert!(screen.contains("◆ Björk"), "{screen}");
+    assert!(
+        screen.contains("credits") && screen.contains("kind") && screen.contains("ISNI · IPI"),
+        "{screen}"
+    );
+    let lines: Vec<&str> = screen.lines().collect();
+    let rule = lines
+        .iter()
+        .position(|l| l.starts_with("── parties"))
+        .expect("the parties rule");
+    assert!(
+        lines[..rule]
+            .iter()
+            .any(|l| l.contains("Björk") && !l.contains('◆')),
+        "a recording by Björk above the parties:\n{screen}"
+    );
+    assert!(!screen.contains("partial"), "{screen}");
+    // A click on the first party (below the rule and the party header) selects it, and a
+    // second click opens it.
+    let first_party = rule + 2;
+    let click = || {
+        liner_console::console::Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 10,
+            row: first_party as u16,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    c.app.handle(click());
+    let Some(liner_console::console::screens::Screen::Search(s)) = c.app.screens.first() else {
+        panic!("search")
+    };
+    let selected = &s.rows[s.cursor.selected];
+    assert!(
+        matches!(selected.id, EntityId::Party(_)) && selected.title == "Björk",
+        "{selected:?}"
+    );
+    c.app.handle(click());
+    c.settle();
+    let screen = c.screen();
+    assert!(screen.contains(" party "), "the party opens:\n{screen}");
+    c.key(KeyCode::Esc);
+
+    // One word no entry has: the entries with the others, and the screen says so.
+    c.key(KeyCode::Char('/'));
+    c.typed(" qqqqzzzz");
+    let screen = c.screen();
+    assert!(
+        screen.contains("partial: no entry has every word"),
+        "{screen}"
+    );
+    assert!(screen.contains("Björk"), "{screen}");
+}
+
+#[test]
 fn adding_a_credit_picks_a_party_by_search_then_a_role_and_removing_one_asks_first() {
     let dir = mirror();
     let mut c = Console::editor(dir.path(), 100, 30);

@@ -71,8 +71,14 @@ pub struct SearchScreen {
     pub query: String,
     /// Keys go into the query (rather than moving in the list).
     pub typing: bool,
+    /// Recordings first, then parties: two sections, one cursor through both.
     pub rows: Vec<ResultRow>,
     pub cursor: ListCursor,
+    /// The first party row shown in the parties section (the cursor's own offset serves the
+    /// recordings).
+    pub party_offset: usize,
+    /// No entry matched every word; these match most of them.
+    pub partial: bool,
     /// The generation of the newest search asked for; replies for older ones are dropped.
     pub generation: u64,
     /// The generation the shown rows answer.

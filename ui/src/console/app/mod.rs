@@ -136,6 +136,29 @@ pub struct ListArea {
     /// Rows above the first list row inside `area` (table headers).
     pub header: u16,
     pub offset: usize,
+    /// A second section of the same list drawn apart (the search screen's parties).
+    pub also: Option<Section>,
+}
+
+/// Rows `base + offset..` of a list, drawn in `area` below `header` rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Section {
+    pub area: Rect,
+    pub header: u16,
+    pub offset: usize,
+    pub base: usize,
+}
+
+impl Section {
+    /// The list row at screen row `y`, if this section shows one there.
+    pub fn row_at(&self, x: u16, y: u16) -> Option<usize> {
+        let first = self.area.y + self.header;
+        (x >= self.area.x
+            && x < self.area.x + self.area.width
+            && y >= first
+            && y < self.area.y + self.area.height)
+            .then(|| self.base + self.offset + usize::from(y - first))
+    }
 }
 
 impl ListArea {
@@ -153,8 +176,21 @@ impl ListArea {
             area: inner,
             header,
             offset: range.start,
+            also: None,
         };
         range
+    }
+
+    /// The list row under a click, in either section.
+    pub fn row_at(&self, x: u16, y: u16) -> Option<usize> {
+        let main = Section {
+            area: self.area,
+            header: self.header,
+            offset: self.offset,
+            base: 0,
+        };
+        main.row_at(x, y)
+            .or_else(|| self.also.and_then(|s| s.row_at(x, y)))
     }
 }
 

@@ -23,31 +23,23 @@ impl App {
                 }
             }
             MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left) => {
-                let a = self.list_area;
-                let first = a.area.y + a.header;
                 if self.overlay.is_none()
-                    && m.column >= a.area.x
-                    && m.column < a.area.x + a.area.width
-                    && m.row >= first
-                    && m.row < a.area.y + a.area.height
+                    && let Some(row) = self.list_area.row_at(m.column, m.row)
+                    && let Some((c, len)) = self.top_mut().list()
+                    && row < len
                 {
-                    let row = a.offset + usize::from(m.row - first);
-                    if let Some((c, len)) = self.top_mut().list()
-                        && row < len
-                    {
-                        let again = c.selected == row;
-                        c.selected = row;
-                        self.dirty = true;
-                        // A second click on the selected row opens it.
-                        if again {
-                            match self.context() {
-                                Context::Detail => self.act(Action::PartyOfCredit),
-                                Context::Results
-                                | Context::SearchInput
-                                | Context::Party
-                                | Context::Outbox => self.act(Action::Open),
-                                _ => {}
-                            }
+                    let again = c.selected == row;
+                    c.selected = row;
+                    self.dirty = true;
+                    // A second click on the selected row opens it.
+                    if again {
+                        match self.context() {
+                            Context::Detail => self.act(Action::PartyOfCredit),
+                            Context::Results
+                            | Context::SearchInput
+                            | Context::Party
+                            | Context::Outbox => self.act(Action::Open),
+                            _ => {}
                         }
                     }
                 }
@@ -63,11 +55,13 @@ impl App {
                 generation,
                 rows,
                 micros,
+                partial,
             } => {
                 if let Some(Screen::Search(s)) = self.screens.first_mut()
                     && s.generation == generation
                 {
                     s.rows = rows;
+                    s.partial = partial;
                     s.shown_generation = generation;
                     s.micros = Some(micros);
                     s.error = None;

@@ -440,6 +440,7 @@ pub fn draw_conflict(
         area: inner,
         header: 1,
         offset: range.start,
+        also: None,
     };
     let rows: Vec<Row> = c.conflicts[range.clone()]
         .iter()

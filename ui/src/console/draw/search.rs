@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
 use super::{Theme, fit, mark, select};
-use crate::console::app::ListArea;
+use crate::console::app::{ListArea, Section};
+use crate::console::list::ListCursor;
 use crate::console::screens::SearchScreen;
 
 /// Returns the list's height (a page).
@@ -47,6 +48,12 @@ pub fn draw(
         }
     };
     line.push(Span::styled(format!("   {count}"), theme.dim()));
+    if s.partial && s.shown_generation == s.generation && !s.rows.is_empty() {
+        line.push(Span::styled(
+            "   partial: no entry has every word",
+            theme.warn(),
+        ));
+    }
     frame.render_widget(Paragraph::new(Line::from(line)), input);
 
     let block = Block::new().borders(Borders::TOP).border_style(theme.dim());
@@ -59,9 +66,81 @@ pub fn draw(
         );
         return inner.height as usize;
     }
-    let height = inner.height.saturating_sub(1) as usize;
-    let range = list.place(&mut s.cursor, s.rows.len(), inner, 1);
-    let wide = inner.width >= 120;
+    // Recordings first, then parties (the worker's order), each in its own table.
+    let recordings = s
+        .rows
+        .iter()
+        .take_while(|r| !matches!(r.id, EntityId::Party(_)))
+        .count();
+    let parties = s.rows.len() - recordings;
+    if parties == 0 || recordings == 0 {
+        let range = list.place(&mut s.cursor, s.rows.len(), inner, 1);
+        if parties == 0 {
+            recording_table(frame, inner, s, range, theme);
+        } else {
+            party_table(frame, inner, s, range, theme);
+        }
+        return inner.height.saturating_sub(1) as usize;
+    }
+    // Both: the parties get up to a third of the height below a rule, the recordings the rest.
+    let party_height = (parties as u16 + 2).min((inner.height / 3).max(4));
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(2), Constraint::Length(party_height)]).areas(inner);
+    let selected = s.cursor.selected;
+    let mut upper = ListCursor {
+        selected: selected.min(recordings - 1),
+        offset: s.cursor.offset,
+    };
+    if selected >= recordings {
+        // The selection is below: the recordings stay where they were.
+        upper.selected = upper.offset.min(recordings - 1);
+    }
+    let upper_range = upper.window(recordings, top.height.saturating_sub(1) as usize);
+    s.cursor.offset = upper.offset;
+    let mut lower = ListCursor {
+        selected: selected.saturating_sub(recordings).min(parties - 1),
+        offset: s.party_offset,
+    };
+    if selected < recordings {
+        lower.selected = lower.offset.min(parties - 1);
+    }
+    let lower_range = lower.window(parties, bottom.height.saturating_sub(2) as usize);
+    s.party_offset = lower.offset;
+    *list = ListArea {
+        area: top,
+        header: 1,
+        offset: upper_range.start,
+        also: Some(Section {
+            area: bottom,
+            header: 2,
+            offset: lower_range.start,
+            base: recordings,
+        }),
+    };
+    recording_table(frame, top, s, upper_range, theme);
+    let [rule, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(bottom);
+    frame.render_widget(
+        Paragraph::new(Span::styled(format!("── parties ({parties})"), theme.dim())),
+        rule,
+    );
+    party_table(
+        frame,
+        table,
+        s,
+        recordings + lower_range.start..recordings + lower_range.end,
+        theme,
+    );
+    (top.height.saturating_sub(1) as usize).max(1)
+}
+
+fn recording_table(
+    frame: &mut Frame,
+    area: Rect,
+    s: &SearchScreen,
+    range: std::ops::Range<usize>,
+    theme: Theme,
+) {
+    let wide = area.width >= 120;
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Fill(4),
@@ -79,27 +158,22 @@ pub fn draw(
             Constraint::Length(4),
         ]
     };
-    let cols = column_widths(inner.width, &widths);
+    let cols = column_widths(area.width, &widths);
     let rows: Vec<Row> = s.rows[range.clone()]
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let selected = range.start + i == s.cursor.selected;
-            let (marker, title) = match r.id {
-                EntityId::Party(_) => ("◆ ", r.title.clone()),
-                _ => ("  ", r.title.clone()),
-            };
-            let pop = format!("{:>3.0}", r.popularity);
             let row = Row::new(vec![
                 format!(
                     "{}{}",
                     mark(selected),
-                    fit(&format!("{marker}{title}"), cols[0].saturating_sub(1))
+                    fit(&format!("  {}", r.title), cols[0].saturating_sub(1))
                 ),
                 fit(&r.artist, cols[1]),
                 fit(&r.release, cols[2]),
                 r.isrc.clone(),
-                pop,
+                format!("{:>3.0}", r.popularity),
             ]);
             select(row, selected, theme)
         })
@@ -107,9 +181,59 @@ pub fn draw(
     let header = Row::new(vec![" title", "artist", "release", "ISRC", "pop"]).style(theme.dim());
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
-        inner,
+        area,
     );
-    height
+}
+
+/// Parties with what tells same-name ones apart: kind, disambiguation, ISNI and IPI, and how
+/// many recordings credit them.
+fn party_table(
+    frame: &mut Frame,
+    area: Rect,
+    s: &SearchScreen,
+    range: std::ops::Range<usize>,
+    theme: Theme,
+) {
+    let widths = vec![
+        Constraint::Fill(4),
+        Constraint::Length(12),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+        Constraint::Length(7),
+    ];
+    let cols = column_widths(area.width, &widths);
+    let rows: Vec<Row> = s.rows[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let selected = range.start + i == s.cursor.selected;
+            let facts = r.party.as_ref();
+            let row = Row::new(vec![
+                format!(
+                    "{}{}",
+                    mark(selected),
+                    fit(&format!("◆ {}", r.title), cols[0].saturating_sub(1))
+                ),
+                facts.map_or("", |f| f.kind).to_owned(),
+                fit(facts.map_or(&r.artist, |f| &f.disambiguation), cols[2]),
+                fit(facts.map_or("", |f| f.codes.as_str()), cols[3]),
+                facts.map_or(String::new(), |f| format!("{:>7}", f.credits)),
+            ]);
+            select(row, selected, theme)
+        })
+        .collect();
+    let header = Row::new(vec![
+        " party",
+        "kind",
+        "disambiguation",
+        "ISNI · IPI",
+        "credits",
+    ])
+    .style(theme.dim());
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        area,
+    );
 }
 
 /// What `Fill` and `Length` constraints come to in `width` columns (one column of spacing).

@@ -59,6 +59,20 @@ pub struct ResultRow {
     pub release: String,
     pub isrc: String,
     pub popularity: f32,
+    /// What tells a party apart from others of its name (parties only).
+    pub party: Option<PartyFacts>,
+}
+
+/// A party as a list of candidates shows it: what tells same-name parties apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartyFacts {
+    /// person, group or organisation.
+    pub kind: &'static str,
+    pub disambiguation: String,
+    /// ISNI and IPI, as stored.
+    pub codes: String,
+    /// Recordings that credit the party.
+    pub credits: u64,
 }
 
 /// Who added a credit or last changed it, when, from where and why.
@@ -113,10 +127,13 @@ pub struct StatusSnapshot {
 
 #[derive(Debug, Clone)]
 pub enum Reply {
+    /// Recordings first, then parties, each ranked.
     Search {
         generation: u64,
         rows: Vec<ResultRow>,
         micros: u64,
+        /// No entry matched every word: these match most of them.
+        partial: bool,
     },
     /// A newer search came in before this one was answered.
     Superseded {

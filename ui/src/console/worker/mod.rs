@@ -21,6 +21,8 @@ use super::Msg;
 
 /// How many results a search shows (the list is windowed; more is scrolling nobody does).
 pub const RESULT_LIMIT: usize = 50;
+/// Parties shown under the recordings: enough to tell same-name parties apart.
+pub const PARTY_LIMIT: usize = 20;
 
 /// Where the mirror lives: the data directory's files.
 pub type Paths = liner::protocol::DataDir;
@@ -123,15 +125,16 @@ impl Worker {
         let result = match request {
             Request::Search { generation, text } => {
                 let started = Instant::now();
-                self.search(&text, None).map(|rows| Reply::Search {
+                self.sections(&text).map(|(rows, partial)| Reply::Search {
                     generation,
                     rows,
                     micros: started.elapsed().as_micros() as u64,
+                    partial,
                 })
             }
             Request::PartySearch { generation, text } => self
-                .search(&text, Some(EntityKind::Party))
-                .map(|rows| Reply::PartyMatches { generation, rows }),
+                .search(&text, Some(EntityKind::Party), RESULT_LIMIT)
+                .map(|(rows, _)| Reply::PartyMatches { generation, rows }),
             Request::Recording(id) => self.recording(id),
             Request::Isrc(code) => self.isrc(&code),
             Request::Iswc(code) => self.iswc(&code),
@@ -174,14 +177,36 @@ impl Worker {
         result.unwrap_or_else(Reply::Failed)
     }
 
-    fn search(&mut self, text: &str, kind: Option<EntityKind>) -> Result<Vec<ResultRow>> {
+    /// The search screen's answer: recordings, then parties, each searched on its own so a
+    /// name that is both (an artist and their records) shows both.
+    fn sections(&mut self, text: &str) -> Result<(Vec<ResultRow>, bool)> {
+        let (mut rows, partial) = self.search(text, Some(EntityKind::Recording), RESULT_LIMIT)?;
+        let (parties, parties_partial) = self.search(text, Some(EntityKind::Party), PARTY_LIMIT)?;
+        // A partial section beside a whole one is left out: it would rank below every
+        // whole match if they were one list.
+        match (partial, parties_partial) {
+            (true, false) if !parties.is_empty() => return Ok((parties, false)),
+            (false, true) if !rows.is_empty() => return Ok((rows, false)),
+            _ => {}
+        }
+        rows.extend(parties);
+        Ok((rows, partial || parties_partial))
+    }
+
+    fn search(
+        &mut self,
+        text: &str,
+        kind: Option<EntityKind>,
+        limit: usize,
+    ) -> Result<(Vec<ResultRow>, bool)> {
         if text.trim().is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         }
         let mut req = SearchRequest::new(text);
-        req.limit = RESULT_LIMIT;
+        req.limit = limit;
         req.kind = kind;
         let hits = self.index()?.search(&req).map_err(|e| e.to_string())?;
+        let partial = hits.iter().any(|h| h.partial);
         let store = self.store()?;
         let mut rows = Vec::with_capacity(hits.len());
         for hit in hits {
@@ -189,7 +214,7 @@ impl Worker {
                 rows.push(row);
             }
         }
-        Ok(rows)
+        Ok((rows, partial))
     }
 
     fn recording(&mut self, id: RecordingId) -> Result<Reply> {
@@ -294,7 +319,7 @@ impl Worker {
         if let [one] = exact.as_slice() {
             return self.party(one.id);
         }
-        let rows = self.search(name, Some(EntityKind::Party))?;
+        let (rows, _) = self.search(name, Some(EntityKind::Party), RESULT_LIMIT)?;
         match rows.as_slice() {
             [] => Ok(Reply::NotFound(format!("no party is called {name:?}"))),
             [one] => match one.id {
@@ -426,18 +451,38 @@ fn result_row(store: &Store, id: EntityId, popularity: f32) -> Result<Option<Res
                 } else {
                     d.popularity
                 },
+                party: None,
             }),
         EntityId::Party(p) => store
             .party(p)
             .map_err(|e| e.to_string())?
-            .map(|(party, _)| ResultRow {
-                id,
-                title: party.name,
-                artist: party.disambiguation.unwrap_or_default(),
-                release: String::new(),
-                isrc: party.isni.map(|i| i.to_string()).unwrap_or_default(),
-                popularity,
-            }),
+            .map(|(party, _)| -> Result<ResultRow> {
+                let credits = store.party_credit_count(p).map_err(|e| e.to_string())?;
+                let codes = [
+                    party.isni.as_ref().map(|i| format!("ISNI {i}")),
+                    party.ipi.as_ref().map(|i| format!("IPI {i}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+                let disambiguation = party.disambiguation.unwrap_or_default();
+                Ok(ResultRow {
+                    id,
+                    title: party.name,
+                    artist: disambiguation.clone(),
+                    release: String::new(),
+                    isrc: party.isni.map(|i| i.to_string()).unwrap_or_default(),
+                    popularity,
+                    party: Some(PartyFacts {
+                        kind: party.kind.as_str(),
+                        disambiguation,
+                        codes,
+                        credits,
+                    }),
+                })
+            })
+            .transpose()?,
         _ => None,
     })
 }
