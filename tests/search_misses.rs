@@ -208,3 +208,31 @@ fn an_exact_word_ranks_above_a_near_word_matched_in_title_and_artist() {
     assert_eq!(b.titles("love the")[..1], ["Love — The Cult"]);
     assert_eq!(b.titles("love th")[..1], ["Love — The Cult"]);
 }
+
+#[test]
+fn a_first_keystroke_alone_matches_whole_words_and_a_script_gets_every_completion() {
+    let b = build(&[("Halo", "Beyoncé", 1), ("X", "The xx", 1)]);
+    let mut req = SearchRequest::new("x");
+    req.first_keystroke = true;
+    let typed: Vec<EntityId> = b
+        .index
+        .search(&req)
+        .expect("search")
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    // "x" as a word: the album called X, not The xx.
+    assert!(
+        typed.contains(&EntityId::Recording(b.catalog.recordings[1])),
+        "{typed:?}"
+    );
+    req.text = "h".into();
+    assert!(b.index.search(&req).expect("search").is_empty());
+    // The same letter from a script (`liner search h`) starts words.
+    assert_eq!(b.titles("h"), ["Halo — Beyoncé"]);
+    // A second character: every word it starts, as you type.
+    req.text = "ha".into();
+    let hits = b.index.search(&req).expect("search");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].id, EntityId::Recording(b.catalog.recordings[0]));
+}

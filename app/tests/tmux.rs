@@ -155,6 +155,18 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     tmux.wait_for("✓ synced", Duration::from_secs(120));
     // The demo's data (a catalog, its WAL, a token, logs) is its owner's alone.
     assert_private(&data);
+    // A name that is an artist's: their recordings, and below them the parties of that name
+    // with what tells them apart.
+    tmux.text("bjork");
+    let pane = tmux.wait_for("── parties (", Duration::from_secs(10));
+    assert!(
+        pane.contains("◆ Björk") && pane.contains("credits"),
+        "{pane}"
+    );
+    // One word no entry has: most of the words still find something, and the screen says so.
+    tmux.text(" qqqqzzzz");
+    tmux.wait_for("partial: no entry has every word", Duration::from_secs(10));
+    tmux.keys(&["C-u"]);
     tmux.text("midnigt");
     let pane = tmux.wait_for("Midnight", Duration::from_secs(10));
     assert!(pane.contains("result"), "{pane}");

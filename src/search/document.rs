@@ -12,8 +12,12 @@ use crate::store::{EntityDoc, JournalEntry, RecordingSource};
 /// and party keys (separate tables, overlapping numbers) never collide.
 /// The tag is the store's kind code, the one its search journal uses.
 pub(crate) fn doc_key(kind: EntityKind, key: i64) -> u64 {
-    let tag = crate::store::kind_code(kind) as u64;
-    (tag << 56) | (key as u64 & ((1 << 56) - 1))
+    (kind_tag(kind) << 56) | (key as u64 & ((1 << 56) - 1))
+}
+
+/// The kind as the `kind_code` fast field holds it.
+pub(crate) fn kind_tag(kind: EntityKind) -> u64 {
+    crate::store::kind_code(kind) as u64
 }
 
 pub(crate) fn from_entry(f: &Fields, entry: &JournalEntry) -> Option<TantivyDocument> {
@@ -23,6 +27,7 @@ pub(crate) fn from_entry(f: &Fields, entry: &JournalEntry) -> Option<TantivyDocu
         EntityDoc::Gone => return None,
     };
     doc.add_u64(f.key, doc_key(entry.kind, entry.key));
+    doc.add_u64(f.kind_code, kind_tag(entry.kind));
     Some(doc)
 }
 

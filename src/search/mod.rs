@@ -12,6 +12,7 @@ mod document;
 mod expand;
 mod query;
 mod schema;
+mod sections;
 mod seeking_union;
 pub mod tokenizer;
 
@@ -513,6 +514,49 @@ impl SearchIndex {
             }
         }
         Ok(Vec::new())
+    }
+
+    /// One search ranked per kind: for each `(kind, limit)` of `sections`, its own hits,
+    /// best first (`req.kind` is ignored). The console's recordings and parties come from one
+    /// walk of the postings; when no entry of any kind has every word, each section holds the
+    /// entries with most of them, as [`SearchIndex::search`] does.
+    pub fn search_sections(
+        &self,
+        req: &SearchRequest,
+        sections: &[(EntityKind, usize)],
+    ) -> Result<Vec<Vec<SearchHit>>> {
+        let searcher = self.reader.searcher();
+        let req = SearchRequest {
+            kind: None,
+            ..req.clone()
+        };
+        let Some(plan) = query::build(&searcher, &self.fields, &req)? else {
+            return Ok(vec![Vec::new(); sections.len()]);
+        };
+        let found = query::run_sections(
+            &searcher,
+            &self.fields,
+            plan.strict().as_ref(),
+            sections,
+            false,
+        )?;
+        let n = plan.words();
+        if found.iter().any(|s| !s.is_empty()) || n < 2 {
+            return Ok(found);
+        }
+        for k in (n.div_ceil(2)..n).rev() {
+            let found = query::run_sections(
+                &searcher,
+                &self.fields,
+                plan.at_least(k).as_ref(),
+                sections,
+                true,
+            )?;
+            if found.iter().any(|s| !s.is_empty()) {
+                return Ok(found);
+            }
+        }
+        Ok(found)
     }
 
     /// Every indexed id, sorted, with its popularity: for comparing an index with its store.

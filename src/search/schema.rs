@@ -14,6 +14,9 @@ pub const SCHEMA_VERSION: u32 = 4;
 /// README's foundation table for what the fields add to the index.
 pub const EDGE_MAX: usize = 4;
 
+/// The name of the `kind_code` fast field (collectors find fast fields by name).
+pub const KIND_CODE: &str = "kind_code";
+
 /// The fields, resolved once.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -45,6 +48,9 @@ pub struct Fields {
     pub role: Field,
     /// Fast only: it ranks hits, and nothing searches by it.
     pub popularity: Field,
+    /// Fast only: the kind as a small number (see `document::kind_tag`), so one walk of a
+    /// query's postings can rank recordings and parties apart.
+    pub kind_code: Field,
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -74,6 +80,7 @@ pub fn build() -> (Schema, Fields) {
         party: b.add_u64_field("party", INDEXED),
         role: b.add_text_field("role", STRING),
         popularity: b.add_f64_field("popularity", FAST),
+        kind_code: b.add_u64_field(KIND_CODE, FAST),
     };
     (b.build(), fields)
 }

@@ -44,7 +44,7 @@ pub use read::HistoryEntry;
 pub use schema::HISTORY_BACKFILL;
 pub use views::{
     BrowseRow, CreditView, PartyCreditRow, PartyCredits, PartyView, PartyWork, RecordingDetail,
-    ReleaseAppearance, WorkView, WriterView,
+    ReleaseAppearance, ResultSummary, WorkView, WriterView,
 };
 
 /// What can go wrong in the store. Invalid records are not errors: they are quarantined.

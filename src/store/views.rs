@@ -97,3 +97,11 @@ pub struct BrowseRow {
     pub isrc: Option<String>,
     pub popularity: f32,
 }
+
+/// A recording as a list of search results shows it: a row of its own table and the title of
+/// its first release, without the credits, works and shares a detail reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultSummary {
+    pub row: BrowseRow,
+    pub release: Option<String>,
+}

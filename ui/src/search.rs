@@ -82,6 +82,7 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
         role,
         party,
         limit: args.limit,
+        first_keystroke: false,
     };
     // Recordings, then parties, each ranked on its own (as the console's two sections): a
     // name that is an artist's finds the artist and their records.
@@ -91,11 +92,17 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
         None if role.is_some() || party.is_some() => {
             index.search(&request(EntityKind::Recording))?
         }
-        None => {
-            let mut hits = index.search(&request(EntityKind::Recording))?;
-            hits.extend(index.search(&request(EntityKind::Party))?);
-            hits
-        }
+        None => index
+            .search_sections(
+                &request(EntityKind::Recording),
+                &[
+                    (EntityKind::Recording, args.limit),
+                    (EntityKind::Party, args.limit),
+                ],
+            )?
+            .into_iter()
+            .flatten()
+            .collect(),
     };
     if found.iter().any(|h| h.partial) {
         eprintln!(
