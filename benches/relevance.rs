@@ -62,7 +62,7 @@ fn main() -> Result<()> {
 
     println!("\n## liner relevance bench\n");
     println!(
-        "{} recordings from the Billboard 200 list (every {} row), {} parties; {} rows drawn with seed {}; built in {:.2} s; index {:.1} MB; {} cores\n",
+        "{} recordings from the Billboard 200 list ({}), {} parties; {} rows drawn with seed {}; built in {:.2} s; index {:.1} MB; {} cores\n",
         rows.len(),
         ordinal(args.step),
         catalog.changes.len() - rows.len(),
@@ -102,9 +102,9 @@ fn print_misses(class: Class, o: &Outcome, n: usize) {
 
 fn ordinal(step: usize) -> String {
     if step == 1 {
-        "".into()
+        "every row".into()
     } else {
-        format!("{step}th")
+        format!("every {step}th row")
     }
 }
 

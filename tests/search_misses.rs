@@ -57,8 +57,22 @@ impl Built {
 
     /// "title — artist" of each hit, best first.
     fn titles(&self, q: &str) -> Vec<String> {
-        self.search(q)
-            .iter()
+        self.named(&self.search(q))
+    }
+
+    /// The same, asserting that every hit has every word: the shape is found by what it
+    /// tests, not by the fallback to most of the words.
+    fn strict_titles(&self, q: &str) -> Vec<String> {
+        let hits = self.search(q);
+        assert!(
+            hits.iter().all(|h| !h.partial),
+            "{q:?} matched partially: {hits:?}"
+        );
+        self.named(&hits)
+    }
+
+    fn named(&self, hits: &[SearchHit]) -> Vec<String> {
+        hits.iter()
             .filter_map(|h| match h.id {
                 EntityId::Recording(id) => self.catalog.recordings.iter().position(|r| *r == id),
                 _ => None,
@@ -99,20 +113,45 @@ fn a_last_word_cut_to_two_letters_finds_its_rare_completion() {
         9,
     ));
     let b = build(&rows);
-    assert_eq!(b.titles("harvest mo"), ["Harvest Moon — Neil Young"]);
-    assert_eq!(b.titles("harvest moo"), ["Harvest Moon — Neil Young"]);
-    // Every completion still matches where the other words do.
-    assert_eq!(b.titles("love mo").len(), 60);
-    // One letter of a rare word among frequent ones starting with it.
-    assert!(
-        b.titles("mama said knock you out l")
-            .contains(&"Mama Said Knock You Out — LL Cool J".to_owned())
-    );
-    // A start longer than the indexed ones still finds its completion.
+    assert_eq!(b.strict_titles("harvest mo"), ["Harvest Moon — Neil Young"]);
     assert_eq!(
-        b.titles("harvest moon ne")[..1],
+        b.strict_titles("harvest moo"),
         ["Harvest Moon — Neil Young"]
     );
+    // Every completion still matches where the other words do.
+    assert_eq!(b.strict_titles("love mo").len(), 60);
+    // One letter of a rare word among frequent ones starting with it.
+    assert!(
+        b.strict_titles("mama said knock you out l")
+            .contains(&"Mama Said Knock You Out — LL Cool J".to_owned())
+    );
+    assert_eq!(
+        b.strict_titles("harvest moon ne")[..1],
+        ["Harvest Moon — Neil Young"]
+    );
+}
+
+#[test]
+fn a_last_word_cut_after_more_letters_than_the_index_keeps_finds_every_completion() {
+    // Starts of up to four characters are terms of their own; a longer one is expanded from
+    // the dictionary, non-ASCII words included, and past 64 completions its first four
+    // characters stand for it.
+    let mut rows = vec![
+        ("Harvest Moonlight", "Neil Young", 1),
+        ("Кинофильм", "Кино", 1),
+        ("Ølstue Sange", "Kim Larsen", 1),
+    ];
+    let many: Vec<String> = (0..80).map(|i| format!("Moonbeam{i} Harvest")).collect();
+    rows.extend(many.iter().map(|t| (t.as_str(), "Various Artists", 1)));
+    let b = build(&rows);
+    assert_eq!(
+        b.strict_titles("harvest moonl"),
+        ["Harvest Moonlight — Neil Young"]
+    );
+    assert_eq!(b.strict_titles("кино кинофи"), ["Кинофильм — Кино"]);
+    assert_eq!(b.strict_titles("kim olstu"), ["Ølstue Sange — Kim Larsen"]);
+    // "moonb" starts 80 words: "moon" stands for it, which keeps every one of them.
+    assert_eq!(b.strict_titles("harvest moonb").len(), 81);
 }
 
 #[test]
@@ -124,7 +163,7 @@ fn a_three_letter_word_with_a_typo_finds_the_word_meant() {
     ]);
     // "tun" is in no title or name: within one edit of "turn".
     assert_eq!(
-        b.titles("tun the page bob")[..1],
+        b.strict_titles("tun the page bob")[..1],
         ["Turn The Page — Bob Seger"]
     );
     // "fan" is a word of the catalog: taken as typed, it does not also find "Fun".
@@ -151,7 +190,7 @@ fn a_typo_whose_word_is_rarer_than_its_neighbours_finds_it() {
     rows.push(("Rust Never Sleeps", "Neil Young", 1));
     let b = build(&rows);
     assert_eq!(
-        b.titles("rist never sleeps neil")[..1],
+        b.strict_titles("rist never sleeps neil")[..1],
         ["Rust Never Sleeps — Neil Young"]
     );
 }
@@ -210,10 +249,10 @@ fn an_exact_word_ranks_above_a_near_word_matched_in_title_and_artist() {
 }
 
 #[test]
-fn a_first_keystroke_alone_matches_whole_words_and_a_script_gets_every_completion() {
+fn a_one_letter_whole_word_alone_matches_whole_words_and_a_script_gets_every_completion() {
     let b = build(&[("Halo", "Beyoncé", 1), ("X", "The xx", 1)]);
     let mut req = SearchRequest::new("x");
-    req.first_keystroke = true;
+    req.one_letter_whole_word = true;
     let typed: Vec<EntityId> = b
         .index
         .search(&req)
@@ -221,11 +260,8 @@ fn a_first_keystroke_alone_matches_whole_words_and_a_script_gets_every_completio
         .iter()
         .map(|h| h.id)
         .collect();
-    // "x" as a word: the album called X, not The xx.
-    assert!(
-        typed.contains(&EntityId::Recording(b.catalog.recordings[1])),
-        "{typed:?}"
-    );
+    // "x" as a word: the album called X, not The xx (nor their party).
+    assert_eq!(typed, [EntityId::Recording(b.catalog.recordings[1])]);
     req.text = "h".into();
     assert!(b.index.search(&req).expect("search").is_empty());
     // The same letter from a script (`liner search h`) starts words.

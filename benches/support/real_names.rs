@@ -400,20 +400,22 @@ pub fn run_fts(
         .iter()
         .map(|c| (*c, Outcome::default()))
         .collect();
-    let mut stmt =
-        conn.prepare_cached("SELECT row FROM names WHERE names MATCH ?1 ORDER BY rank LIMIT 20")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT row, rank FROM names WHERE names MATCH ?1 ORDER BY rank LIMIT 20",
+    )?;
     for q in queries {
         let expr: Vec<String> = liner::search::tokenizer::tokens(&q.text)
             .iter()
             .map(|w| format!("\"{w}\"*"))
             .collect();
         let t = Instant::now();
-        let found: Vec<usize> = if expr.is_empty() {
+        let found: Vec<(usize, f64)> = if expr.is_empty() {
             Vec::new()
         } else {
-            stmt.query_map([expr.join(" ")], |r| r.get::<_, i64>(0))?
-                .map(|r| r.map(|n| n as usize))
-                .collect::<Result<_, _>>()?
+            stmt.query_map([expr.join(" ")], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, r.get::<_, f64>(1)?))
+            })?
+            .collect::<Result<_, _>>()?
         };
         let took = t.elapsed();
         let o = &mut out
@@ -427,10 +429,13 @@ pub fn run_fts(
             o.empty += 1;
         }
         let want = &rows[q.row];
+        // The same rule as liner's: a row tied with the third (same rank) is in the top 3.
+        let third = found.get(2).map(|f| f.1);
         if found
             .iter()
-            .take(3)
-            .any(|&r| rows[r].title == want.title && rows[r].artist == want.artist)
+            .enumerate()
+            .take_while(|(i, f)| *i < 3 || Some(f.1) == third)
+            .any(|(_, &(r, _))| rows[r].title == want.title && rows[r].artist == want.artist)
         {
             o.top3 += 1;
         }

@@ -84,18 +84,16 @@ fn party(f: &Fields, p: &Party) -> TantivyDocument {
 
 /// Adds the start of every word of `texts`, 1 to [`EDGE_MAX`] characters, once each.
 fn edges<'a>(doc: &mut TantivyDocument, field: Field, texts: impl IntoIterator<Item = &'a str>) {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for text in texts {
         for word in tokenizer::tokens(text) {
             for (at, c) in word.char_indices().take(EDGE_MAX) {
                 let start = &word[..at + c.len_utf8()];
-                if !seen.iter().any(|s| s == start) {
-                    seen.push(start.to_owned());
+                if !seen.contains(start) {
+                    seen.insert(start.to_owned());
+                    doc.add_text(field, start);
                 }
             }
         }
-    }
-    for start in seen {
-        doc.add_text(field, start);
     }
 }

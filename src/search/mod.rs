@@ -487,33 +487,9 @@ impl SearchIndex {
         let Some(plan) = query::build(&searcher, &self.fields, req)? else {
             return Ok(Vec::new());
         };
-        let hits = query::run(
-            &searcher,
-            &self.fields,
-            plan.strict().as_ref(),
-            req.limit,
-            false,
-        )?;
-        let n = plan.words();
-        if !hits.is_empty() || n < 2 {
-            return Ok(hits);
-        }
-        // All but one word first, then fewer, down to half: each pass walks only the rarest
-        // words' postings (see at_least), where one pass for every share at once walked the
-        // common words' too (a five-word fallback took 8 ms at 1M when measured).
-        for k in (n.div_ceil(2)..n).rev() {
-            let hits = query::run(
-                &searcher,
-                &self.fields,
-                plan.at_least(k).as_ref(),
-                req.limit,
-                true,
-            )?;
-            if !hits.is_empty() {
-                return Ok(hits);
-            }
-        }
-        Ok(Vec::new())
+        fallback(&plan, |q, partial| {
+            query::run(&searcher, &self.fields, q, req.limit, partial)
+        })
     }
 
     /// One search ranked per kind: for each `(kind, limit)` of `sections`, its own hits,
@@ -533,30 +509,9 @@ impl SearchIndex {
         let Some(plan) = query::build(&searcher, &self.fields, &req)? else {
             return Ok(vec![Vec::new(); sections.len()]);
         };
-        let found = query::run_sections(
-            &searcher,
-            &self.fields,
-            plan.strict().as_ref(),
-            sections,
-            false,
-        )?;
-        let n = plan.words();
-        if found.iter().any(|s| !s.is_empty()) || n < 2 {
-            return Ok(found);
-        }
-        for k in (n.div_ceil(2)..n).rev() {
-            let found = query::run_sections(
-                &searcher,
-                &self.fields,
-                plan.at_least(k).as_ref(),
-                sections,
-                true,
-            )?;
-            if found.iter().any(|s| !s.is_empty()) {
-                return Ok(found);
-            }
-        }
-        Ok(found)
+        fallback(&plan, |q, partial| {
+            query::run_sections(&searcher, &self.fields, q, sections, partial)
+        })
     }
 
     /// Every indexed id, sorted, with its popularity: for comparing an index with its store.
@@ -574,6 +529,50 @@ impl SearchIndex {
         }
         ids.sort_unstable();
         Ok(ids)
+    }
+}
+
+/// Whatever `run` finds for every word; else for all but one word, then fewer, down to half
+/// and at most [`FALLBACK_PASSES`] passes. Each pass walks only the rarest words' postings (see
+/// `at_least`); one pass for every share at once walked the common words' too (a five-word
+/// fallback took 8 ms at 1M when measured), and a pasted paragraph must not take a pass per
+/// word.
+fn fallback<T: Found>(
+    plan: &query::Plan,
+    mut run: impl FnMut(&dyn tantivy::query::Query, bool) -> Result<T>,
+) -> Result<T> {
+    let found = run(plan.strict().as_ref(), false)?;
+    let n = plan.words();
+    if !found.is_empty() || n < 2 {
+        return Ok(found);
+    }
+    let lowest = n.div_ceil(2).max(n.saturating_sub(FALLBACK_PASSES));
+    for k in (lowest..n).rev() {
+        let found = run(plan.at_least(k).as_ref(), true)?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
+    Ok(found)
+}
+
+/// How many fallback passes a query gets at most (all but one word, two, three).
+const FALLBACK_PASSES: usize = 3;
+
+/// An answer that may be empty: one list of hits, or one per section.
+trait Found {
+    fn is_empty(&self) -> bool;
+}
+
+impl Found for Vec<SearchHit> {
+    fn is_empty(&self) -> bool {
+        <[SearchHit]>::is_empty(self)
+    }
+}
+
+impl Found for Vec<Vec<SearchHit>> {
+    fn is_empty(&self) -> bool {
+        self.iter().all(|s| s.is_empty())
     }
 }
 

@@ -45,10 +45,11 @@ pub struct SearchRequest {
     /// [`Store::party_key`]: crate::store::Store::party_key
     pub party: Option<i64>,
     pub limit: usize,
-    /// A query of one character matches it as a whole word only, not every word it starts:
-    /// for search as you type, where it is the first keystroke (walking a tenth of the index
-    /// for it took 10–15 ms at 1M, measured in the console) and a second one comes next.
-    pub first_keystroke: bool,
+    /// A query of one character alone matches it as a whole word only ("M", "X"), not every
+    /// word it starts: for search as you type, where it is a first keystroke and a second comes
+    /// next (walking the tenth of the index one letter starts took 10–15 ms at 1M, measured
+    /// in the console). Scripts leave it off.
+    pub one_letter_whole_word: bool,
 }
 
 impl SearchRequest {
@@ -78,7 +79,8 @@ const EXACT_TITLE_BOOST: f32 = 3.0;
 const EXACT_NAMES_BOOST: f32 = 2.0;
 /// What a word still being typed scores when it starts a word of the title or the names: a
 /// constant, so a rare completion ranks as well as a frequent one, and less than a whole word
-/// typed (whose BM25 score is boosted by the numbers above).
+/// typed unless that word is in most of the catalog (its boosted BM25 score falls to about 2
+/// when half the documents hold it).
 const PREFIX_TITLE_SCORE: f32 = 2.4;
 const PREFIX_NAMES_SCORE: f32 = 1.6;
 const FUZZY_BOOST: f32 = 0.5;
@@ -167,14 +169,20 @@ pub(crate) fn build(
     };
     let mut queries: Vec<Box<dyn Query>> = Vec::new();
     for (i, word) in words.iter().enumerate() {
-        // See `first_keystroke`: "M" or "X" as a whole word until a second character comes.
-        let lone_letter = req.first_keystroke && !intersected && word.chars().nth(1).is_none();
+        // See `one_letter_whole_word`.
+        let lone_letter =
+            req.one_letter_whole_word && !intersected && word.chars().nth(1).is_none();
         let typing = still_typing && i + 1 == words.len() && !lone_letter;
         let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
         let chars = word.chars().count();
-        let fuzzy = chars >= FUZZY_MIN_CHARS
-            || (chars + 1 == FUZZY_MIN_CHARS
-                && !expand::known(searcher, &[f.title, f.names], word)?);
+        // A three-letter word still being typed that starts a word of the catalog ("bey") is
+        // not a typo either: its neighbours would outscore the completion being typed.
+        let known_start = |searcher: &Searcher| -> tantivy::Result<bool> {
+            Ok(expand::known(searcher, &[f.title, f.names], word)?
+                || (typing && expand::known(searcher, &[f.title_prefix, f.names_prefix], word)?))
+        };
+        let fuzzy =
+            chars >= FUZZY_MIN_CHARS || (chars + 1 == FUZZY_MIN_CHARS && !known_start(searcher)?);
         for (field, boost) in [(f.title, EXACT_TITLE_BOOST), (f.names, EXACT_NAMES_BOOST)] {
             let mut add = |term: Term, boost: f32| {
                 alternatives.push(boosted(

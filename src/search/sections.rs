@@ -68,7 +68,7 @@ impl Collector for Sections {
             heaps: self
                 .sections
                 .iter()
-                .map(|(_, limit)| BinaryHeap::with_capacity(limit + 1))
+                .map(|(_, limit)| BinaryHeap::with_capacity(limit.min(&64) + 1))
                 .collect(),
         })
     }
@@ -92,14 +92,18 @@ impl Collector for Sections {
     }
 }
 
+/// A hit in a heap: worst first, and among equals the higher document.
+type Kept = Reverse<(Rank, Reverse<DocId>)>;
+
 pub(crate) struct SegmentSections {
     segment: SegmentOrdinal,
     kind: Column<u64>,
     popularity: Option<Column<f64>>,
     sections: Vec<(u64, usize)>,
     step: f32,
-    /// Per section, the best hits so far with the worst on top.
-    heaps: Vec<BinaryHeap<Reverse<(Rank, DocId)>>>,
+    /// Per section, the best hits so far with the worst on top; among equal ranks the higher
+    /// document goes first, as `TopDocs` and the merge below keep the lower.
+    heaps: Vec<BinaryHeap<Kept>>,
 }
 
 impl SegmentCollector for SegmentSections {
@@ -124,11 +128,12 @@ impl SegmentCollector for SegmentSections {
         };
         let limit = self.sections[i].1.max(1);
         let heap = &mut self.heaps[i];
+        let entry = Reverse((rank, Reverse(doc)));
         if heap.len() < limit {
-            heap.push(Reverse((rank, doc)));
-        } else if heap.peek().is_some_and(|Reverse((worst, _))| rank > *worst) {
+            heap.push(entry);
+        } else if heap.peek().is_some_and(|worst| entry < *worst) {
             heap.pop();
-            heap.push(Reverse((rank, doc)));
+            heap.push(entry);
         }
     }
 
@@ -139,7 +144,7 @@ impl SegmentCollector for SegmentSections {
             .map(|heap| {
                 let mut hits: Vec<(Rank, DocAddress)> = heap
                     .into_iter()
-                    .map(|Reverse((rank, doc))| (rank, DocAddress::new(segment, doc)))
+                    .map(|Reverse((rank, Reverse(doc)))| (rank, DocAddress::new(segment, doc)))
                     .collect();
                 hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
                 hits

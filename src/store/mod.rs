@@ -40,7 +40,7 @@ pub use handoff::Handoff;
 pub use journal::{CreditKey, EntityDoc, JournalEntry, ReadSnapshot, RecordingSource};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use quarantine::QuarantineEntry;
-pub use read::HistoryEntry;
+pub use read::{CREDIT_COUNT_CAP, HistoryEntry};
 pub use schema::HISTORY_BACKFILL;
 pub use views::{
     BrowseRow, CreditView, PartyCreditRow, PartyCredits, PartyView, PartyWork, RecordingDetail,

@@ -12,6 +12,9 @@ use super::views::{
     ReleaseAppearance, ResultSummary, WorkView, WriterView,
 };
 use super::{Result, Store, StoreError, body, table};
+
+/// Where [`Store::party_credit_count`] stops counting.
+pub const CREDIT_COUNT_CAP: u64 = 10_000;
 use crate::ids::{PartyId, RecordingId, ReleaseId, WorkId};
 use crate::model::unknown::Kept;
 use crate::model::{
@@ -306,20 +309,22 @@ impl Store {
             .optional()?)
     }
 
-    /// Every credit of a party, grouped by role, and the works it writes on.
-    /// How many recordings credit the party: its links, counted on their primary key (no
-    /// recording is read; applying keeps the links in step with the credits).
+    /// How many recordings credit the party, counted up to [`CREDIT_COUNT_CAP`] + 1 (that
+    /// number means "more"): its links, counted on their primary key, no recording read
+    /// (applying keeps the links in step with the credits). Lists count a row per party on
+    /// every keystroke, and a party on a hundred thousand recordings must not slow them.
     pub fn party_credit_count(&self, id: PartyId) -> Result<u64> {
         let n: i64 = self
             .conn()
             .prepare_cached(
-                "SELECT count(*) FROM party_credit
-                 WHERE party_key = (SELECT key FROM party WHERE id = ?1)",
+                "SELECT count(*) FROM (SELECT 1 FROM party_credit
+                 WHERE party_key = (SELECT key FROM party WHERE id = ?1) LIMIT ?2)",
             )?
-            .query_row([id], |r| r.get(0))?;
+            .query_row(params![id, CREDIT_COUNT_CAP as i64 + 1], |r| r.get(0))?;
         Ok(n as u64)
     }
 
+    /// Every credit of a party, grouped by role, and the works it writes on.
     pub fn party_view(&self, id: PartyId) -> Result<Option<PartyView>> {
         let Some((party, version)) = self.party(id)? else {
             return Ok(None);

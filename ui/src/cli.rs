@@ -42,8 +42,9 @@ pub struct SearchArgs {
     /// Print JSON (one array of hits) instead of a table.
     #[arg(long)]
     pub json: bool,
-    #[arg(long, default_value_t = 20)]
-    pub limit: usize,
+    /// Results per kind (without --kind: this many recordings, then this many parties).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    pub limit: u16,
     /// Only recordings or only parties.
     #[arg(long, value_enum)]
     pub kind: Option<Kind>,

@@ -29,9 +29,12 @@ struct Hit {
     isni: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipi: Option<String>,
-    /// Parties: how many recordings credit them.
+    /// Parties: how many recordings credit them, counted up to 10,000...
     #[serde(skip_serializing_if = "Option::is_none")]
     credits: Option<u64>,
+    /// ...and whether there are more.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    credits_more: bool,
     popularity: f32,
     score: f32,
     /// No entry matched every word of the query: this one matches most of them.
@@ -81,8 +84,8 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
         kind: Some(kind),
         role,
         party,
-        limit: args.limit,
-        first_keystroke: false,
+        limit: usize::from(args.limit),
+        one_letter_whole_word: false,
     };
     // Recordings, then parties, each ranked on its own (as the console's two sections): a
     // name that is an artist's finds the artist and their records.
@@ -96,8 +99,8 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
             .search_sections(
                 &request(EntityKind::Recording),
                 &[
-                    (EntityKind::Recording, args.limit),
-                    (EntityKind::Party, args.limit),
+                    (EntityKind::Recording, usize::from(args.limit)),
+                    (EntityKind::Party, usize::from(args.limit)),
                 ],
             )?
             .into_iter()
@@ -127,6 +130,7 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
                     isni: None,
                     ipi: None,
                     credits: None,
+                    credits_more: false,
                     popularity: h.popularity,
                     score: h.score,
                     partial: h.partial,
@@ -136,6 +140,7 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
                 let Some((p, _)) = store.party(id)? else {
                     continue;
                 };
+                let credits = store.party_credit_count(id)?;
                 Hit {
                     id: id.to_string(),
                     kind: EntityKind::Party,
@@ -145,7 +150,8 @@ pub fn run(args: SearchArgs, data: &std::path::Path) -> Result<bool> {
                     party_kind: Some(p.kind.as_str()),
                     isni: p.isni.map(|i| i.to_string()),
                     ipi: p.ipi.map(|i| i.to_string()),
-                    credits: Some(store.party_credit_count(id)?),
+                    credits: Some(credits.min(liner::store::CREDIT_COUNT_CAP)),
+                    credits_more: credits > liner::store::CREDIT_COUNT_CAP,
                     popularity: h.popularity,
                     score: h.score,
                     partial: h.partial,
@@ -188,13 +194,13 @@ fn print_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<(
         .clamp(6, 40);
     writeln!(
         out,
-        "{:<12} {:<w_title$} {:<w_detail$} {:<16} {:>11}  ID",
+        "{:<12} {:<w_title$} {:<w_detail$} {:<19} {:>13}  ID",
         "KIND", "TITLE", "ARTIST", "ISRC/ISNI/IPI", "POP/CREDITS"
     )?;
     for h in hits {
         writeln!(
             out,
-            "{:<12} {:<w_title$} {:<w_detail$} {:<16} {:>11}  {}",
+            "{:<12} {:<w_title$} {:<w_detail$} {:<19} {:>13}  {}",
             h.party_kind.unwrap_or(h.kind.as_str()),
             cut(&liner::text::printable(&h.title), w_title),
             cut(&liner::text::printable(&h.detail), w_detail),
@@ -204,6 +210,7 @@ fn print_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<(
                 .or(h.ipi.as_deref())
                 .unwrap_or("-"),
             match h.credits {
+                Some(n) if h.credits_more => format!("{n}+ credits"),
                 Some(n) => format!("{n} credits"),
                 None => format!("{:.1}", h.popularity),
             },

@@ -118,6 +118,8 @@ pub enum Overlay {
         rows: Vec<super::worker::ResultRow>,
         cursor: super::list::ListCursor,
         generation: u64,
+        /// No party has every word of the query: the rows have most of them.
+        partial: bool,
     },
 }
 
@@ -140,24 +142,27 @@ pub struct ListArea {
     pub also: Option<Section>,
 }
 
-/// Rows `base + offset..` of a list, drawn in `area` below `header` rows.
+/// Rows `base + offset..base + len` of a list, drawn in `area` below `header` rows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Section {
     pub area: Rect,
     pub header: u16,
     pub offset: usize,
     pub base: usize,
+    pub len: usize,
 }
 
 impl Section {
-    /// The list row at screen row `y`, if this section shows one there.
+    /// The list row at screen row `y`, if this section shows one there (a click on the blank
+    /// below a short section is on no row, not on the next section's).
     pub fn row_at(&self, x: u16, y: u16) -> Option<usize> {
         let first = self.area.y + self.header;
-        (x >= self.area.x
+        let inside = x >= self.area.x
             && x < self.area.x + self.area.width
             && y >= first
-            && y < self.area.y + self.area.height)
-            .then(|| self.base + self.offset + usize::from(y - first))
+            && y < self.area.y + self.area.height;
+        let row = self.offset + usize::from(y.saturating_sub(first));
+        (inside && row < self.len).then_some(self.base + row)
     }
 }
 
@@ -188,6 +193,9 @@ impl ListArea {
             header: self.header,
             offset: self.offset,
             base: 0,
+            // The list's own length bounds a click on a list of one section (the caller
+            // checks); with two, the first section's.
+            len: self.also.map_or(usize::MAX, |s| s.base),
         };
         main.row_at(x, y)
             .or_else(|| self.also.and_then(|s| s.row_at(x, y)))
@@ -390,6 +398,7 @@ impl App {
         if let Screen::Search(s) = self.top_mut() {
             s.generation = generation;
             s.cursor = Default::default();
+            s.party_offset = 0;
             let text = s.query.clone();
             self.ask(Request::Search { generation, text });
         }
@@ -466,6 +475,7 @@ impl App {
                     rows: Vec::new(),
                     cursor: Default::default(),
                     generation: 0,
+                    partial: false,
                 });
             }
             Action::RemoveCredit => {
@@ -708,4 +718,35 @@ pub fn edit_line(text: &mut String, key: KeyEvent) -> bool {
         _ => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::layout::Rect;
+
+    use super::{ListArea, Section};
+
+    /// Three recordings above, twenty parties below: a click maps to the row under it, and a
+    /// click on the blank under the third recording is on no row.
+    #[test]
+    fn a_click_in_two_sections_finds_its_row_and_blank_space_finds_none() {
+        let list = ListArea {
+            area: Rect::new(0, 2, 80, 10),
+            header: 1,
+            offset: 0,
+            also: Some(Section {
+                area: Rect::new(0, 12, 80, 8),
+                header: 2,
+                offset: 4,
+                base: 3,
+                len: 20,
+            }),
+        };
+        assert_eq!(list.row_at(5, 3), Some(0));
+        assert_eq!(list.row_at(5, 5), Some(2));
+        assert_eq!(list.row_at(5, 6), None, "blank below the recordings");
+        assert_eq!(list.row_at(5, 13), None, "the parties' header");
+        assert_eq!(list.row_at(5, 14), Some(3 + 4), "the first party shown");
+        assert_eq!(list.row_at(85, 14), None, "right of the list");
+    }
 }

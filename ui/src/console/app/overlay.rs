@@ -127,6 +127,7 @@ impl App {
                 rows,
                 mut cursor,
                 mut generation,
+                partial,
             } => match key.code {
                 KeyCode::Esc => None,
                 KeyCode::Enter => match rows.get(cursor.selected) {
@@ -146,6 +147,7 @@ impl App {
                         rows,
                         cursor,
                         generation,
+                        partial,
                     }),
                 },
                 KeyCode::Down => {
@@ -155,6 +157,7 @@ impl App {
                         rows,
                         cursor,
                         generation,
+                        partial,
                     })
                 }
                 KeyCode::Up => {
@@ -164,6 +167,7 @@ impl App {
                         rows,
                         cursor,
                         generation,
+                        partial,
                     })
                 }
                 _ => {
@@ -181,6 +185,7 @@ impl App {
                         rows,
                         cursor,
                         generation,
+                        partial,
                     })
                 }
             },

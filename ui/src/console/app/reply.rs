@@ -60,6 +60,9 @@ impl App {
                 if let Some(Screen::Search(s)) = self.screens.first_mut()
                     && s.generation == generation
                 {
+                    if s.rows != rows {
+                        s.party_offset = 0;
+                    }
                     s.rows = rows;
                     s.partial = partial;
                     s.shown_generation = generation;
@@ -74,16 +77,19 @@ impl App {
             Reply::PartyMatches {
                 generation,
                 rows: found,
+                partial: found_partial,
             } => {
                 if let Some(Overlay::PartyPicker {
                     rows,
                     generation: g,
                     cursor,
+                    partial,
                     ..
                 }) = &mut self.overlay
                     && *g == generation
                 {
                     *rows = found;
+                    *partial = found_partial;
                     cursor.clamp(rows.len());
                 }
             }

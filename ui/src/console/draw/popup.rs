@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use super::search::credits_label;
 use super::{Theme, fit, mark, select};
 use crate::console::app::{Overlay, roles_matching};
 use crate::console::keymap::{self, Context};
@@ -152,24 +153,37 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
             query,
             rows,
             cursor,
+            partial,
             ..
         } => {
             let area = centered(full, 70, full.height.saturating_sub(4).min(16));
             let inner = boxed(frame, area, "add a credit: find the party", theme);
             let mut c = *cursor;
             let range = c.window(rows.len(), inner.height.saturating_sub(1) as usize);
-            let mut lines = vec![Line::from(vec![
+            let mut head = vec![
                 Span::styled("party › ", theme.key()),
                 Span::raw(query.clone()),
                 Span::styled("▏", theme.key()),
-            ])];
+            ];
+            if *partial && !rows.is_empty() {
+                head.push(Span::styled("  partial: none has every word", theme.warn()));
+            }
+            let mut lines = vec![Line::from(head)];
             for (i, r) in rows[range.clone()].iter().enumerate() {
                 let at = range.start + i;
-                let text = if r.artist.is_empty() {
-                    r.title.clone()
-                } else {
-                    format!("{} ({})", r.title, r.artist)
-                };
+                // What tells same-name parties apart, as the search screen shows it.
+                let mut text = r.title.clone();
+                if let Some(f) = &r.party {
+                    text.push_str(&format!(" · {}", f.kind));
+                    for part in [&f.disambiguation, &f.codes] {
+                        if !part.is_empty() {
+                            text.push_str(&format!(" · {part}"));
+                        }
+                    }
+                    text.push_str(&format!(" · {} credits", credits_label(f.credits)));
+                } else if !r.artist.is_empty() {
+                    text.push_str(&format!(" ({})", r.artist));
+                }
                 let line = Line::raw(format!(
                     "{}{}",
                     mark(at == c.selected),

@@ -48,10 +48,19 @@ pub fn draw(
         }
     };
     line.push(Span::styled(format!("   {count}"), theme.dim()));
-    if s.partial && s.shown_generation == s.generation && !s.rows.is_empty() {
+    let answered = s.shown_generation == s.generation && s.title.is_none();
+    if answered && s.partial && !s.rows.is_empty() {
         line.push(Span::styled(
             "   partial: no entry has every word",
             theme.warn(),
+        ));
+    }
+    // One letter alone finds whole words only (see `one_letter_whole_word`): say so rather
+    // than leave an empty list unexplained.
+    if answered && s.rows.is_empty() && s.query.trim().chars().count() == 1 {
+        line.push(Span::styled(
+            "   one letter finds whole words only: keep typing",
+            theme.dim(),
         ));
     }
     frame.render_widget(Paragraph::new(Line::from(line)), input);
@@ -115,6 +124,7 @@ pub fn draw(
             header: 2,
             offset: lower_range.start,
             base: recordings,
+            len: parties,
         }),
     };
     recording_table(frame, top, s, upper_range, theme);
@@ -217,7 +227,9 @@ fn party_table(
                 facts.map_or("", |f| f.kind).to_owned(),
                 fit(facts.map_or(&r.artist, |f| &f.disambiguation), cols[2]),
                 fit(facts.map_or("", |f| f.codes.as_str()), cols[3]),
-                facts.map_or(String::new(), |f| format!("{:>7}", f.credits)),
+                facts.map_or(String::new(), |f| {
+                    format!("{:>7}", credits_label(f.credits))
+                }),
             ]);
             select(row, selected, theme)
         })
@@ -234,6 +246,16 @@ fn party_table(
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
     );
+}
+
+/// A party's credit count as lists show it: counting stops past
+/// [`CREDIT_COUNT_CAP`](liner::store::CREDIT_COUNT_CAP).
+pub fn credits_label(n: u64) -> String {
+    if n > liner::store::CREDIT_COUNT_CAP {
+        format!("{}+", liner::store::CREDIT_COUNT_CAP)
+    } else {
+        n.to_string()
+    }
 }
 
 /// What `Fill` and `Length` constraints come to in `width` columns (one column of spacing).

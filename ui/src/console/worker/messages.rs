@@ -142,6 +142,8 @@ pub enum Reply {
     PartyMatches {
         generation: u64,
         rows: Vec<ResultRow>,
+        /// No party has every word: these have most of them.
+        partial: bool,
     },
     Recording(Box<DetailData>),
     /// Several things answer a lookup (an ISRC on two recordings, two parties of one name).

@@ -134,7 +134,11 @@ impl Worker {
             }
             Request::PartySearch { generation, text } => self
                 .search(&text, Some(EntityKind::Party), RESULT_LIMIT)
-                .map(|(rows, _)| Reply::PartyMatches { generation, rows }),
+                .map(|(rows, partial)| Reply::PartyMatches {
+                    generation,
+                    rows,
+                    partial,
+                }),
             Request::Recording(id) => self.recording(id),
             Request::Isrc(code) => self.isrc(&code),
             Request::Iswc(code) => self.iswc(&code),
@@ -185,8 +189,7 @@ impl Worker {
             return Ok((Vec::new(), false));
         }
         let mut req = SearchRequest::new(text);
-        req.limit = RESULT_LIMIT;
-        req.first_keystroke = true;
+        req.one_letter_whole_word = true;
         let found = self
             .index()?
             .search_sections(
@@ -334,13 +337,18 @@ impl Worker {
         if let [one] = exact.as_slice() {
             return self.party(one.id);
         }
-        let (rows, _) = self.search(name, Some(EntityKind::Party), RESULT_LIMIT)?;
+        let (rows, partial) = self.search(name, Some(EntityKind::Party), RESULT_LIMIT)?;
         match rows.as_slice() {
             [] => Ok(Reply::NotFound(format!("no party is called {name:?}"))),
-            [one] => match one.id {
+            // A party with only some of the words is a candidate, never the one named.
+            [one] if !partial => match one.id {
                 EntityId::Party(id) => self.party(id),
                 _ => Ok(Reply::NotFound(format!("no party is called {name:?}"))),
             },
+            _ if partial => Ok(Reply::Matches {
+                title: format!("no party has every word of {name:?}; these have most"),
+                rows,
+            }),
             _ => Ok(Reply::Matches {
                 title: format!("parties named like {name:?}"),
                 rows,
@@ -467,11 +475,7 @@ fn result_row(store: &Store, id: EntityId, popularity: f32) -> Result<Option<Res
             .party(p)
             .map_err(|e| e.to_string())?
             .map(|(party, _)| -> Result<ResultRow> {
-                let credits = if std::env::var("NOCOUNT").is_ok() {
-                    0
-                } else {
-                    store.party_credit_count(p).map_err(|e| e.to_string())?
-                };
+                let credits = store.party_credit_count(p).map_err(|e| e.to_string())?;
                 let codes = [
                     party.isni.as_ref().map(|i| format!("ISNI {i}")),
                     party.ipi.as_ref().map(|i| format!("IPI {i}")),
