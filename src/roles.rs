@@ -287,8 +287,12 @@ impl Role {
         }
     }
 
-    /// A short human label for headings ("Mixing engineer").
+    /// A short human label for headings ("Mixing engineer", "DJ mixer").
     pub fn label(self) -> String {
+        if self == Role::DjMixer {
+            // An abbreviation keeps its capitals.
+            return "DJ mixer".to_owned();
+        }
         let s = self.as_str().replace('_', " ");
         let mut c = s.chars();
         match c.next() {

@@ -371,6 +371,25 @@ fn a_name_shows_its_recordings_and_its_parties_in_two_sections_and_a_partial_mat
 }
 
 #[test]
+fn the_role_picker_opens_on_the_credits_role_spelled_as_people_write_it() {
+    let dir = mirror();
+    let mut c = Console::editor(dir.path(), 80, 24);
+    c.typed("midnigt saudade");
+    c.key(KeyCode::Enter);
+    c.wait_for(" credits ", std::time::Duration::from_secs(10));
+    c.key(KeyCode::Char('E'));
+    // The second credit is a producer's: the picker opens on "Producer", not "Main artist".
+    c.key(KeyCode::Char('j'));
+    c.key(KeyCode::Char('r'));
+    let screen = c.screen();
+    assert!(screen.contains("│›Producer"), "{screen}");
+    c.typed("dj");
+    let screen = c.screen();
+    assert!(screen.contains("DJ mixer"), "{screen}");
+    c.key(KeyCode::Esc);
+}
+
+#[test]
 fn adding_a_credit_picks_a_party_by_search_then_a_role_and_removing_one_asks_first() {
     let dir = mirror();
     let mut c = Console::editor(dir.path(), 100, 30);

@@ -496,11 +496,21 @@ impl App {
             }
             Action::ChangeRole => {
                 if let Screen::EditCredits(f) = self.top_mut()
-                    && f.selected().is_some()
+                    && let Some(credit) = f.selected()
                 {
+                    // The picker opens on the credit's own role: changing it is a step
+                    // from there, and Enter right away keeps it.
+                    let current = credit.credit.role;
+                    let cursor = super::list::ListCursor {
+                        selected: roles_matching("")
+                            .iter()
+                            .position(|r| *r == current)
+                            .unwrap_or(0),
+                        offset: 0,
+                    };
                     self.overlay = Some(Overlay::RolePicker {
                         filter: String::new(),
-                        cursor: Default::default(),
+                        cursor,
                         purpose: RoleFor::Change,
                     });
                 }
