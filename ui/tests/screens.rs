@@ -390,6 +390,54 @@ fn the_role_picker_opens_on_the_credits_role_spelled_as_people_write_it() {
 }
 
 #[test]
+fn enter_on_a_work_in_a_party_view_opens_the_work() {
+    let dir = mirror();
+    // A writer of some work in the mirror.
+    let writer = {
+        let store = Store::open_read_only(dir.path().join(liner_console::generate::DB_FILE))
+            .expect("mirror");
+        store
+            .browse_recordings(None, 400)
+            .expect("browse")
+            .into_iter()
+            .find_map(|r| {
+                let detail = store.recording_detail(r.id).ok()??;
+                let work = detail.works.into_iter().find(|w| !w.writers.is_empty())?;
+                Some(work.writers[0].writer.party)
+            })
+            .expect("a recording with a written work")
+    };
+    let mut c = Console::editor(dir.path(), 120, 40);
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char(':'));
+    c.typed(&format!("party {writer}"));
+    c.key(KeyCode::Enter);
+    c.wait_for("credits:", std::time::Duration::from_secs(10));
+    // The works are the last rows: the last one is a work.
+    c.key(KeyCode::Char('G'));
+    let Some(liner_console::console::screens::Screen::Party(p)) = c.app.screens.last() else {
+        panic!("the party view")
+    };
+    assert!(
+        matches!(
+            p.rows.get(p.cursor.selected),
+            Some(liner_console::console::screens::PartyRow::Work { .. })
+        ),
+        "the last row is a work"
+    );
+    c.key(KeyCode::Enter);
+    c.settle();
+    let screen = c.screen();
+    assert!(
+        matches!(
+            c.app.screens.last(),
+            Some(liner_console::console::screens::Screen::Work(_))
+        ),
+        "Enter on a work row opens the work:\n{screen}"
+    );
+}
+
+#[test]
 fn adding_a_credit_picks_a_party_by_search_then_a_role_and_removing_one_asks_first() {
     let dir = mirror();
     let mut c = Console::editor(dir.path(), 100, 30);

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use liner::ids::{PartyId, RecordingId};
+use liner::ids::{PartyId, RecordingId, WorkId};
 use liner::model::{Conflict, EntityId, Revision};
 use liner::protocol::EditOutcome;
 use liner::store::{OutboxEntry, PartyView, WorkView};
@@ -138,6 +138,7 @@ pub enum PartyRow {
         extra: String,
     },
     Work {
+        work: WorkId,
         title: String,
         role: String,
         share: Option<String>,
@@ -183,6 +184,7 @@ impl PartyScreen {
             });
             for w in &view.works {
                 rows.push(PartyRow::Work {
+                    work: w.work,
                     title: w.title.clone(),
                     role: w.role.as_str().replace('_', " "),
                     share: w.share_bp.map(|bp| percent(u32::from(bp))),

@@ -610,6 +610,7 @@ impl App {
                 Some(PartyRow::Credit { recording, .. }) => {
                     Some(Target::Entity(EntityId::Recording(*recording)))
                 }
+                Some(PartyRow::Work { work, .. }) => Some(Target::Entity(EntityId::Work(*work))),
                 _ => None,
             },
             Screen::Outbox(o) => o.selected().map(|e| {

@@ -263,7 +263,9 @@ pub fn draw_party(
                     };
                     Line::raw(fit(&text, width))
                 }
-                PartyRow::Work { title, role, share } => Line::raw(fit(
+                PartyRow::Work {
+                    title, role, share, ..
+                } => Line::raw(fit(
                     &format!(
                         "{mark}  {title} — {role} {}",
                         share.as_deref().unwrap_or("share hidden")
