@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     let color = !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let result = match args.command {
         None => data_dir(&args.config, &args.data).and_then(|dir| {
+            let dir = demo_mirror(dir);
             log_to_file(&dir)?;
             open_console(&dir, color).map(|()| Found::Yes)
         }),
@@ -39,12 +40,7 @@ fn main() -> ExitCode {
             log_to_stderr();
             data_dir(&args.config, &args.data).and_then(|dir| match command {
                 Command::Generate(a) => generate::run(a, &dir).map(|()| Found::Yes),
-                Command::Search(a) => search::run(a, &dir).map(Found::from),
-                Command::Show(a) => lookup::show(&dir, &a),
-                Command::Party(a) => lookup::party(&dir, &a),
-                Command::History(a) => lookup::history(&dir, &a),
-                Command::Status(a) => lookup::status(&dir, &a),
-                Command::Demo(_) => unreachable!("handled above"),
+                command => run_on_mirror(command, &demo_mirror(dir)),
             })
         }
     };
@@ -58,6 +54,28 @@ fn main() -> ExitCode {
             eprintln!("liner: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn run_on_mirror(command: Command, dir: &Path) -> anyhow::Result<Found> {
+    match command {
+        Command::Search(a) => search::run(a, dir).map(Found::from),
+        Command::Show(a) => lookup::show(dir, &a),
+        Command::Party(a) => lookup::party(dir, &a),
+        Command::History(a) => lookup::history(dir, &a),
+        Command::Status(a) => lookup::status(dir, &a),
+        Command::Generate(_) | Command::Demo(_) => unreachable!("handled by main"),
+    }
+}
+
+/// A `liner demo --data DIR` directory holds its mirror in `DIR/mirror`: the commands find it
+/// there when pointed at the demo's directory.
+fn demo_mirror(dir: PathBuf) -> PathBuf {
+    let inner = dir.join("mirror");
+    if !DataDir::new(&dir).mirror().exists() && DataDir::new(&inner).mirror().exists() {
+        inner
+    } else {
+        dir
     }
 }
 

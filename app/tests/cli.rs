@@ -314,3 +314,78 @@ fn show_prints_hidden_characters_as_code_points() {
         "{shown:?}"
     );
 }
+
+/// What people type where the commands used to want ids: `party bjork` (no accent, lower
+/// case), `history` with an ISRC or a name, `--limit 0` refused with a reason, `status --json`
+/// with named counts, and `--data` pointed at a `liner demo --data` directory, whose mirror is
+/// one level down.
+#[test]
+fn the_commands_take_what_people_type() {
+    let (dir, data, hit) = mirror_with_a_recording(1500);
+    let run = |args: &[&str], data: &std::path::Path| {
+        liner()
+            .args(args)
+            .arg("--data")
+            .arg(data)
+            .output()
+            .expect("run")
+    };
+
+    // Björk's name as typed on any keyboard finds the same as the exact name does.
+    let exact = run(&["party", "Björk"], &data);
+    let typed = run(&["party", "bjork"], &data);
+    assert_eq!(typed.status.code(), exact.status.code());
+    assert_eq!(typed.stdout, exact.stdout);
+    if typed.status.code() == Some(3) {
+        // Several Björks: each candidate with what tells it apart, not a bare id.
+        let err = String::from_utf8_lossy(&typed.stderr);
+        assert!(err.contains("credits") && err.contains("Björk"), "{err}");
+    } else {
+        assert_eq!(
+            typed.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&typed.stderr)
+        );
+    }
+
+    // history by ISRC: the recording's revisions.
+    let isrc = hit["isrc"].as_str().expect("the hit has an ISRC");
+    let out = run(&["history", isrc], &data);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("v1"));
+    // history by a party's name.
+    let out = run(&["history", "bjork"], &data);
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{out:?}");
+
+    // --limit 0 is refused, saying what is allowed.
+    let out = run(&["search", "a", "--limit", "0"], &data);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--limit") && err.contains("1..=10000"),
+        "{err}"
+    );
+
+    // status --json names its counts.
+    let out = run(&["status", "--json"], &data);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(status["counts"]["recordings"], 1500, "{status}");
+
+    // A demo's directory: the mirror is in its `mirror/`.
+    let demo = dir.path().join("demo");
+    std::fs::create_dir_all(&demo).expect("demo dir");
+    std::fs::rename(&data, demo.join("mirror")).expect("move the mirror");
+    let out = run(&["search", "a", "--json"], &demo);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -5,7 +5,8 @@ use clap::{Args, ValueEnum};
 
 #[derive(Debug, Args)]
 pub struct LookupArgs {
-    /// An id (rec_…, pty_…, wrk_…), an ISRC, or for `party` a name.
+    /// An id (rec_…, pty_…, wrk_…), an ISRC, or a party's name (accents and case as you like;
+    /// `show` takes a recording id or an ISRC).
     pub what: String,
     #[arg(long)]
     pub json: bool,

@@ -18,6 +18,7 @@ use anyhow::{Context as _, Result, anyhow};
 use liner::ident::Isrc;
 use liner::ids::{PartyId, RecordingId};
 use liner::model::EntityId;
+use liner::search::{SearchIndex, SearchRequest, tokenizer};
 use liner::store::Store;
 use serde_json::json;
 
@@ -177,33 +178,70 @@ pub fn show(dir: &Path, args: &LookupArgs) -> Result<Found> {
     Ok(Found::Yes)
 }
 
+/// The party a name or id means: an id; else the parties called exactly so; else those whose
+/// name is the same once case and accents are folded (`bjork` for Björk), found through the
+/// search index. Several: the candidates, on stderr, with what tells them apart.
+fn resolve_party(dir: &Path, store: &Store, what: &str) -> Result<Result<PartyId, Found>> {
+    if let Ok(id) = what.parse::<PartyId>() {
+        return Ok(Ok(id));
+    }
+    let mut named: Vec<PartyId> = store.parties_named(what)?.iter().map(|p| p.id).collect();
+    if named.is_empty()
+        && let Ok(index) = SearchIndex::open_read_only(dir.join(crate::generate::INDEX_DIR))
+    {
+        let folded = tokenizer::tokens(what);
+        let mut req = SearchRequest::new(what);
+        req.kind = Some(liner::model::EntityKind::Party);
+        req.limit = 200;
+        for hit in index.search(&req)? {
+            if let EntityId::Party(id) = hit.id
+                && !hit.partial
+                && let Some((p, _)) = store.party(id)?
+                && tokenizer::tokens(&p.name) == folded
+            {
+                named.push(id);
+            }
+        }
+    }
+    match named.as_slice() {
+        [] => {
+            eprintln!(
+                "liner: no party is called {what:?} (`liner search --kind party` finds near names)"
+            );
+            Ok(Err(Found::No))
+        }
+        [one] => Ok(Ok(*one)),
+        many => {
+            eprintln!(
+                "liner: {} parties are called {what:?}; name one by id:",
+                many.len()
+            );
+            for id in many {
+                if let Some((p, _)) = store.party(*id)? {
+                    let mut facts = vec![p.kind.as_str().to_owned()];
+                    facts.extend(p.disambiguation.clone());
+                    facts.extend(p.isni.as_ref().map(|i| format!("ISNI {i}")));
+                    facts.extend(p.ipi.as_ref().map(|i| format!("IPI {i}")));
+                    let n = store.party_credit_count(*id)?;
+                    facts.push(if n > liner::store::CREDIT_COUNT_CAP {
+                        format!("{}+ credits", liner::store::CREDIT_COUNT_CAP)
+                    } else {
+                        format!("{n} credits")
+                    });
+                    eprintln!("  {id}  {}  ({})", p.name, facts.join(" · "));
+                }
+            }
+            Ok(Err(Found::Several))
+        }
+    }
+}
+
 pub fn party(dir: &Path, args: &LookupArgs) -> Result<Found> {
     let store = open(dir)?;
     let what = args.what.trim();
-    let id = match what.parse::<PartyId>() {
+    let id = match resolve_party(dir, &store, what)? {
         Ok(id) => id,
-        Err(_) => {
-            let named = store.parties_named(what)?;
-            match named.as_slice() {
-                [] => {
-                    eprintln!(
-                        "liner: no party is called {what:?} (`liner search --kind party` finds near names)"
-                    );
-                    return Ok(Found::No);
-                }
-                [one] => one.id,
-                many => {
-                    eprintln!(
-                        "liner: {} parties are called {what:?}; name one by id:",
-                        many.len()
-                    );
-                    for p in many {
-                        eprintln!("  {}  {}", p.id, p.disambiguation.as_deref().unwrap_or(""));
-                    }
-                    return Ok(Found::Several);
-                }
-            }
-        }
+        Err(found) => return Ok(found),
     };
     let Some(view) = store.party_view(id)? else {
         eprintln!("liner: no party {id} in the mirror");
@@ -243,12 +281,34 @@ pub fn party(dir: &Path, args: &LookupArgs) -> Result<Found> {
 
 pub fn history(dir: &Path, args: &LookupArgs) -> Result<Found> {
     let store = open(dir)?;
-    let id: EntityId = args.what.trim().parse().map_err(|e| {
-        anyhow!(
-            "{:?} is not an entity id (rec_…, pty_…, wrk_…, rel_…): {e}",
-            args.what
-        )
-    })?;
+    let what = args.what.trim();
+    // An id; an ISRC (its recording); else a party's name, as `party` takes it.
+    let id: EntityId = if let Ok(id) = what.parse::<EntityId>() {
+        id
+    } else if let Ok(isrc) = what.parse::<Isrc>() {
+        match store.recordings_by_isrc(&isrc)?.as_slice() {
+            [] => {
+                eprintln!("liner: no recording carries ISRC {isrc} in the mirror");
+                return Ok(Found::No);
+            }
+            [one] => EntityId::Recording(*one),
+            many => {
+                eprintln!(
+                    "liner: {} recordings carry ISRC {isrc}; name one by id:",
+                    many.len()
+                );
+                for id in many {
+                    eprintln!("  {id}");
+                }
+                return Ok(Found::Several);
+            }
+        }
+    } else {
+        match resolve_party(dir, &store, what)? {
+            Ok(id) => EntityId::Party(id),
+            Err(found) => return Ok(found),
+        }
+    };
     let revisions = store.history(id)?;
     if revisions.is_empty() {
         eprintln!("liner: no history for {id} in the mirror");

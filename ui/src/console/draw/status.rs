@@ -158,10 +158,13 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &StatusSnapshot, theme: Theme) {
         ),
     );
     kv("quarantined records", s.quarantined.to_string());
-    if let Some([p, r, w, rel]) = s.counts {
+    if let Some(c) = s.counts {
         kv(
             "mirror",
-            format!("{r} recordings, {p} parties, {w} works, {rel} releases"),
+            format!(
+                "{} recordings, {} parties, {} works, {} releases",
+                c.recordings, c.parties, c.works, c.releases
+            ),
         );
     }
     if let Some(m) = &s.mirror_problem {

@@ -106,6 +106,15 @@ pub struct OutboxCounts {
     pub conflicted: i64,
 }
 
+/// Entities in the mirror, by kind (named, so `liner status --json` says what each number is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct MirrorCounts {
+    pub parties: i64,
+    pub recordings: i64,
+    pub works: i64,
+    pub releases: i64,
+}
+
 /// What the header and the status screen show.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StatusSnapshot {
@@ -119,8 +128,8 @@ pub struct StatusSnapshot {
     pub index_lag: Option<i64>,
     /// The journal position the index's last commit covers: when it moves, results may too.
     pub index_position: Option<i64>,
-    /// parties, recordings, works, releases.
-    pub counts: Option<[i64; 4]>,
+    /// How many of each kind the mirror holds (a scan: only when asked).
+    pub counts: Option<MirrorCounts>,
     /// Why the mirror cannot be read, in words.
     pub mirror_problem: Option<String>,
 }

@@ -417,7 +417,15 @@ impl Worker {
         }
         snap.quarantined = store.quarantine_count().unwrap_or(0);
         if counts {
-            snap.counts = store.counts().ok();
+            snap.counts = store
+                .counts()
+                .ok()
+                .map(|[parties, recordings, works, releases]| MirrorCounts {
+                    parties,
+                    recordings,
+                    works,
+                    releases,
+                });
         }
         let head = store.journal_head().ok();
         if let (Ok(index), Some(head)) = (self.index(), head) {
