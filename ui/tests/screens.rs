@@ -438,6 +438,47 @@ fn enter_on_a_work_in_a_party_view_opens_the_work() {
 }
 
 #[test]
+fn x_on_an_accepted_edit_says_it_cannot_be_discarded_instead_of_asking() {
+    let dir = mirror();
+    let recording = {
+        let store = Store::open_read_only(dir.path().join("mirror.sqlite")).expect("mirror");
+        store.browse_recordings(None, 1).expect("browse")[0].id
+    };
+    {
+        let mut store = Store::open(dir.path().join("mirror.sqlite")).expect("store");
+        let entry = store
+            .enqueue_edit(
+                EntityId::Recording(recording),
+                1,
+                json!({"title": "A Title Fixed"}),
+                "typo in the sleeve",
+                "ed",
+            )
+            .expect("enqueue");
+        store
+            .set_outbox_state(entry.seq, OutboxState::Sent, None)
+            .expect("sent");
+        store
+            .set_outbox_state(
+                entry.seq,
+                OutboxState::Accepted,
+                Some(&EditOutcome::Accepted { version: 2 }),
+            )
+            .expect("accepted");
+    }
+    let mut c = Console::editor(dir.path(), 100, 30);
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char(':'));
+    c.typed("outbox");
+    c.key(KeyCode::Enter);
+    c.wait_for("accepted", std::time::Duration::from_secs(10));
+    c.key(KeyCode::Char('x'));
+    let screen = c.screen();
+    assert!(c.app.overlay.is_none(), "no question asked:\n{screen}");
+    assert!(screen.contains("was accepted upstream"), "{screen}");
+}
+
+#[test]
 fn adding_a_credit_picks_a_party_by_search_then_a_role_and_removing_one_asks_first() {
     let dir = mirror();
     let mut c = Console::editor(dir.path(), 100, 30);

@@ -7,6 +7,7 @@ use std::sync::mpsc::Sender;
 use liner::model::EntityId;
 use liner::protocol::Me as Who;
 use liner::roles::Role;
+use liner::store::OutboxState;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use serde_json::Value;
@@ -547,10 +548,26 @@ impl App {
             }
             Action::Save => self.save(),
             Action::Discard => {
-                let seq = match self.top() {
-                    Screen::Outbox(o) => o.selected().map(|e| e.seq),
-                    Screen::Conflict(c) => Some(c.entry.seq),
+                let entry = match self.top() {
+                    Screen::Outbox(o) => o.selected().map(|e| (e.seq, e.state)),
+                    Screen::Conflict(c) => Some((c.entry.seq, c.entry.state)),
                     _ => None,
+                };
+                // Only what has not reached the upstream can be discarded (the store's rule):
+                // say so rather than ask a question whose yes would fail.
+                let seq = match entry {
+                    Some((seq, state @ (OutboxState::Accepted | OutboxState::Sent))) => {
+                        let what = if state == OutboxState::Accepted {
+                            "was accepted upstream"
+                        } else {
+                            "is on its way upstream"
+                        };
+                        self.info(format!(
+                            "edit {seq} {what}: only pending, rejected or conflicted edits can be discarded"
+                        ));
+                        None
+                    }
+                    other => other.map(|e| e.0),
                 };
                 if let Some(seq) = seq {
                     self.overlay = Some(Overlay::Confirm {
@@ -614,7 +631,7 @@ impl App {
                 _ => None,
             },
             Screen::Outbox(o) => o.selected().map(|e| {
-                if e.state == liner::store::OutboxState::Conflicted {
+                if e.state == OutboxState::Conflicted {
                     Target::Conflict(Box::new(ConflictScreen::new(e.clone(), o.names.clone())))
                 } else {
                     Target::Entity(e.entity)
