@@ -506,7 +506,10 @@ fn adding_a_credit_picks_a_party_by_search_then_a_role_and_removing_one_asks_fir
 
     // Remove it: No is the default, so Enter keeps it; y removes it.
     c.key(KeyCode::Char('d'));
-    assert!(c.screen().contains("remove Björk as background vocalist?"));
+    let screen = c.screen();
+    assert!(screen.contains("remove Björk as background vocalist?"));
+    // The box is wide enough for its own hint.
+    assert!(screen.contains("y/n, Enter = the marked one"), "{screen}");
     c.key(KeyCode::Enter);
     let Some(liner_console::console::screens::Screen::EditCredits(form)) = c.app.screens.last()
     else {

@@ -85,7 +85,13 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
             );
         }
         Overlay::Confirm { question, yes, .. } => {
-            let area = centered(full, (question.chars().count() as u16 + 6).clamp(30, 76), 5);
+            // Wide enough for the question and the buttons with their hint, as far as the
+            // screen allows; a question longer than that wraps onto more lines.
+            const BUTTONS: u16 = 49;
+            let q = question.chars().count() as u16;
+            let width = (q.max(BUTTONS) + 4).min(full.width.saturating_sub(2)).max(20);
+            let lines = q.div_ceil(width.saturating_sub(2).max(1));
+            let area = centered(full, width, lines + 4);
             let inner = boxed(frame, area, "confirm", theme);
             let (y, n) = if *yes {
                 (theme.selected(), theme.dim())
@@ -103,7 +109,7 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
                         Span::styled("   y/n, Enter = the marked one", theme.dim()),
                     ]),
                 ])
-                .wrap(Wrap { trim: true }),
+                .wrap(Wrap { trim: false }),
                 inner,
             );
         }
