@@ -199,6 +199,11 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
         pane.contains("Orchestrator") && pane.contains(&format!("v{after} editor")),
         "{pane}"
     );
+    // The footer no longer says the edit is pending once the mirror has it.
+    assert!(
+        !pane.contains("pending until linerd") && pane.contains("synced: the mirror is at version"),
+        "{pane}"
+    );
 
     // `e`: the credits as TOML in $EDITOR; the terminal comes back to a live console.
     tmux.keys(&["e"]);

@@ -48,6 +48,9 @@ pub enum NoteKind {
 pub struct Note {
     pub text: String,
     pub kind: NoteKind,
+    /// The saved edit this note is about (its outbox seq and entity): once the mirror shows
+    /// it, the note says so instead of "pending".
+    pub edit: Option<(i64, EntityId)>,
 }
 
 /// What a confirmation is for.
@@ -283,6 +286,7 @@ impl App {
         self.note = Some(Note {
             text,
             kind: NoteKind::Info,
+            edit: None,
         });
     }
 
@@ -290,6 +294,7 @@ impl App {
         self.note = Some(Note {
             text,
             kind: NoteKind::Error,
+            edit: None,
         });
     }
 

@@ -95,6 +95,19 @@ impl App {
             }
             Reply::Recording(data) => {
                 let id = data.detail.recording.id;
+                // The saved edit the note speaks of is in the mirror now: say so.
+                if let Some(Note {
+                    edit: Some((seq, entity)),
+                    ..
+                }) = self.note
+                    && entity == EntityId::Recording(id)
+                    && !data.edits.iter().any(|e| e.entry.seq == seq)
+                {
+                    self.info(format!(
+                        "edit {seq} synced: the mirror is at version {}",
+                        data.detail.version
+                    ));
+                }
                 let mut filled = false;
                 for s in self.screens.iter_mut().rev() {
                     if let Screen::Detail(d) = s
@@ -201,10 +214,14 @@ impl App {
                 ) {
                     self.screens.pop();
                 }
-                self.info(format!(
-                    "edit {} saved: pending until linerd sends it and upstream confirms",
-                    entry.seq
-                ));
+                self.note = Some(Note {
+                    text: format!(
+                        "edit {} saved: pending until linerd sends it and upstream confirms",
+                        entry.seq
+                    ),
+                    kind: NoteKind::Info,
+                    edit: Some((entry.seq, entry.entity)),
+                });
                 if let EntityId::Recording(id) = entry.entity {
                     self.ask(Request::Recording(id));
                 }

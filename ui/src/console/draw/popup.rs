@@ -89,7 +89,9 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
             // screen allows; a question longer than that wraps onto more lines.
             const BUTTONS: u16 = 49;
             let q = question.chars().count() as u16;
-            let width = (q.max(BUTTONS) + 4).min(full.width.saturating_sub(2)).max(20);
+            let width = (q.max(BUTTONS) + 4)
+                .min(full.width.saturating_sub(2))
+                .max(20);
             let lines = q.div_ceil(width.saturating_sub(2).max(1));
             let area = centered(full, width, lines + 4);
             let inner = boxed(frame, area, "confirm", theme);
