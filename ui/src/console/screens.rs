@@ -35,6 +35,7 @@ impl Screen {
             Screen::History(_) => "history",
             Screen::Party(_) => "party",
             Screen::Work(_) => "work",
+            Screen::Outbox(o) if o.only_conflicts => "conflicts",
             Screen::Outbox(_) => "outbox",
             Screen::Conflict(_) => "conflict",
             Screen::EditCredits(_) => "edit credits",

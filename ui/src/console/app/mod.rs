@@ -457,8 +457,11 @@ impl App {
                     Screen::Work(w) => Some(EntityId::Work(w.view.work.id)),
                     _ => None,
                 };
-                if let Some(e) = entity {
-                    self.open_history(e);
+                match entity {
+                    Some(e) => self.open_history(e),
+                    None => {
+                        self.info("history is of a recording, party or work: open one first".into())
+                    }
                 }
             }
             Action::PartyOfCredit => {
@@ -694,16 +697,26 @@ impl App {
     }
 
     fn open_status(&mut self) {
-        self.screens.push(Screen::Status);
+        self.push_once(Screen::Status);
         self.ask(Request::Status { counts: true });
     }
 
     fn open_outbox(&mut self, only_conflicts: bool) {
-        self.screens.push(Screen::Outbox(OutboxScreen {
+        self.push_once(Screen::Outbox(OutboxScreen {
             only_conflicts,
             ..OutboxScreen::default()
         }));
         self.ask(Request::Outbox);
+    }
+
+    /// Opens a screen there is one of (status, outbox, conflicts): if it is already in the
+    /// stack, back to it rather than a second copy on top, so the breadcrumb says where you
+    /// are rather than every command you typed.
+    fn push_once(&mut self, screen: Screen) {
+        if let Some(at) = self.screens.iter().position(|s| s.name() == screen.name()) {
+            self.screens.truncate(at);
+        }
+        self.screens.push(screen);
     }
 
     fn open_conflict_here(&mut self) {

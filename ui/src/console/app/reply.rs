@@ -109,6 +109,7 @@ impl App {
                     ));
                 }
                 let mut filled = false;
+                let on_top = matches!(self.screens.last(), Some(Screen::Detail(d)) if d.id == id);
                 for s in self.screens.iter_mut().rev() {
                     if let Screen::Detail(d) = s
                         && d.id == id
@@ -119,7 +120,10 @@ impl App {
                         filled = true;
                     }
                 }
-                if !filled && std::mem::take(&mut self.opening) {
+                // A lookup (`:isrc`) opens the recording even when it is already further down
+                // the stack (a party opened from it): refreshing that one showed nothing.
+                let opening = std::mem::take(&mut self.opening);
+                if opening && !on_top || !filled && opening {
                     self.screens.push(Screen::Detail(DetailScreen {
                         id,
                         data: Some(data),

@@ -323,7 +323,14 @@ pub fn draw_outbox(
     frame.render_widget(block, table);
     if o.loaded && entries.is_empty() {
         frame.render_widget(
-            Paragraph::new(Span::styled("nothing here: no local edits", theme.dim())),
+            Paragraph::new(Span::styled(
+                if o.only_conflicts {
+                    "no conflicts"
+                } else {
+                    "nothing here: no local edits"
+                },
+                theme.dim(),
+            )),
             inner,
         );
         return 0;
