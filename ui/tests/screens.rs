@@ -479,6 +479,66 @@ fn x_on_an_accepted_edit_says_it_cannot_be_discarded_instead_of_asking() {
 }
 
 #[test]
+fn every_command_works_from_every_screen_or_says_why_and_the_breadcrumb_says_where_you_are() {
+    let dir = mirror();
+    let mut c = Console::editor(dir.path(), 120, 30);
+    let command = |c: &mut Console, text: &str| {
+        c.key(KeyCode::Char(':'));
+        c.typed(text);
+        c.key(KeyCode::Enter);
+        c.settle();
+    };
+    c.typed("midnigt saudade");
+    c.key(KeyCode::Enter);
+    let screen = c.wait_for(" credits ", std::time::Duration::from_secs(10));
+    let isrc = screen
+        .split_whitespace()
+        .skip_while(|w| *w != "ISRC")
+        .nth(1)
+        .expect("the recording's ISRC")
+        .to_owned();
+    // Its first credit's party, then :isrc back to the recording, which is further down.
+    c.key(KeyCode::Enter);
+    c.wait_for("credits:", std::time::Duration::from_secs(10));
+    command(&mut c, &format!("isrc {isrc}"));
+    assert!(
+        matches!(
+            c.app.screens.last(),
+            Some(liner_console::console::screens::Screen::Detail(_))
+        ),
+        ":isrc from the party view opens the recording:\n{}",
+        c.screen()
+    );
+    // :history from the status screen says what it needs.
+    command(&mut c, "status");
+    command(&mut c, "history");
+    let screen = c.screen();
+    assert!(screen.contains("open one first"), "{screen}");
+    // status, outbox, status, outbox: the breadcrumb holds each once.
+    command(&mut c, "outbox");
+    command(&mut c, "status");
+    command(&mut c, "outbox");
+    let names: Vec<&str> = c.app.screens.iter().map(|s| s.name()).collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "outbox").count(),
+        1,
+        "{names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| **n == "status").count(),
+        1,
+        "{names:?}"
+    );
+    // :conflicts has its own name and says when there are none.
+    command(&mut c, "conflicts");
+    let screen = c.screen();
+    assert!(
+        screen.contains("conflicts") && screen.contains("no conflicts"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn adding_a_credit_picks_a_party_by_search_then_a_role_and_removing_one_asks_first() {
     let dir = mirror();
     let mut c = Console::editor(dir.path(), 100, 30);
