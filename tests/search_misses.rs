@@ -272,3 +272,43 @@ fn a_one_letter_whole_word_alone_matches_whole_words_and_a_script_gets_every_com
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].id, EntityId::Recording(b.catalog.recordings[0]));
 }
+
+#[test]
+fn a_possessive_finds_the_name_it_belongs_to() {
+    let b = build(&[
+        ("Homogenic", "Björk", 1),
+        ("Sander Songs", "Björn Sander", 1),
+    ]);
+    // "björk's": the "s" is not a word every hit must have.
+    assert_eq!(b.strict_titles("björk's homogenic"), ["Homogenic — Björk"]);
+}
+
+#[test]
+fn a_pasted_line_with_many_words_nothing_has_finds_the_entry_by_its_own_words() {
+    let b = build(&[("Homogenic 1997", "Björk", 1), ("Post", "Björk", 1)]);
+    // Three of eight words are the entry's; the rest are a shop's.
+    let hits = b.search("björk homogenic 1997 remastered deluxe edition bonus tracks");
+    assert!(hits.iter().all(|h| h.partial), "{hits:?}");
+    assert_eq!(
+        b.titles("björk homogenic 1997 remastered deluxe edition bonus tracks")[..1],
+        ["Homogenic 1997 — Björk"]
+    );
+}
+
+#[test]
+fn an_exact_word_ranks_above_a_rarer_word_within_one_edit() {
+    // "noel" is exact for twenty albums and one edit from "Nolé", which is rarer: its BM25
+    // outscored the exact word's until near words scored a constant below exact ones.
+    let noise: Vec<(String, String)> = (0..100)
+        .map(|i| (format!("Track{i} Mix"), format!("Band{i}")))
+        .chain((0..20).map(|i| (format!("Noël Song{i}"), format!("Singer{i}"))))
+        .chain((0..2).map(|i| ("Nolé".to_owned(), format!("Rapper{i}"))))
+        .collect();
+    let rows: Vec<(&str, &str, usize)> = noise
+        .iter()
+        .map(|(t, a)| (t.as_str(), a.as_str(), 1))
+        .collect();
+    let b = build(&rows);
+    let top: Vec<String> = b.strict_titles("noel").into_iter().take(20).collect();
+    assert!(top.iter().all(|t| t.starts_with("Noël")), "{top:?}");
+}

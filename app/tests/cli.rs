@@ -339,7 +339,7 @@ fn the_commands_take_what_people_type() {
     if typed.status.code() == Some(3) {
         // Several Björks: each candidate with what tells it apart, not a bare id.
         let err = String::from_utf8_lossy(&typed.stderr);
-        assert!(err.contains("credits") && err.contains("Björk"), "{err}");
+        assert!(err.contains("recordings") && err.contains("Björk"), "{err}");
     } else {
         assert_eq!(
             typed.status.code(),

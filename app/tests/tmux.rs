@@ -160,7 +160,7 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     tmux.text("bjork");
     let pane = tmux.wait_for("── parties (", Duration::from_secs(10));
     assert!(
-        pane.contains("◆ Björk") && pane.contains("credits"),
+        pane.contains("◆ Björk") && pane.contains("recordings"),
         "{pane}"
     );
     // One word no entry has: most of the words still find something, and the screen says so.
@@ -169,7 +169,7 @@ fn liner_demo_in_tmux_find_a_recording_with_a_typo_and_correct_a_credit() {
     tmux.keys(&["C-u"]);
     tmux.text("midnigt");
     let pane = tmux.wait_for("Midnight", Duration::from_secs(10));
-    assert!(pane.contains("result"), "{pane}");
+    assert!(pane.contains("recording"), "{pane}");
 
     tmux.keys(&["Enter"]);
     // Not " credits ": the footer's hints say "edit credits" while the detail is loading.

@@ -532,8 +532,8 @@ impl SearchIndex {
     }
 }
 
-/// Whatever `run` finds for every word; else for all but one word, then fewer, down to half
-/// and at most [`FALLBACK_PASSES`] passes. Each pass walks only the rarest words' postings (see
+/// Whatever `run` finds for every word; else for all but one word, then two, then three
+/// ([`FALLBACK_PASSES`]), then half of them or three, whichever is fewer. Each pass walks only the rarest words' postings (see
 /// `at_least`); one pass for every share at once walked the common words' too (a five-word
 /// fallback took 8 ms at 1M when measured), and a pasted paragraph must not take a pass per
 /// word.
@@ -546,8 +546,17 @@ fn fallback<T: Found>(
     if !found.is_empty() || n < 2 {
         return Ok(found);
     }
-    let lowest = n.div_ceil(2).max(n.saturating_sub(FALLBACK_PASSES));
-    for k in (lowest..n).rev() {
+    // All but one, two, three words; then straight to half, or three of a long query (a
+    // pasted track line matches on its artist and title words, not on the rest).
+    let half = n.div_ceil(2).min(3).max(1);
+    let mut shares: Vec<usize> = (1..=FALLBACK_PASSES)
+        .map(|d| n.saturating_sub(d))
+        .take_while(|k| *k >= half && *k > 0)
+        .collect();
+    if shares.last().is_some_and(|k| *k > half) || shares.is_empty() {
+        shares.push(half);
+    }
+    for k in shares {
         let found = run(plan.at_least(k).as_ref(), true)?;
         if !found.is_empty() {
             return Ok(found);
@@ -556,7 +565,7 @@ fn fallback<T: Found>(
     Ok(found)
 }
 
-/// How many fallback passes a query gets at most (all but one word, two, three).
+/// How many words the fallback drops one at a time before it tries half of them.
 const FALLBACK_PASSES: usize = 3;
 
 /// An answer that may be empty: one list of hits, or one per section.

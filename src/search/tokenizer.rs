@@ -42,9 +42,42 @@ pub fn tokens(text: &str) -> Vec<String> {
     })
 }
 
+/// The words of a typed query: its tokens, less a lone letter right after an apostrophe (the
+/// "s" of "björk's", the "t" of "don't"), which would otherwise have to be a word of its own
+/// in every hit.
+pub fn query_words(text: &str) -> Vec<String> {
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
+    }
+    ANALYZER.with(|a| {
+        let mut analyzer = a.borrow_mut();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let token = stream.token();
+            let after_apostrophe = text[..token.offset_from]
+                .chars()
+                .next_back()
+                .is_some_and(|c| matches!(c, '\'' | '’' | '`'));
+            if after_apostrophe && token.text.chars().count() == 1 {
+                continue;
+            }
+            out.push(token.text.clone());
+        }
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::tokens;
+    use super::{query_words, tokens};
+
+    #[test]
+    fn a_possessive_s_is_not_a_word_to_find() {
+        assert_eq!(query_words("björk's homogenic"), ["bjork", "homogenic"]);
+        assert_eq!(query_words("Don’t Stop"), ["don", "stop"]);
+        assert_eq!(query_words("s club 7"), ["s", "club", "7"]);
+    }
 
     #[test]
     fn folds_case_and_diacritics() {

@@ -38,7 +38,9 @@ pub enum Kind {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// What to look for: title words, artist or credited names, or an ISRC / ISNI / IPI.
+    /// What to look for: title words, the display artist, a party's name, alias or
+    /// disambiguation, or an ISRC / ISNI / IPI. Other credited names are found through their
+    /// party (`--kind party`, then `--party`).
     pub query: String,
     /// Print JSON (one array of hits) instead of a table.
     #[arg(long)]

@@ -224,9 +224,9 @@ fn resolve_party(dir: &Path, store: &Store, what: &str) -> Result<Result<PartyId
                     facts.extend(p.ipi.as_ref().map(|i| format!("IPI {i}")));
                     let n = store.party_credit_count(*id)?;
                     facts.push(if n > liner::store::CREDIT_COUNT_CAP {
-                        format!("{}+ credits", liner::store::CREDIT_COUNT_CAP)
+                        format!("{}+ recordings", liner::store::CREDIT_COUNT_CAP)
                     } else {
-                        format!("{n} credits")
+                        format!("{n} recordings")
                     });
                     eprintln!("  {id}  {}  ({})", p.name, facts.join(" · "));
                 }

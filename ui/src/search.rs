@@ -29,7 +29,8 @@ struct Hit {
     isni: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipi: Option<String>,
-    /// Parties: how many recordings credit them, counted up to 10,000...
+    /// Parties: how many recordings credit them (not credits: one recording may credit a
+    /// party twice), counted up to 10,000...
     #[serde(skip_serializing_if = "Option::is_none")]
     credits: Option<u64>,
     /// ...and whether there are more.
@@ -195,7 +196,7 @@ fn print_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<(
     writeln!(
         out,
         "{:<12} {:<w_title$} {:<w_detail$} {:<19} {:>13}  ID",
-        "KIND", "TITLE", "ARTIST", "ISRC/ISNI/IPI", "POP/CREDITS"
+        "KIND", "TITLE", "ARTIST", "ISRC/ISNI/IPI", "POP/RECS"
     )?;
     for h in hits {
         writeln!(
@@ -210,8 +211,8 @@ fn print_table(out: &mut impl std::io::Write, hits: &[Hit]) -> std::io::Result<(
                 .or(h.ipi.as_deref())
                 .unwrap_or("-"),
             match h.credits {
-                Some(n) if h.credits_more => format!("{n}+ credits"),
-                Some(n) => format!("{n} credits"),
+                Some(n) if h.credits_more => format!("{n}+ recs"),
+                Some(n) => format!("{n} recs"),
                 None => format!("{:.1}", h.popularity),
             },
             h.id

@@ -312,7 +312,7 @@ fn a_name_shows_its_recordings_and_its_parties_in_two_sections_and_a_partial_mat
     assert!(screen.contains("── parties ("), "{screen}");
     assert!(screen.contains("◆ Björk"), "{screen}");
     assert!(
-        screen.contains("credits") && screen.contains("kind") && screen.contains("ISNI · IPI"),
+        screen.contains("recordings") && screen.contains("kind") && screen.contains("ISNI · IPI"),
         "{screen}"
     );
     let lines: Vec<&str> = screen.lines().collect();

@@ -108,7 +108,6 @@ impl App {
                         data.detail.version
                     ));
                 }
-                let mut filled = false;
                 let on_top = matches!(self.screens.last(), Some(Screen::Detail(d)) if d.id == id);
                 for s in self.screens.iter_mut().rev() {
                     if let Screen::Detail(d) = s
@@ -117,13 +116,12 @@ impl App {
                         d.data = Some(data.clone());
                         let len = d.credits_len();
                         d.cursor.clamp(len);
-                        filled = true;
                     }
                 }
                 // A lookup (`:isrc`) opens the recording even when it is already further down
                 // the stack (a party opened from it): refreshing that one showed nothing.
                 let opening = std::mem::take(&mut self.opening);
-                if opening && !on_top || !filled && opening {
+                if opening && !on_top {
                     self.screens.push(Screen::Detail(DetailScreen {
                         id,
                         data: Some(data),

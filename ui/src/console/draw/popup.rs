@@ -188,7 +188,7 @@ pub fn draw(frame: &mut Frame, overlay: &Overlay, ctx: Context, read_only: bool,
                             text.push_str(&format!(" · {part}"));
                         }
                     }
-                    text.push_str(&format!(" · {} credits", credits_label(f.credits)));
+                    text.push_str(&format!(" · {} recordings", credits_label(f.credits)));
                 } else if !r.artist.is_empty() {
                     text.push_str(&format!(" ({})", r.artist));
                 }

@@ -10,6 +10,7 @@ use super::{Theme, fit, mark, select};
 use crate::console::app::{ListArea, Section};
 use crate::console::list::ListCursor;
 use crate::console::screens::SearchScreen;
+use crate::console::worker::{PARTY_LIMIT, RESULT_LIMIT};
 
 /// Returns the list's height (a page).
 pub fn draw(
@@ -39,11 +40,33 @@ pub fn draw(
     } else {
         let n = s.rows.len();
         match s.micros {
-            Some(us) if s.title.is_none() => format!(
-                "{n} result{} · {:.1} ms",
-                if n == 1 { "" } else { "s" },
-                us as f64 / 1000.0
-            ),
+            Some(us) if s.title.is_none() => {
+                // Each section is cut at its limit: "50+" says there is more to type for.
+                let parties = s
+                    .rows
+                    .iter()
+                    .filter(|r| matches!(r.id, EntityId::Party(_)))
+                    .count();
+                let recordings = n - parties;
+                let counted = |k: usize, limit: usize, what: &str| {
+                    format!(
+                        "{k}{} {what}{}",
+                        if k >= limit { "+" } else { "" },
+                        if k == 1 { "" } else { "s" }
+                    )
+                };
+                let mut parts = Vec::new();
+                if recordings > 0 {
+                    parts.push(counted(recordings, RESULT_LIMIT, "recording"));
+                }
+                if parties > 0 {
+                    parts.push(counted(parties, PARTY_LIMIT, "party").replace("partys", "parties"));
+                }
+                if parts.is_empty() {
+                    parts.push("0 results".into());
+                }
+                format!("{} · {:.1} ms", parts.join(" · "), us as f64 / 1000.0)
+            }
             _ => format!("{n} result{}", if n == 1 { "" } else { "s" }),
         }
     };
@@ -57,7 +80,12 @@ pub fn draw(
     }
     // One letter alone finds whole words only (see `one_letter_whole_word`): say so rather
     // than leave an empty list unexplained.
-    if answered && s.rows.is_empty() && s.query.trim().chars().count() == 1 {
+    let one = s.query.trim();
+    if answered
+        && s.rows.is_empty()
+        && one.chars().count() == 1
+        && one.chars().all(char::is_alphanumeric)
+    {
         line.push(Span::styled(
             "   one letter finds whole words only: keep typing",
             theme.dim(),
@@ -196,7 +224,7 @@ fn recording_table(
 }
 
 /// Parties with what tells same-name ones apart: kind, disambiguation, ISNI and IPI, and how
-/// many recordings credit them.
+/// many recordings credit them (the party's own page counts credits, several per recording).
 fn party_table(
     frame: &mut Frame,
     area: Rect,
@@ -209,7 +237,7 @@ fn party_table(
         Constraint::Length(12),
         Constraint::Fill(3),
         Constraint::Fill(3),
-        Constraint::Length(7),
+        Constraint::Length(10),
     ];
     let cols = column_widths(area.width, &widths);
     let rows: Vec<Row> = s.rows[range.clone()]

@@ -337,7 +337,18 @@ impl Worker {
         if let [one] = exact.as_slice() {
             return self.party(one.id);
         }
-        let (rows, partial) = self.search(name, Some(EntityKind::Party), RESULT_LIMIT)?;
+        let (mut rows, partial) = self.search(name, Some(EntityKind::Party), RESULT_LIMIT)?;
+        // The name as typed on any keyboard ("bjork"): the parties whose name is the same once
+        // case and accents are folded are the ones meant, as `liner party` takes it.
+        let folded = liner::search::tokenizer::tokens(name);
+        let same: Vec<ResultRow> = rows
+            .iter()
+            .filter(|r| !partial && liner::search::tokenizer::tokens(&r.title) == folded)
+            .cloned()
+            .collect();
+        if !same.is_empty() {
+            rows = same;
+        }
         match rows.as_slice() {
             [] => Ok(Reply::NotFound(format!("no party is called {name:?}"))),
             // A party with only some of the words is a candidate, never the one named.
