@@ -548,7 +548,7 @@ fn fallback<T: Found>(
     }
     // All but one, two, three words; then straight to half, or three of a long query (a
     // pasted track line matches on its artist and title words, not on the rest).
-    let half = n.div_ceil(2).min(3).max(1);
+    let half = n.div_ceil(2).clamp(1, 3);
     let mut shares: Vec<usize> = (1..=FALLBACK_PASSES)
         .map(|d| n.saturating_sub(d))
         .take_while(|k| *k >= half && *k > 0)
