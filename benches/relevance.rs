@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
-use liner::search::{SearchIndex, WriterOptions};
-use liner::store::Store;
 
 #[path = "support/real_names.rs"]
 mod real_names;
@@ -43,15 +41,8 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let rows = real_names::rows(std::path::Path::new(real_names::FIXTURE), args.step)?;
     let catalog = real_names::catalog(&rows);
-    let dir = tempfile::tempdir()?;
-    let mut store = Store::open(dir.path().join("mirror.sqlite"))?;
     let t = Instant::now();
-    for chunk in catalog.changes.chunks(5_000) {
-        store.apply(chunk, None)?;
-    }
-    let mut index =
-        SearchIndex::open_writer(dir.path().join("index"), &store, WriterOptions::default())?;
-    index.merge_all()?;
+    let (_dir, index) = real_names::index(&catalog)?;
     let built = t.elapsed();
     let queries = real_names::queries(&rows, args.queries, args.seed);
     // Warm up once over everything.

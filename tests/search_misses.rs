@@ -7,8 +7,7 @@
 mod real_names;
 
 use liner::model::{EntityId, EntityKind};
-use liner::search::{SearchHit, SearchIndex, SearchRequest, WriterOptions};
-use liner::store::Store;
+use liner::search::{SearchHit, SearchIndex, SearchRequest};
 use real_names::{Catalog, Row};
 
 struct Built {
@@ -33,12 +32,7 @@ fn build(rows: &[(&str, &str, usize)]) -> Built {
         })
         .collect();
     let catalog = real_names::catalog(&rows);
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(dir.path().join("mirror.sqlite")).expect("store");
-    store.apply(&catalog.changes, None).expect("apply");
-    let index =
-        SearchIndex::open_writer(dir.path().join("index"), &store, WriterOptions::default())
-            .expect("index");
+    let (dir, index) = real_names::index(&catalog).expect("index");
     Built {
         _dir: dir,
         index,

@@ -6,8 +6,6 @@
 #[path = "../benches/support/real_names.rs"]
 mod real_names;
 
-use liner::search::{SearchIndex, WriterOptions};
-use liner::store::Store;
 use real_names::Class;
 
 #[test]
@@ -15,12 +13,7 @@ fn real_names_typed_four_ways_find_the_intended_recording() {
     let rows = real_names::rows(std::path::Path::new(real_names::FIXTURE), 10).expect("rows");
     assert!(rows.len() > 3_500, "{} rows", rows.len());
     let catalog = real_names::catalog(&rows);
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(dir.path().join("mirror.sqlite")).expect("store");
-    store.apply(&catalog.changes, None).expect("apply");
-    let index =
-        SearchIndex::open_writer(dir.path().join("index"), &store, WriterOptions::default())
-            .expect("index");
+    let (_dir, index) = real_names::index(&catalog).expect("index");
     let queries = real_names::queries(&rows, 250, 42);
     assert_eq!(queries.len(), 4 * 250);
     let liner = real_names::run_liner(&index, &rows, &catalog, &queries).expect("liner");

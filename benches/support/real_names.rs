@@ -17,7 +17,8 @@ use liner::model::{
     ArtistCredit, Change, Credit, Entity, EntityId, EntityKind, Party, PartyKind, Recording,
 };
 use liner::roles::Role;
-use liner::search::{SearchHit, SearchIndex, SearchRequest};
+use liner::search::{SearchHit, SearchIndex, SearchRequest, WriterOptions};
+use liner::store::Store;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
@@ -158,6 +159,20 @@ pub fn catalog(rows: &[Row]) -> Catalog {
         changes,
         recordings,
     }
+}
+
+/// A mirror and a settled search index of `catalog` in a new temporary directory (dropped with
+/// the first member).
+pub fn index(catalog: &Catalog) -> Result<(tempfile::TempDir, SearchIndex)> {
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(dir.path().join("mirror.sqlite"))?;
+    for chunk in catalog.changes.chunks(5_000) {
+        store.apply(chunk, None)?;
+    }
+    let mut index =
+        SearchIndex::open_writer(dir.path().join("index"), &store, WriterOptions::default())?;
+    index.merge_all()?;
+    Ok((dir, index))
 }
 
 /// How a query was typed.
@@ -304,6 +319,34 @@ impl Outcome {
     }
 }
 
+/// One empty outcome per class, in [`Class::ALL`]'s order.
+fn outcomes() -> Vec<(Class, Outcome)> {
+    Class::ALL
+        .iter()
+        .map(|c| (*c, Outcome::default()))
+        .collect()
+}
+
+/// The outcome of `class` in `out`, with one more query of `took` counted.
+fn counted(
+    out: &mut [(Class, Outcome)],
+    class: Class,
+    took: Duration,
+    empty: bool,
+) -> &mut Outcome {
+    let o = &mut out
+        .iter_mut()
+        .find(|(c, _)| *c == class)
+        .expect("every class has an outcome")
+        .1;
+    o.queries += 1;
+    o.latencies.push(took);
+    if empty {
+        o.empty += 1;
+    }
+    o
+}
+
 /// Whether the results hold the intended row's title and artist in the top 3; a result tied
 /// with the third (same score and popularity) counts as in the top 3.
 fn hit(rows: &[Row], by_id: &HashMap<RecordingId, usize>, want: usize, hits: &[SearchHit]) -> bool {
@@ -333,26 +376,14 @@ pub fn run_liner(
         .enumerate()
         .map(|(i, id)| (*id, i))
         .collect();
-    let mut out: Vec<(Class, Outcome)> = Class::ALL
-        .iter()
-        .map(|c| (*c, Outcome::default()))
-        .collect();
+    let mut out = outcomes();
     for q in queries {
         let mut req = SearchRequest::new(q.text.clone());
         req.kind = Some(EntityKind::Recording);
         let t = Instant::now();
         let hits = index.search(&req)?;
         let took = t.elapsed();
-        let o = &mut out
-            .iter_mut()
-            .find(|(c, _)| *c == q.class)
-            .expect("every class")
-            .1;
-        o.queries += 1;
-        o.latencies.push(took);
-        if hits.is_empty() {
-            o.empty += 1;
-        }
+        let o = counted(&mut out, q.class, took, hits.is_empty());
         if hit(rows, &by_id, q.row, &hits) {
             o.top3 += 1;
         } else {
@@ -396,10 +427,7 @@ pub fn run_fts(
     rows: &[Row],
     queries: &[Query],
 ) -> Result<Vec<(Class, Outcome)>> {
-    let mut out: Vec<(Class, Outcome)> = Class::ALL
-        .iter()
-        .map(|c| (*c, Outcome::default()))
-        .collect();
+    let mut out = outcomes();
     let mut stmt = conn.prepare_cached(
         "SELECT row, rank FROM names WHERE names MATCH ?1 ORDER BY rank LIMIT 20",
     )?;
@@ -418,16 +446,7 @@ pub fn run_fts(
             .collect::<Result<_, _>>()?
         };
         let took = t.elapsed();
-        let o = &mut out
-            .iter_mut()
-            .find(|(c, _)| *c == q.class)
-            .expect("every class")
-            .1;
-        o.queries += 1;
-        o.latencies.push(took);
-        if found.is_empty() {
-            o.empty += 1;
-        }
+        let o = counted(&mut out, q.class, took, found.is_empty());
         let want = &rows[q.row];
         // The same rule as liner's: a row tied with the third (same rank) is in the top 3.
         let third = found.get(2).map(|f| f.1);

@@ -10,6 +10,7 @@
 mod at_least;
 mod document;
 mod expand;
+mod fallback;
 mod query;
 mod schema;
 mod sections;
@@ -487,7 +488,7 @@ impl SearchIndex {
         let Some(plan) = query::build(&searcher, &self.fields, req)? else {
             return Ok(Vec::new());
         };
-        fallback(&plan, |q, partial| {
+        fallback::run(&plan, |q, partial| {
             query::run(&searcher, &self.fields, q, req.limit, partial)
         })
     }
@@ -509,7 +510,7 @@ impl SearchIndex {
         let Some(plan) = query::build(&searcher, &self.fields, &req)? else {
             return Ok(vec![Vec::new(); sections.len()]);
         };
-        fallback(&plan, |q, partial| {
+        fallback::run(&plan, |q, partial| {
             query::run_sections(&searcher, &self.fields, q, sections, partial)
         })
     }
@@ -529,59 +530,6 @@ impl SearchIndex {
         }
         ids.sort_unstable();
         Ok(ids)
-    }
-}
-
-/// Whatever `run` finds for every word; else for all but one word, then two, then three
-/// ([`FALLBACK_PASSES`]), then half of them or three, whichever is fewer. Each pass walks only the rarest words' postings (see
-/// `at_least`); one pass for every share at once walked the common words' too (a five-word
-/// fallback took 8 ms at 1M when measured), and a pasted paragraph must not take a pass per
-/// word.
-fn fallback<T: Found>(
-    plan: &query::Plan,
-    mut run: impl FnMut(&dyn tantivy::query::Query, bool) -> Result<T>,
-) -> Result<T> {
-    let found = run(plan.strict().as_ref(), false)?;
-    let n = plan.words();
-    if !found.is_empty() || n < 2 {
-        return Ok(found);
-    }
-    // All but one, two, three words; then straight to half, or three of a long query (a
-    // pasted track line matches on its artist and title words, not on the rest).
-    let half = n.div_ceil(2).clamp(1, 3);
-    let mut shares: Vec<usize> = (1..=FALLBACK_PASSES)
-        .map(|d| n.saturating_sub(d))
-        .take_while(|k| *k >= half && *k > 0)
-        .collect();
-    if shares.last().is_some_and(|k| *k > half) || shares.is_empty() {
-        shares.push(half);
-    }
-    for k in shares {
-        let found = run(plan.at_least(k).as_ref(), true)?;
-        if !found.is_empty() {
-            return Ok(found);
-        }
-    }
-    Ok(found)
-}
-
-/// How many words the fallback drops one at a time before it tries half of them.
-const FALLBACK_PASSES: usize = 3;
-
-/// An answer that may be empty: one list of hits, or one per section.
-trait Found {
-    fn is_empty(&self) -> bool;
-}
-
-impl Found for Vec<SearchHit> {
-    fn is_empty(&self) -> bool {
-        <[SearchHit]>::is_empty(self)
-    }
-}
-
-impl Found for Vec<Vec<SearchHit>> {
-    fn is_empty(&self) -> bool {
-        self.iter().all(|s| s.is_empty())
     }
 }
 

@@ -28,24 +28,24 @@ pub fn register(index: &Index) {
 /// The folded tokens of a text, as the index stores them. Every keystroke calls this, so each
 /// thread builds the analyzer once.
 pub fn tokens(text: &str) -> Vec<String> {
-    thread_local! {
-        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
-    }
-    ANALYZER.with(|a| {
-        let mut analyzer = a.borrow_mut();
-        let mut stream = analyzer.token_stream(text);
-        let mut out = Vec::new();
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-        out
-    })
+    each_token(text, |_| true)
 }
 
 /// The words of a typed query: its tokens, less a lone letter right after an apostrophe (the
 /// "s" of "björk's", the "t" of "don't"), which would otherwise have to be a word of its own
 /// in every hit.
 pub fn query_words(text: &str) -> Vec<String> {
+    each_token(text, |token| {
+        let after_apostrophe = text[..token.offset_from]
+            .chars()
+            .next_back()
+            .is_some_and(|c| matches!(c, '\'' | '’' | '`'));
+        !(after_apostrophe && token.text.chars().count() == 1)
+    })
+}
+
+/// The tokens of `text` that `keep` keeps, through this thread's one analyzer.
+fn each_token(text: &str, keep: impl Fn(&tantivy::tokenizer::Token) -> bool) -> Vec<String> {
     thread_local! {
         static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
     }
@@ -54,15 +54,9 @@ pub fn query_words(text: &str) -> Vec<String> {
         let mut stream = analyzer.token_stream(text);
         let mut out = Vec::new();
         while stream.advance() {
-            let token = stream.token();
-            let after_apostrophe = text[..token.offset_from]
-                .chars()
-                .next_back()
-                .is_some_and(|c| matches!(c, '\'' | '’' | '`'));
-            if after_apostrophe && token.text.chars().count() == 1 {
-                continue;
+            if keep(stream.token()) {
+                out.push(stream.token().text.clone());
             }
-            out.push(token.text.clone());
         }
         out
     })

@@ -20,6 +20,7 @@ mod outbox;
 mod pair_runs;
 mod quarantine;
 mod read;
+mod result_rows;
 mod schema;
 mod sql_ids;
 mod views;
@@ -40,7 +41,8 @@ pub use handoff::Handoff;
 pub use journal::{CreditKey, EntityDoc, JournalEntry, ReadSnapshot, RecordingSource};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use quarantine::QuarantineEntry;
-pub use read::{CREDIT_COUNT_CAP, HistoryEntry};
+pub use read::HistoryEntry;
+pub use result_rows::CREDIT_COUNT_CAP;
 pub use schema::HISTORY_BACKFILL;
 pub use views::{
     BrowseRow, CreditView, PartyCreditRow, PartyCredits, PartyView, PartyWork, RecordingDetail,

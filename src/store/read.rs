@@ -9,12 +9,9 @@ use rusqlite::{OptionalExtension, params};
 
 use super::views::{
     BrowseRow, CreditView, PartyCreditRow, PartyCredits, PartyView, PartyWork, RecordingDetail,
-    ReleaseAppearance, ResultSummary, WorkView, WriterView,
+    ReleaseAppearance, WorkView, WriterView,
 };
 use super::{Result, Store, StoreError, body, table};
-
-/// Where [`Store::party_credit_count`] stops counting.
-pub const CREDIT_COUNT_CAP: u64 = 10_000;
 use crate::ids::{PartyId, RecordingId, ReleaseId, WorkId};
 use crate::model::unknown::Kept;
 use crate::model::{
@@ -41,10 +38,10 @@ fn share_of(
 pub type HistoryEntry = Revision;
 
 /// A read transaction that ends when dropped.
-struct ReadTx<'a>(&'a rusqlite::Connection);
+pub(super) struct ReadTx<'a>(&'a rusqlite::Connection);
 
 impl<'a> ReadTx<'a> {
-    fn begin(conn: &'a rusqlite::Connection) -> Result<Self> {
+    pub(super) fn begin(conn: &'a rusqlite::Connection) -> Result<Self> {
         conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
         Ok(ReadTx(conn))
     }
@@ -309,21 +306,6 @@ impl Store {
             .optional()?)
     }
 
-    /// How many recordings credit the party, counted up to [`CREDIT_COUNT_CAP`] + 1 (that
-    /// number means "more"): its links, counted on their primary key, no recording read
-    /// (applying keeps the links in step with the credits). Lists count a row per party on
-    /// every keystroke, and a party on a hundred thousand recordings must not slow them.
-    pub fn party_credit_count(&self, id: PartyId) -> Result<u64> {
-        let n: i64 = self
-            .conn()
-            .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM party_credit
-                 WHERE party_key = (SELECT key FROM party WHERE id = ?1) LIMIT ?2)",
-            )?
-            .query_row(params![id, CREDIT_COUNT_CAP as i64 + 1], |r| r.get(0))?;
-        Ok(n as u64)
-    }
-
     /// Every credit of a party, grouped by role, and the works it writes on.
     pub fn party_view(&self, id: PartyId) -> Result<Option<PartyView>> {
         let Some((party, version)) = self.party(id)? else {
@@ -404,51 +386,6 @@ impl Store {
             version,
             by_role,
             works,
-        }))
-    }
-
-    /// What a search result shows of a recording (see [`ResultSummary`]): two indexed reads,
-    /// where a detail decodes credits, works and writers too (a twentieth of the time for a
-    /// page of results when measured).
-    pub fn result_summary(&self, id: RecordingId) -> Result<Option<ResultSummary>> {
-        let conn = self.conn();
-        let _snapshot = ReadTx::begin(conn)?;
-        let row = conn
-            .prepare_cached(
-                "SELECT key, title, data, isrc, popularity FROM recording
-                 WHERE id = ?1 AND version > 0 AND deleted = 0",
-            )?
-            .query_row([id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<Vec<u8>>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, f64>(4)?,
-                ))
-            })
-            .optional()?;
-        let Some((key, title, data, isrc, popularity)) = row else {
-            return Ok(None);
-        };
-        let release = conn
-            .prepare_cached(
-                "SELECT r.title FROM track t JOIN release r ON r.key = t.release_key
-                 WHERE t.recording_key = ?1 AND r.version > 0 AND r.deleted = 0
-                 ORDER BY r.id LIMIT 1",
-            )?
-            .query_row([key], |r| r.get::<_, Option<String>>(0))
-            .optional()?
-            .flatten();
-        Ok(Some(ResultSummary {
-            row: BrowseRow {
-                id,
-                title: title.unwrap_or_default(),
-                artist: body::display_artist(data.as_deref(), id)?,
-                isrc,
-                popularity: popularity as f32,
-            },
-            release,
         }))
     }
 

@@ -9,7 +9,6 @@ use liner::protocol::Me as Who;
 use liner::roles::Role;
 use liner::store::OutboxState;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::layout::Rect;
 use serde_json::Value;
 
 use super::Msg;
@@ -17,7 +16,9 @@ use super::keymap::{self, Action, Context};
 use super::screens::*;
 
 mod editing;
+mod list_area;
 mod overlay;
+pub use list_area::{ListArea, Section};
 mod reply;
 use super::worker::{Request, StatusSnapshot};
 
@@ -133,77 +134,6 @@ pub struct ExternalEdit {
     pub recording: liner::model::Recording,
     pub version: u64,
     pub text: String,
-}
-
-/// Geometry of the last frame, for mouse clicks.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ListArea {
-    pub area: Rect,
-    /// Rows above the first list row inside `area` (table headers).
-    pub header: u16,
-    pub offset: usize,
-    /// A second section of the same list drawn apart (the search screen's parties).
-    pub also: Option<Section>,
-}
-
-/// Rows `base + offset..base + len` of a list, drawn in `area` below `header` rows.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Section {
-    pub area: Rect,
-    pub header: u16,
-    pub offset: usize,
-    pub base: usize,
-    pub len: usize,
-}
-
-impl Section {
-    /// The list row at screen row `y`, if this section shows one there (a click on the blank
-    /// below a short section is on no row, not on the next section's).
-    pub fn row_at(&self, x: u16, y: u16) -> Option<usize> {
-        let first = self.area.y + self.header;
-        let inside = x >= self.area.x
-            && x < self.area.x + self.area.width
-            && y >= first
-            && y < self.area.y + self.area.height;
-        let row = self.offset + usize::from(y.saturating_sub(first));
-        (inside && row < self.len).then_some(self.base + row)
-    }
-}
-
-impl ListArea {
-    /// The rows of a list `len` long that fit in `inner` below `header` rows, keeping the
-    /// selection in view; records where they are drawn, for mouse clicks.
-    pub fn place(
-        &mut self,
-        cursor: &mut super::list::ListCursor,
-        len: usize,
-        inner: Rect,
-        header: u16,
-    ) -> std::ops::Range<usize> {
-        let range = cursor.window(len, inner.height.saturating_sub(header) as usize);
-        *self = ListArea {
-            area: inner,
-            header,
-            offset: range.start,
-            also: None,
-        };
-        range
-    }
-
-    /// The list row under a click, in either section.
-    pub fn row_at(&self, x: u16, y: u16) -> Option<usize> {
-        let main = Section {
-            area: self.area,
-            header: self.header,
-            offset: self.offset,
-            base: 0,
-            // The list's own length bounds a click on a list of one section (the caller
-            // checks); with two, the first section's.
-            len: self.also.map_or(usize::MAX, |s| s.base),
-        };
-        main.row_at(x, y)
-            .or_else(|| self.also.and_then(|s| s.row_at(x, y)))
-    }
 }
 
 #[derive(Debug)]
@@ -764,35 +694,4 @@ pub fn edit_line(text: &mut String, key: KeyEvent) -> bool {
         _ => return false,
     }
     true
-}
-
-#[cfg(test)]
-mod tests {
-    use ratatui::layout::Rect;
-
-    use super::{ListArea, Section};
-
-    /// Three recordings above, twenty parties below: a click maps to the row under it, and a
-    /// click on the blank under the third recording is on no row.
-    #[test]
-    fn a_click_in_two_sections_finds_its_row_and_blank_space_finds_none() {
-        let list = ListArea {
-            area: Rect::new(0, 2, 80, 10),
-            header: 1,
-            offset: 0,
-            also: Some(Section {
-                area: Rect::new(0, 12, 80, 8),
-                header: 2,
-                offset: 4,
-                base: 3,
-                len: 20,
-            }),
-        };
-        assert_eq!(list.row_at(5, 3), Some(0));
-        assert_eq!(list.row_at(5, 5), Some(2));
-        assert_eq!(list.row_at(5, 6), None, "blank below the recordings");
-        assert_eq!(list.row_at(5, 13), None, "the parties' header");
-        assert_eq!(list.row_at(5, 14), Some(3 + 4), "the first party shown");
-        assert_eq!(list.row_at(85, 14), None, "right of the list");
-    }
 }
